@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from entropy_rl.advantages import ADVANTAGE_ESTIMATORS, entropy_shaped_advantage, get_advantage_estimator
+
+R = torch.tensor([[1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+MASK = torch.ones(8, 3)
+MASK[1, 2] = 0
+
+
+def test_grpo_and_drgrpo_by_hand():
+    adv = get_advantage_estimator("grpo")(R, MASK)
+    std = torch.tensor([1.0, 0.0, 0.0, 1.0]).std()  # unbiased: 0.5774
+    assert torch.allclose(adv[0], torch.full((3,), 0.5 / (float(std) + 1e-6)))
+    assert adv[1, 2] == 0  # padding stays zero
+    assert torch.all(adv[4:] == 0)  # all-correct group carries no signal
+    dr = get_advantage_estimator("drgrpo")(R, MASK)
+    assert torch.allclose(dr[0], torch.full((3,), 0.5)) and torch.allclose(dr[1, :2], torch.full((2,), -0.5))
+
+
+def test_rloo_by_hand():
+    adv = get_advantage_estimator("rloo")(R, MASK)
+    assert torch.allclose(adv[0], torch.full((3,), 1 - 1 / 3))
+    assert torch.allclose(adv[1, :2], torch.full((2,), 0 - 2 / 3))
+
+
+def test_reinforce_pp_whitened_over_valid_tokens():
+    adv = get_advantage_estimator("reinforce_pp")(R, MASK)
+    vals = adv[MASK.bool()]
+    assert abs(float(vals.mean())) < 1e-5 and abs(float(vals.std()) - 1) < 1e-4
+    assert adv[1, 2] == 0
+
+
+def test_nsr_weights():
+    adv = get_advantage_estimator("nsr")(R, MASK, lam=0.1)
+    assert torch.allclose(adv[0], torch.full((3,), 0.1)) and torch.allclose(
+        adv[1, :2], torch.full((2,), -1.0)
+    )
+
+
+def test_entropy_shaped_clip():
+    adv = torch.tensor([[1.0, 1.0, -1.0]])
+    ent = torch.tensor([[0.5, 5.0, 5.0]], requires_grad=True)
+    out = entropy_shaped_advantage(adv, ent, torch.ones(1, 3), alpha=0.4, kappa=2.0)
+    # 0.4*0.5 = 0.2 < 0.5; 0.4*5 = 2 clipped to |A|/2 = 0.5 (never flips A<0 sign)
+    assert torch.allclose(out, torch.tensor([[1.2, 1.5, -0.5]]))
+    assert not out.requires_grad
+
+
+def test_registry_and_errors():
+    assert {"grpo", "drgrpo", "rloo", "reinforce_pp", "nsr"} <= set(ADVANTAGE_ESTIMATORS)
+    with pytest.raises(ValueError, match="unknown advantage"):
+        get_advantage_estimator("gae")
+    with pytest.raises(ValueError, match="8 responses but mask has 3"):
+        get_advantage_estimator("grpo")(R, torch.ones(3, 2))

@@ -1,0 +1,45 @@
+import numpy as np
+import torch
+
+from entropy_rl import dynamics
+from entropy_rl.bandit import plot_bandit, run_bandit
+
+
+def test_first_order_change_matches_finite_difference():
+    torch.manual_seed(0)
+    z = torch.randn(5, 30, dtype=torch.float64)
+    dz = torch.randn(5, 30, dtype=torch.float64)
+    eps = 1e-6
+    numeric = (dynamics.softmax_entropy(z + eps * dz) - dynamics.softmax_entropy(z - eps * dz)) / (2 * eps)
+    assert torch.allclose(dynamics.first_order_entropy_change(z, dz), numeric, rtol=1e-6)
+
+
+def test_closed_forms_equal_first_order_of_their_steps():
+    torch.manual_seed(1)
+    z = torch.randn(64, dtype=torch.float64)
+    adv = dynamics.centred_advantage(z, torch.rand(64, dtype=torch.float64))
+    lr = 0.01
+    van = dynamics.first_order_entropy_change(z, dynamics.vanilla_pg_logit_step(z, adv, lr))
+    nat = dynamics.first_order_entropy_change(z, dynamics.natural_pg_logit_step(z, adv, lr))
+    assert torch.allclose(van, dynamics.predicted_entropy_change_vanilla(z, adv, lr))
+    assert torch.allclose(nat, dynamics.predicted_entropy_change_natural(z, adv, lr))
+
+
+def test_bandit_prediction_and_sign(tmp_path):
+    res = run_bandit(n_trials=100, n_actions=64, lr=1e-3, seed=3)
+    assert len(res.form) == 200
+    assert res.relative_error.max() < 0.05
+    assert res.sign_agreement == 1.0
+    # larger steps break the first-order prediction: the test can tell the difference
+    big = run_bandit(n_trials=20, n_actions=64, lr=5.0, seed=3)
+    assert big.relative_error.max() > 0.05
+    png = plot_bandit(res, tmp_path / "bandit.png")
+    assert png.stat().st_size > 10_000
+
+
+def test_covariance_top_share():
+    cov = torch.zeros(1, 1000)
+    cov[0, 0] = 90.0
+    cov[0, 1:11] = 1.0  # total 100; the top 0.2 % (2 tokens) carry 91 %
+    share = dynamics.covariance_top_share(cov, torch.ones(1, 1000), fractions=(2e-4, 2e-3, 2e-2))
+    assert np.isclose(share[2e-4], 0.90) and np.isclose(share[2e-3], 0.91) and np.isclose(share[2e-2], 1.0)

@@ -1,0 +1,186 @@
+import math
+
+import pytest
+import torch
+
+from entropy_rl.dynamics import covariance, token_covariance
+from entropy_rl.losses import POLICY_LOSSES, LossConfig, aggregate_loss, get_policy_loss
+
+
+def isclose(a, b, rel_tol=1e-5, abs_tol=1e-7):
+    """fp32 arithmetic: compare to 1e-5 relative."""
+    return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
+
+
+# The digest's worked example (Cui et al. 2025 selection semantics).
+A = torch.tensor([[1.0, 1.0, 1.0], [-1.0, -1.0, 0.0]])
+MASK = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+LOGP = torch.tensor([[-0.1, -0.2, -3.0], [-0.1, -2.0, -7.0]])
+
+
+def test_token_covariance_worked_example():
+    cov = token_covariance(LOGP, A, MASK)
+    expected = torch.tensor([[0.784, 0.704, -1.536], [-1.176, 1.104, 0.0]])
+    assert torch.allclose(cov, expected, atol=1e-6)
+    assert isclose(float(covariance(LOGP, A, MASK)), float(expected.sum() / 5))
+
+
+def test_aggregate_modes_by_hand():
+    loss = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 100.0], [7.0, 7.0, 7.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])  # last row fully masked
+    assert isclose(float(aggregate_loss(loss, mask, "token-mean")), 15 / 5)
+    assert isclose(float(aggregate_loss(loss, mask, "seq-mean-token-sum")), (6 + 9) / 2)
+    assert isclose(float(aggregate_loss(loss, mask, "seq-mean-token-mean")), (2 + 4.5) / 2)
+    assert isclose(float(aggregate_loss(loss, mask, "seq-mean-token-sum-norm")), (6 / 3 + 9 / 3) / 2)
+    assert isclose(float(aggregate_loss(loss, mask, "seq-mean-token-sum-norm", 10.0)), (0.6 + 0.9) / 2)
+    empty = aggregate_loss(loss.requires_grad_(), torch.zeros_like(mask), "token-mean")
+    assert float(empty.detach()) == 0.0
+    empty.backward()  # still differentiable
+    with pytest.raises(ValueError, match="loss_agg_mode"):
+        aggregate_loss(loss, mask, "mean")
+
+
+def test_registry_names_and_unknown():
+    assert {"ppo", "clip_cov", "kl_cov", "pos_neg", "high_entropy", "reinforce", "entropic"} <= set(
+        POLICY_LOSSES
+    )
+    with pytest.raises(ValueError, match="unknown policy loss 'nope'"):
+        get_policy_loss("nope")
+
+
+def test_ppo_clip_and_dual_clip_by_hand():
+    cfg = LossConfig(clip_ratio_low=0.2, clip_ratio_high=0.28, clip_ratio_c=3.0)
+    old = torch.zeros(1, 4)
+    # ratios 1.5 (A>0: clipped high), 0.5 (A<0: clipped low), 1.0, 5.0 (A<0: dual clip)
+    logp = torch.log(torch.tensor([[1.5, 0.5, 1.0, 5.0]])).requires_grad_()
+    adv = torch.tensor([[1.0, -1.0, 2.0, -1.0]])
+    mask = torch.ones(1, 4)
+    loss, m = get_policy_loss("ppo")(logp, old, adv, mask, cfg)
+    # per-token: -1.28, max(0.5, 0.8)=0.8, -2.0, min(max(5, 1.2), 3)=3
+    assert isclose(float(loss), (-1.28 + 0.8 - 2.0 + 3.0) / 4)
+    assert m["clip_frac_high"] == 0.25 and m["clip_frac_low"] == 0.25 and m["clip_frac_dual"] == 0.25
+    loss.backward()
+    # clipped and dual-clipped tokens carry no gradient; the free one has d/dlogp = -A*r/4
+    assert torch.allclose(logp.grad, torch.tensor([[0.0, 0.0, -0.5, 0.0]]))
+
+
+def test_clip_cov_selects_the_single_candidate():
+    cfg = LossConfig(clip_cov_ratio=0.2, clip_cov_lb=1.0, clip_cov_ub=5.0)
+    logp = LOGP.clone().requires_grad_()
+    loss, m = get_policy_loss("clip_cov")(logp, LOGP.clone(), A, MASK, cfg)
+    loss.backward()
+    # on-policy: d/dlogp of -A*r is -A/5 except for the detached token (1, 1)
+    expected = -A * MASK / 5
+    expected[1, 1] = 0.0
+    assert torch.allclose(logp.grad, expected)
+    assert isclose(m["selected_frac"], 0.2)
+    assert isclose(m["candidate_frac"], 0.2)
+
+
+def test_clip_cov_no_candidates_is_plain_loss_and_seeded_choice_reproducible():
+    torch.manual_seed(0)
+    logp = torch.randn(4, 50) - 2
+    adv = torch.randn(4, 50) * 3
+    mask = torch.ones(4, 50)
+    cfg = LossConfig(clip_cov_ratio=0.05, clip_cov_lb=0.0, clip_cov_ub=100.0)
+    picks = []
+    for _ in range(2):
+        cfg.generator = torch.Generator().manual_seed(7)
+        lp = logp.clone().requires_grad_()
+        loss, _ = get_policy_loss("clip_cov")(lp, logp, adv, mask, cfg)
+        loss.backward()
+        picks.append(lp.grad == 0)
+    assert torch.equal(picks[0], picks[1]) and int(picks[0].sum()) == 10
+    none = LossConfig(clip_cov_lb=1e6, clip_cov_ub=1e7)
+    l1, m = get_policy_loss("clip_cov")(logp, logp, adv, mask, none)
+    l2, _ = get_policy_loss("ppo")(logp, logp, adv, mask, LossConfig())
+    assert m["selected_frac"] == 0.0 and torch.allclose(l1, l2)
+
+
+def test_kl_cov_penalises_top_token_and_is_inert_on_policy():
+    cfg = LossConfig(kl_cov_ratio=0.2, kl_cov_coef=1.0)
+    fn = get_policy_loss("kl_cov")
+    # on-policy: identical to -A*r (penalty 0), whatever is selected
+    loss_on, m = fn(LOGP, LOGP, A, MASK, cfg)
+    assert isclose(float(loss_on), float(-(A * MASK).sum() / 5))
+    assert isclose(m["selected_frac"], 0.2) and m["kl_cov_penalty"] == 0.0
+    # off-policy: only token (1,1) (Cov 1.104, the largest) gets |Δlogp| added
+    old = LOGP - 0.3
+    loss_off, m = fn(LOGP, old, A, MASK, cfg)
+    base = float(-(A * torch.exp(LOGP - old) * MASK).sum() / 5)
+    assert isclose(float(loss_off), base + 0.3 / 5)
+    assert isclose(m["kl_cov_penalty"], 0.3)
+
+
+def test_pos_neg_weights_and_reinforce():
+    logp = torch.full((1, 3), -1.0, requires_grad=True)
+    adv = torch.tensor([[2.0, -1.0, 0.0]])
+    mask = torch.ones(1, 3)
+    cfg = LossConfig(lambda_pos=0.25, lambda_neg=1.0)
+    loss, m = get_policy_loss("pos_neg")(logp, logp.detach(), adv, mask, cfg)
+    assert isclose(float(loss), (-2.0 * 0.25 + 1.0) / 3)
+    assert m["lambda_pos"] == 0.25
+    loss_r, _ = get_policy_loss("reinforce")(logp, logp.detach(), adv, mask, LossConfig())
+    assert isclose(float(loss_r), -(2.0 * -1.0 + -1.0 * -1.0) / 3)
+
+
+def test_entropic_weights_only_confident_tokens():
+    old = torch.log(torch.tensor([[0.99, 0.99, 0.5]]))
+    adv = torch.tensor([[1.0, -1.0, 1.0]])
+    cfg = LossConfig(entropic_alpha=0.5)
+    loss, m = get_policy_loss("entropic")(old.clone(), old, adv, torch.ones(1, 3), cfg)
+    assert isclose(float(loss), (-1.5 + 0.5 - 1.0) / 3)
+    assert isclose(m["selected_frac"], 2 / 3)
+
+
+def test_high_entropy_keeps_top_quantile_and_renormalises():
+    adv = torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    logp = torch.zeros(1, 5)
+    ent = torch.tensor([[0.1, 0.2, 0.3, 0.4, 0.5]])
+    cfg = LossConfig(entropy_quantile=0.4)  # threshold 0.34: keeps the last two
+    loss, m = get_policy_loss("high_entropy")(logp, logp, adv, torch.ones(1, 5), cfg, entropy=ent)
+    assert isclose(float(loss), -(4 + 5) / 2)
+    assert isclose(m["selected_frac"], 0.4)
+    with pytest.raises(ValueError, match="needs the `entropy`"):
+        get_policy_loss("high_entropy")(logp, logp, adv, torch.ones(1, 5), cfg)
+
+
+def test_entropy_bonus_gradient_and_common_metrics():
+    logp = torch.zeros(2, 3)
+    adv = torch.tensor([[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0]])
+    ent = torch.ones(2, 3, requires_grad=True)
+    cfg = LossConfig(entropy_coef=0.1)
+    for name, fn in POLICY_LOSSES.items():
+        loss, m = fn(LOGP[:, :3] * 0 + logp, logp, adv, torch.ones(2, 3), cfg, entropy=ent)
+        for key in (
+            "loss",
+            "covariance",
+            "covariance_pos",
+            "covariance_neg",
+            "loss_share_pos",
+            "loss_share_neg",
+            "approx_kl",
+            "selected_frac",
+            "entropy_bonus",
+        ):
+            assert key in m and math.isfinite(m[key]), (name, key)
+        assert isclose(m["covariance_pos"] + m["covariance_neg"], m["covariance"], abs_tol=1e-7)
+    loss, _ = get_policy_loss("ppo")(logp, logp, adv, torch.ones(2, 3), cfg, entropy=ent)
+    loss.backward()
+    assert torch.allclose(ent.grad, torch.full((2, 3), -0.1 / 6))
+    with pytest.raises(ValueError, match="entropy_coef"):
+        get_policy_loss("ppo")(logp, logp, adv, torch.ones(2, 3), cfg)
+
+
+def test_loss_share_by_sign():
+    logp = torch.zeros(1, 4)
+    adv = torch.tensor([[3.0, 1.0, -1.0, 0.0]])
+    _, m = get_policy_loss("ppo")(logp, logp, adv, torch.ones(1, 4), LossConfig())
+    assert isclose(m["loss_share_pos"], 0.8) and isclose(m["loss_share_neg"], 0.2)
+
+
+def test_bad_config_values():
+    with pytest.raises(ValueError, match="loss_agg_mode"):
+        LossConfig(loss_agg_mode="sum")
+    with pytest.raises(ValueError, match="clip_ratio_c"):
+        LossConfig(clip_ratio_c=0.5)
