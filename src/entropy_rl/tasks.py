@@ -1,0 +1,260 @@
+"""Tasks: prompts with a seeded train / held-out split, and a verifier giving a reward in [0, 1].
+
+Model output is untrusted input. No verifier here executes it: answers are extracted as text,
+filtered to the characters their format needs, and compared as strings or numbers; the
+countdown scorer (which uses sympy's ``parse_expr`` and so could run Python) only ever sees
+strings made of digits, ``+ - * /``, parentheses and spaces, and no ``**``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from entropy_rl.config import TaskConfig
+
+
+@dataclass
+class Problem:
+    """One prompt and its reference answer; ``entry`` keeps what the scorer needs."""
+
+    prompt: str
+    answer: str
+    entry: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Verdict:
+    """A verifier's result: the reward, the parsed answer (None if none) and why it failed."""
+
+    reward: float
+    parsed: str | None
+    reason: str = "ok"  # ok | wrong | no_answer | rejected_chars | too_long | verifier_error | timeout
+
+
+_BOXED = "\\boxed{"
+
+
+def last_boxed(text: str, max_len: int = 10_000) -> str | None:
+    """Content of the last ``\\boxed{...}`` (balanced braces), or None."""
+    start = text.rfind(_BOXED)
+    if start < 0:
+        return None
+    i = start + len(_BOXED)
+    depth = 1
+    for j in range(i, min(len(text), i + max_len)):
+        c = text[j]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i:j]
+    return None
+
+
+def extract_final_answer(text: str) -> str | None:
+    """The scored answer: the last ``\\boxed{}``, else GSM8K's ``#### x``, else ``Answer: x``,
+    else the whole stripped text when it is a single short line (the compact format).
+    """
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return boxed.strip()
+    m = re.findall(r"####\s*([^\n]+)", text)
+    if m:
+        return m[-1].strip()
+    m = re.findall(r"[Aa]nswer\s*[:：]\s*([^\n]+)", text)
+    if m:
+        return m[-1].strip().rstrip(".")
+    stripped = text.strip()
+    if stripped and "\n" not in stripped and len(stripped) <= 64:
+        return stripped
+    return None
+
+
+def _number(s: str) -> Fraction | None:
+    s = s.strip().replace(",", "").rstrip(".").replace("$", "")
+    if len(s) > 64:
+        return None
+    try:
+        if re.fullmatch(r"[-+]?\d+/\d+", s):
+            return Fraction(s)
+        if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)", s):
+            return Fraction(s)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return None
+
+
+def exact_or_numeric_match(gold: str, pred: str) -> bool:
+    """Cheap match: equal after whitespace removal, or equal as exact rational numbers."""
+    if gold.replace(" ", "") == pred.replace(" ", ""):
+        return True
+    g, p = _number(gold), _number(pred)
+    return g is not None and p is not None and g == p
+
+
+class Task:
+    """Base class: subclasses fill ``train_pool`` and ``heldout`` and implement ``score``."""
+
+    name = "task"
+    alphabet: str | None = None  # characters of prompts and answers (for char-level tokenizers)
+    train_pool: list[Problem]
+    heldout: list[Problem]
+
+    def train_batch(self, step: int, n: int, seed: int) -> list[Problem]:
+        """The ``n`` problems of RL step ``step``: a pure function of (seed, step), so resuming a
+        run needs no sampler state."""
+        rng = random.Random(seed * 1_000_003 + step)
+        return [self.train_pool[rng.randrange(len(self.train_pool))] for _ in range(n)]
+
+    def score(self, problem: Problem, response: str) -> Verdict:
+        raise NotImplementedError
+
+    def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
+        """A plausible wrong answer, for the tiny model's noisy warm-up teacher."""
+        raise NotImplementedError(f"{self.name} has no noisy-teacher answers")
+
+
+class ReasoningGymTask(Task):
+    """A reasoning-gym generator with a seeded, disjoint train / held-out split."""
+
+    def __init__(self, cfg: TaskConfig):
+        import reasoning_gym
+
+        self.name = cfg.name
+        self.compact = cfg.compact
+        opts = dict(cfg.options)
+        try:
+            train = reasoning_gym.create_dataset(cfg.name, size=cfg.n_train, seed=cfg.seed, **opts)
+            held = reasoning_gym.create_dataset(
+                cfg.name, size=cfg.n_heldout * 3, seed=cfg.seed + 10_007, **opts
+            )
+        except TypeError as e:
+            raise ValueError(f"task.options for {cfg.name}: {e}") from None
+        self._dataset = train
+        self.train_pool = [self._problem(e) for e in train]
+        seen = {p.prompt for p in self.train_pool}
+        self.heldout = [p for p in (self._problem(e) for e in held) if p.prompt not in seen][: cfg.n_heldout]
+        if not self.heldout:
+            raise ValueError(f"task {cfg.name}: no held-out problem differs from the training pool")
+        if self.compact:
+            chars = set("".join(p.prompt + p.answer for p in self.train_pool + self.heldout))
+            self.alphabet = "".join(sorted(chars | set("0123456789+-*/() =,:")))
+
+    def _problem(self, entry: dict[str, Any]) -> Problem:
+        meta = entry["metadata"]
+        if not self.compact:
+            prompt = entry["question"] + "\nPut the final answer in \\boxed{}."
+        elif self.name == "countdown":
+            prompt = f"{meta['target']}:{','.join(map(str, meta['numbers']))}="
+        else:
+            prompt = meta["expression"].replace(" ", "") + "="
+        return Problem(prompt=prompt, answer=str(entry["answer"]), entry=entry)
+
+    def score(self, problem: Problem, response: str) -> Verdict:
+        ans = extract_final_answer(response)
+        if ans is None:
+            return Verdict(0.0, None, "no_answer")
+        if len(ans) > 200:
+            return Verdict(0.0, ans[:50], "too_long")
+        if self.name == "countdown" and (not re.fullmatch(r"[0-9+\-*/() ]+", ans) or "**" in ans):
+            # sympy's parse_expr would evaluate anything else as Python
+            return Verdict(0.0, ans, "rejected_chars")
+        try:
+            reward = float(self._dataset.score_answer(ans, problem.entry))
+        except Exception:  # a verifier bug must not stop training
+            return Verdict(0.0, ans, "verifier_error")
+        return Verdict(reward, ans, "ok" if reward >= 1.0 else "wrong")
+
+    def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
+        try:
+            value = int(problem.answer)
+        except ValueError:
+            raise NotImplementedError(f"{self.name}: noisy teacher needs integer answers") from None
+        offset = rng.choice([d for d in range(-9, 10) if d != 0])
+        return str(value + offset)
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows of a .jsonl or .parquet file; a malformed JSON line names its line number."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq  # optional: only for parquet input
+
+        return pq.read_table(path).to_pylist()
+    rows = []
+    with path.open() as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{i}: malformed JSON ({e.msg})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{i}: each line must be a JSON object")
+            rows.append(row)
+    return rows
+
+
+def problems_from_rows(
+    rows: list[dict[str, Any]], prompt_field: str, answer_field: str, source: str
+) -> list[Problem]:
+    """Validate rows: each needs a non-empty string prompt and an answer; errors name the row."""
+    out = []
+    for i, row in enumerate(rows, 1):
+        prompt, answer = row.get(prompt_field), row.get(answer_field)
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError(f"{source} row {i}: field `{prompt_field}` missing or not a non-empty string")
+        if answer is None or isinstance(answer, dict | list):
+            raise ValueError(f"{source} row {i}: field `{answer_field}` missing or not a scalar")
+        out.append(Problem(prompt=prompt, answer=str(answer), entry=row))
+    return out
+
+
+class JsonlTask(Task):
+    """Any JSONL/parquet with prompt/answer columns; the last ``n_heldout`` rows (after a seeded
+    shuffle) are held out. Scored by exact or numeric match of the extracted final answer."""
+
+    def __init__(self, cfg: TaskConfig):
+        if not cfg.path:
+            raise ValueError("config field `task.path` is required for task.name=jsonl")
+        path = Path(cfg.path)
+        if not path.exists():
+            raise ValueError(f"config field `task.path`: {path} does not exist")
+        self.name = path.stem
+        problems = problems_from_rows(read_rows(path), cfg.prompt_field, cfg.answer_field, str(path))
+        random.Random(cfg.seed).shuffle(problems)
+        if len(problems) < 2:
+            raise ValueError(f"{path}: need at least 2 rows for a train / held-out split")
+        n_held = min(cfg.n_heldout, len(problems) // 2)
+        self.heldout, self.train_pool = problems[:n_held], problems[n_held:][: cfg.n_train]
+        self.alphabet = "".join(sorted(set("".join(p.prompt + p.answer for p in problems))))
+
+    def score(self, problem: Problem, response: str) -> Verdict:
+        ans = extract_final_answer(response)
+        if ans is None:
+            return Verdict(0.0, None, "no_answer")
+        ok = exact_or_numeric_match(problem.answer, ans)
+        return Verdict(float(ok), ans, "ok" if ok else "wrong")
+
+    def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
+        num = _number(problem.answer)
+        if num is None or num.denominator != 1:
+            raise NotImplementedError("noisy teacher needs integer answers")
+        return str(int(num) + rng.choice([d for d in range(-9, 10) if d != 0]))
+
+
+def make_task(cfg: TaskConfig) -> Task:
+    if cfg.name == "jsonl":
+        return JsonlTask(cfg)
+    if cfg.name in ("gsm8k", "math", "math500"):
+        from entropy_rl.math_data import MathTask
+
+        return MathTask(cfg)
+    return ReasoningGymTask(cfg)
