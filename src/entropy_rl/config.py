@@ -36,7 +36,9 @@ class TinyModelConfig(_Strict):
     warmup_steps: int = Field(600, ge=0, description="Supervised warm-up steps on the task.")
     warmup_batch: int = Field(128, gt=0, description="Warm-up batch size (problems per step).")
     warmup_lr: float = Field(1e-3, gt=0, description="Warm-up AdamW learning rate.")
-    seed: int = Field(0, description="Seed of the tiny model's initialisation and warm-up (shared by all runs).")
+    seed: int = Field(
+        0, description="Seed of the tiny model's initialisation and warm-up (shared by all runs)."
+    )
     teacher_noise: float = Field(
         0.5,
         ge=0,
@@ -192,12 +194,52 @@ class Config(_Strict):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     algorithm: AlgorithmConfig = Field(default_factory=AlgorithmConfig)
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    methods: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Named override sets for `entropy-rl compare` (e.g. clip_cov: {algorithm: {loss: "
+        "clip_cov}}); a method not listed here uses METHOD_PRESETS.",
+    )
+
+    def for_method(self, method: str) -> Config:
+        """This config with the method's overrides merged in (YAML ``methods:``, else a preset)."""
+        overrides = self.methods.get(method, METHOD_PRESETS.get(method))
+        if overrides is None:
+            raise ConfigError(
+                f"unknown method {method!r}: define it under `methods:` or use one of {sorted(METHOD_PRESETS)}"
+            )
+        data = self.model_dump()
+        data["methods"] = {}
+        _deep_merge(data, overrides)
+        try:
+            return Config(**data)
+        except ValidationError as e:
+            raise ConfigError(f"method {method!r}:\n" + _format_errors(e)) from None
 
     def loss_config(self) -> LossConfig:
         return LossConfig(**self.algorithm.loss_config)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(), sort_keys=False)
+
+
+METHOD_PRESETS: dict[str, dict[str, Any]] = {
+    "grpo": {"algorithm": {"loss": "ppo", "advantage": "grpo"}},
+    "clip_cov": {"algorithm": {"loss": "clip_cov"}},
+    "kl_cov": {"algorithm": {"loss": "kl_cov"}},
+    "pos_neg": {"algorithm": {"loss": "pos_neg", "controller": "lambda_pos_schedule"}},
+    "entropic": {"algorithm": {"loss": "entropic", "controller": "entropic"}},
+    "high_entropy": {"algorithm": {"loss": "high_entropy"}},
+    "adaptive_entropy": {"algorithm": {"loss": "ppo", "controller": "adaptive_entropy_bonus"}},
+    "reinforce": {"algorithm": {"loss": "reinforce"}},
+}
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _deep_merge(base[k], v)
+        else:
+            base[k] = v
 
 
 def _format_errors(err: ValidationError, prefix: str = "") -> str:

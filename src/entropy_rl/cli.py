@@ -1,0 +1,194 @@
+"""The ``entropy-rl`` command line (typer)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import typer
+
+from entropy_rl.config import ConfigError, load_config
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Measure, predict and control policy entropy in RLVR."
+)
+
+
+def _fail(msg: str) -> None:
+    typer.secho(f"error: {msg}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def train(
+    config: Path = typer.Argument(None, help="YAML config (optional with --resume: the run's own is used)."),
+    out: Path = typer.Option(None, "--out", help="Run directory."),
+    resume: Path = typer.Option(None, "--resume", help="Continue the run in this directory."),
+    set_: list[str] = typer.Option([], "--set", help="Override a field: key.path=value (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Train one run; one JSON line per step in RUN_DIR/metrics.jsonl."""
+    from entropy_rl.trainer import train as run_train
+
+    try:
+        if resume is not None:
+            cfg = load_config(config or resume / "config.yaml", set_)
+            run_dir = resume
+        else:
+            if config is None or out is None:
+                _fail("train needs CONFIG and --out RUN_DIR (or --resume RUN_DIR)")
+            cfg = load_config(config, set_)
+            run_dir = out
+        run_train(cfg, run_dir, resume=resume is not None, quiet=quiet)
+    except (ConfigError, FileExistsError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    typer.echo(f"run written to {run_dir}")
+
+
+def _train_one(args: tuple[str, dict, str, bool]) -> str:
+    from entropy_rl.config import Config
+    from entropy_rl.trainer import train as run_train
+
+    method, data, run_dir, resume = args
+    cfg = Config(**data)
+    run_train(cfg, run_dir, resume=resume, quiet=True)
+    return f"{method}: {run_dir}"
+
+
+@app.command()
+def compare(
+    config: Path = typer.Argument(..., help="Base YAML config (its `methods:` section defines each method)."),
+    methods: str = typer.Option("grpo,clip_cov,kl_cov,pos_neg", "--methods", help="Comma-separated methods."),
+    seeds: int = typer.Option(2, "--seeds", help="Seeds per method (0..N-1 added to trainer.seed)."),
+    out: Path = typer.Option(..., "--out", help="Output directory: DIR/<method>/seed<N>/ and DIR/report/."),
+    set_: list[str] = typer.Option([], "--set", help="Override a field of every run: key.path=value."),
+    jobs: int = typer.Option(0, "--jobs", help="Runs in parallel (0 = number of CPU cores)."),
+    quiet: bool = typer.Option(False, "--quiet", help="Less output."),
+) -> None:
+    """Run each method with each seed, then write the report."""
+    from entropy_rl.policy import load_policy
+    from entropy_rl.report import load_run, summarize_runs, write_report
+    from entropy_rl.tasks import make_task
+
+    try:
+        base = load_config(config, set_)
+        names = [m.strip() for m in methods.split(",") if m.strip()]
+        cfgs = {m: base.for_method(m) for m in names}
+    except ConfigError as e:
+        _fail(str(e))
+    # Build the (shared, cached) tiny model once before the runs start in parallel.
+    load_policy(base.model, make_task(base.task), seed=base.trainer.seed, log=typer.echo)
+    jobs_n = jobs or os.cpu_count() or 1
+    work = []
+    for m, cfg in cfgs.items():
+        for s in range(seeds):
+            data = cfg.model_dump()
+            data["trainer"]["seed"] = cfg.trainer.seed + s
+            if jobs_n > 1:
+                data["trainer"]["threads"] = 1  # one core per run
+            run_dir = out / m / f"seed{s}"
+            resume = (run_dir / "metrics.jsonl").exists()
+            work.append((m, data, str(run_dir), resume))
+    typer.echo(f"{len(work)} runs ({', '.join(names)} × {seeds} seeds), {jobs_n} at a time")
+    if jobs_n > 1:
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(max_workers=jobs_n, mp_context=mp.get_context("spawn")) as pool:
+            for msg in pool.map(_train_one, work):
+                if not quiet:
+                    typer.echo(f"done {msg}")
+    else:
+        for w in work:
+            typer.echo(f"done {_train_one(w)}")
+    runs = [w[2] for w in work]
+    index = write_report(runs, out / "report")
+    summary = summarize_runs([load_run(r) for r in runs])
+    _print_summary(summary)
+    typer.echo(f"report: {index}")
+
+
+def _print_summary(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    cols = [
+        "entropy_start",
+        "entropy_final",
+        "eval_accuracy_final",
+        "law_ceiling",
+        "corr_predicted_measured_dH",
+    ]
+    table = Table(title="mean ± std over seeds")
+    table.add_column("method")
+    for c in cols:
+        table.add_column(c)
+    for method, vals in summary.items():
+        cells = []
+        for c in cols:
+            v = vals.get(c)
+            cells.append("–" if v is None or v["n"] == 0 else f"{v['mean']:.3f} ± {v['std']:.3f}")
+        table.add_row(method, *cells)
+    Console(width=140).print(table)
+
+
+@app.command()
+def report(
+    run_dirs: list[Path] = typer.Argument(..., help="Run directories."),
+    out: Path = typer.Option(..., "--out", help="Output directory for index.html and the PNGs."),
+) -> None:
+    """Plots and a table (index.html) from one or more runs."""
+    from entropy_rl.report import write_report
+
+    try:
+        index = write_report(run_dirs, out)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    typer.echo(f"report: {index}")
+
+
+@app.command()
+def fit(
+    run_dir: Path = typer.Argument(..., help="Run directory."),
+    metric: str = typer.Option("eval_accuracy", help="Performance key of metrics.jsonl."),
+) -> None:
+    """Fit R = −a·exp(H) + b on a run; print a, b, R², ceiling and the first-third prediction."""
+    from entropy_rl.report import fit_run_law, load_run
+
+    try:
+        law = fit_run_law(load_run(run_dir), metric=metric)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    lo, hi = law.ceiling_interval
+    typer.echo(f"points: {law.n} (entropy, {metric})")
+    typer.echo(f"a = {law.a:.4f}  b = {law.b:.4f}  R² = {law.r2:.3f}")
+    typer.echo(f"ceiling (H = 0): b − a = {law.ceiling:.4f}  (90% bootstrap [{lo:.4f}, {hi:.4f}])")
+    if law.prefix_predicted_final is not None:
+        typer.echo(
+            f"fit on the first third: ceiling {law.prefix_ceiling:.4f}; final R predicted "
+            f"{law.prefix_predicted_final:.4f}, actual {law.actual_final:.4f} (RMSE on the rest {law.prefix_rmse:.4f})"
+        )
+
+
+@app.command()
+def bandit(
+    out: Path = typer.Option(Path("runs/bandit"), "--out", help="Where to save the plot."),
+    trials: int = typer.Option(200, help="Trials."),
+    actions: int = typer.Option(64, help="Actions of the softmax policy."),
+    lr: float = typer.Option(1e-3, help="Step size η."),
+) -> None:
+    """The softmax-bandit check of ΔH ≈ −η·Cov: predicted vs measured entropy change."""
+    from entropy_rl.bandit import plot_bandit, run_bandit, summarise
+
+    res = run_bandit(trials, actions, lr)
+    typer.echo(summarise(res))
+    typer.echo(f"plot: {plot_bandit(res, out / 'bandit.png')}")
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,398 @@
+"""Reports: plots and a table from one or more runs' ``metrics.jsonl``.
+
+Runs are grouped by method: a run directory named ``seed<N>`` belongs to the method named by its
+parent (the layout ``entropy-rl compare`` writes); any other run is its own group.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from entropy_rl.law import bootstrap_ceiling, fit_entropy_law, predict_from_prefix
+
+
+@dataclass
+class Run:
+    path: Path
+    method: str
+    rows: list[dict]
+    eval: dict | None = None  # an `entropy-rl eval` summary, when one was saved in the run dir
+
+    def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) where the key is present and not null."""
+        pts = [(r["step"], r[key]) for r in self.rows if r.get(key) is not None]
+        if not pts:
+            return np.array([]), np.array([])
+        s, v = zip(*pts, strict=True)
+        return np.array(s, dtype=float), np.array(v, dtype=float)
+
+
+def load_run(path: str | Path) -> Run:
+    path = Path(path)
+    mfile = path / "metrics.jsonl"
+    if not mfile.exists():
+        raise FileNotFoundError(f"{path} has no metrics.jsonl")
+    rows = [json.loads(line) for line in mfile.read_text().splitlines() if line.strip()]
+    method = path.parent.name if re.fullmatch(r"seed\d+", path.name) else path.name
+    ev = path / "eval" / "summary.json"
+    return Run(path, method, rows, json.loads(ev.read_text()) if ev.exists() else None)
+
+
+def law_points(run: Run, metric: str = "eval_accuracy") -> tuple[np.ndarray, np.ndarray]:
+    """(entropy, performance) pairs: the training-batch entropy of each step that has ``metric``."""
+    pts = [
+        (r["entropy"], r[metric])
+        for r in run.rows
+        if r.get(metric) is not None and r.get("entropy") is not None
+    ]
+    if not pts:
+        return np.array([]), np.array([])
+    h, p = zip(*pts, strict=True)
+    return np.array(h), np.array(p)
+
+
+@dataclass
+class LawSummary:
+    a: float
+    b: float
+    r2: float
+    ceiling: float
+    ceiling_interval: tuple[float, float]
+    n: int
+    prefix_predicted_final: float | None = None
+    prefix_ceiling: float | None = None
+    actual_final: float | None = None
+    prefix_rmse: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def fit_run_law(run: Run, metric: str = "eval_accuracy", prefix: float = 1 / 3) -> LawSummary:
+    h, p = law_points(run, metric)
+    law = fit_entropy_law(h, p)
+    lo, hi = bootstrap_ceiling(h, p, n_boot=500)
+    out = LawSummary(law.a, law.b, law.r2, law.ceiling, (lo, hi), law.n)
+    try:
+        pre = predict_from_prefix(h, p, prefix)
+        out.prefix_predicted_final = pre.predicted_final
+        out.prefix_ceiling = pre.law.ceiling
+        out.actual_final = pre.actual_final
+        out.prefix_rmse = pre.rmse_rest
+    except ValueError:
+        pass
+    return out
+
+
+def entropy_change_correlation(run: Run) -> float:
+    """Pearson correlation of predicted and measured per-step entropy change on the probe."""
+    _, pred = run.series("predicted_entropy_change")
+    _, meas = run.series("entropy_change")
+    n = min(len(pred), len(meas))
+    if n < 3 or np.std(pred[:n]) == 0 or np.std(meas[:n]) == 0:
+        return float("nan")
+    return float(np.corrcoef(pred[:n], meas[:n])[0, 1])
+
+
+def _last(run: Run, key: str) -> float:
+    _, v = run.series(key)
+    return float(v[-1]) if len(v) else float("nan")
+
+
+def _first(run: Run, key: str) -> float:
+    _, v = run.series(key)
+    return float(v[0]) if len(v) else float("nan")
+
+
+def _tail_mean(run: Run, key: str, n: int = 5) -> float:
+    _, v = run.series(key)
+    return float(np.mean(v[-n:])) if len(v) else float("nan")
+
+
+def summarize_runs(runs: list[Run]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per method: mean, std, min, max over seeds of the final metrics."""
+    per_method: dict[str, list[dict[str, float]]] = {}
+    for run in runs:
+        vals = {
+            "entropy_start": _first(run, "entropy"),
+            "entropy_final": _tail_mean(run, "entropy"),
+            "entropy_ratio": _tail_mean(run, "entropy") / _first(run, "entropy"),
+            "train_accuracy_final": _tail_mean(run, "accuracy"),
+            "eval_accuracy_start": _first(run, "eval_accuracy"),
+            "eval_accuracy_final": _last(run, "eval_accuracy"),
+            "corr_predicted_measured_dH": entropy_change_correlation(run),
+        }
+        for key in sorted(k for k in run.rows[-1] if k.startswith("eval_pass@")):
+            vals[key + "_final"] = _last(run, key)
+        try:
+            law = fit_run_law(run)
+            vals.update(law_a=law.a, law_b=law.b, law_r2=law.r2, law_ceiling=law.ceiling)
+            if law.prefix_predicted_final is not None:
+                vals["law_prefix_predicted_final"] = law.prefix_predicted_final
+        except ValueError:
+            pass
+        per_method.setdefault(run.method, []).append(vals)
+    out = {}
+    for method, lst in per_method.items():
+        keys = sorted({k for d in lst for k in d})
+        out[method] = {}
+        for k in keys:
+            arr = np.array([d.get(k, np.nan) for d in lst], dtype=float)
+            ok = arr[np.isfinite(arr)]
+            out[method][k] = {
+                "mean": float(ok.mean()) if ok.size else float("nan"),
+                "std": float(ok.std()) if ok.size else float("nan"),
+                "min": float(ok.min()) if ok.size else float("nan"),
+                "max": float(ok.max()) if ok.size else float("nan"),
+                "n": int(ok.size),
+            }
+    return out
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _group(runs: list[Run]) -> dict[str, list[Run]]:
+    g: dict[str, list[Run]] = {}
+    for r in runs:
+        g.setdefault(r.method, []).append(r)
+    return g
+
+
+def _plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, title: str) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (method, group) in enumerate(_group(runs).items()):
+        for j, key in enumerate(keys):
+            curves = [r.series(key) for r in group]
+            curves = [c for c in curves if len(c[0])]
+            if not curves:
+                continue
+            n = min(len(c[0]) for c in curves)
+            steps = curves[0][0][:n]
+            vals = np.stack([c[1][:n] for c in curves])
+            style = ["-", "--", ":"][j % 3]
+            label = method if len(keys) == 1 else f"{method} {key}"
+            ax.plot(steps, vals.mean(0), style, color=colours[i % len(colours)], label=label)
+            if len(curves) > 1:
+                ax.fill_between(steps, vals.min(0), vals.max(0), color=colours[i % len(colours)], alpha=0.15)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _plot_law(runs: list[Run], path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (method, group) in enumerate(_group(runs).items()):
+        c = colours[i % len(colours)]
+        hs, ps = [], []
+        for r in group:
+            h, p = law_points(r)
+            hs.append(h)
+            ps.append(p)
+        h, p = np.concatenate(hs), np.concatenate(ps)
+        if h.size == 0:
+            continue
+        ax.scatter(h, p, s=14, color=c, label=method)
+        try:
+            law = fit_entropy_law(h, p)
+        except ValueError:
+            continue
+        grid = np.linspace(0, max(h.max(), 0.1) * 1.05, 100)
+        ax.plot(
+            grid,
+            law.predict(grid),
+            color=c,
+            lw=1,
+            label=f"{method}: R = −{law.a:.3f}·e^H + {law.b:.3f} (R² {law.r2:.2f}, ceiling {law.ceiling:.3f})",
+        )
+        ax.scatter([0], [law.ceiling], marker="*", s=80, color=c)
+    ax.set_xlabel("policy entropy H (training batch)")
+    ax.set_ylabel("held-out accuracy")
+    ax.set_title("Accuracy vs entropy, fitted law R = −a·exp(H) + b; ★ = ceiling b − a")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _plot_entropy_change(runs: list[Run], path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    allv = []
+    for i, (method, group) in enumerate(_group(runs).items()):
+        pred = np.concatenate([r.series("predicted_entropy_change")[1] for r in group])
+        meas = np.concatenate([r.series("entropy_change")[1] for r in group])
+        n = min(len(pred), len(meas))
+        if n == 0:
+            continue
+        corr = np.corrcoef(pred[:n], meas[:n])[0, 1] if n > 2 else float("nan")
+        ax.scatter(
+            pred[:n], meas[:n], s=10, color=colours[i % len(colours)], label=f"{method} (r = {corr:.2f})"
+        )
+        allv.append(np.abs(np.concatenate([pred[:n], meas[:n]])))
+    if allv:
+        lim = float(np.concatenate(allv).max()) * 1.05
+        ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.7)
+    ax.set_xlabel("predicted ΔH (first order, −Cov(log π, Δz))")
+    ax.set_ylabel("measured ΔH on the probe batch")
+    ax.set_title("Entropy change per step")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _plot_pass_at_k(runs: list[Run], path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 4.0))
+    for method, group in _group(runs).items():
+        keys = sorted(
+            (k for k in group[0].rows[-1] if k.startswith("eval_pass@")), key=lambda k: int(k.split("@")[1])
+        )
+        if not keys:
+            continue
+        ks = [int(k.split("@")[1]) for k in keys]
+        vals = np.array([[_last(r, k) for k in keys] for r in group])
+        ax.errorbar(ks, vals.mean(0), yerr=vals.std(0), marker="o", capsize=3, label=method)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("k")
+    ax.set_ylabel("held-out pass@k (final)")
+    ax.set_title("Held-out pass@k at the end of training")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(run_dirs: list[str | Path], out: str | Path) -> Path:
+    """Plots, ``summary.json`` and ``index.html`` for the given runs; returns the html path."""
+    runs = [load_run(p) for p in run_dirs]
+    if not runs:
+        raise ValueError("report needs at least one run directory")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    figs = [
+        _plot_series(runs, ["entropy"], "entropy (nats/token)", out / "entropy.png", "Policy entropy"),
+        _plot_series(
+            runs,
+            ["accuracy", "eval_accuracy"],
+            "accuracy",
+            out / "accuracy.png",
+            "Accuracy (solid: training batch, dashed: held-out)",
+        ),
+        _plot_law(runs, out / "law.png"),
+        _plot_series(runs, ["covariance"], "Cov(log π, A)", out / "covariance.png", "Covariance per step"),
+        _plot_entropy_change(runs, out / "entropy_change.png"),
+        _plot_series(
+            runs,
+            ["entropy_pos", "entropy_neg"],
+            "entropy",
+            out / "entropy_by_sign.png",
+            "Entropy of A > 0 (solid) and A < 0 (dashed) tokens",
+        ),
+        _plot_pass_at_k(runs, out / "pass_at_k.png"),
+    ]
+    summary = summarize_runs(runs)
+    laws = {}
+    for run in runs:
+        try:
+            laws[str(run.path)] = fit_run_law(run).__dict__
+        except ValueError as e:
+            laws[str(run.path)] = {"error": str(e)}
+    evals = {str(r.path): r.eval for r in runs if r.eval}
+    (out / "summary.json").write_text(
+        json.dumps({"methods": summary, "laws": laws, "evals": evals}, indent=1, default=str)
+    )
+    (out / "index.html").write_text(_html(summary, laws, evals, figs))
+    return out / "index.html"
+
+
+def _fmt(d: dict) -> str:
+    if d["n"] == 0:
+        return "–"
+    if d["n"] == 1:
+        return f"{d['mean']:.3f}"
+    return f"{d['mean']:.3f} ± {d['std']:.3f}"
+
+
+def _opt(v) -> str:
+    return "–" if v is None else f"{v:.3f}"
+
+
+def _html(summary, laws, evals, figs) -> str:
+    cols = [
+        "entropy_start",
+        "entropy_final",
+        "entropy_ratio",
+        "train_accuracy_final",
+        "eval_accuracy_start",
+        "eval_accuracy_final",
+        "law_ceiling",
+        "law_r2",
+        "corr_predicted_measured_dH",
+    ]
+    extra = sorted(
+        {k for m in summary.values() for k in m if k.startswith("eval_pass@")},
+        key=lambda k: int(k.split("@")[1].split("_")[0]),
+    )
+    cols += extra
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["method", "seeds", *cols])
+    body = ""
+    for method, vals in summary.items():
+        n = max(v["n"] for v in vals.values())
+        cells = "".join(f"<td>{_fmt(vals[c]) if c in vals else '–'}</td>" for c in cols)
+        body += f"<tr><td>{html.escape(method)}</td><td>{n}</td>{cells}</tr>"
+    law_rows = ""
+    for path, law in laws.items():
+        if "error" in law:
+            law_rows += f"<tr><td>{html.escape(path)}</td><td colspan=6>{html.escape(law['error'])}</td></tr>"
+            continue
+        lo, hi = law["ceiling_interval"]
+        pre = law.get("prefix_predicted_final")
+        law_rows += (
+            f"<tr><td>{html.escape(path)}</td><td>{law['a']:.4f}</td><td>{law['b']:.4f}</td><td>{law['r2']:.3f}</td>"
+            f"<td>{law['ceiling']:.3f} [{lo:.3f}, {hi:.3f}]</td>"
+            f"<td>{_opt(pre)}</td><td>{_opt(law.get('actual_final'))}</td></tr>"
+        )
+    imgs = "".join(
+        f'<figure><img src="{f.name}" width="560"><figcaption>{f.stem}</figcaption></figure>' for f in figs
+    )
+    ev = ""
+    if evals:
+        ev = "<h2>Evaluations</h2><pre>" + html.escape(json.dumps(evals, indent=1)) + "</pre>"
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>entropy-rl report</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}
+figure{{display:inline-block;margin:8px}}</style></head><body>
+<h1>entropy-rl report</h1>
+<h2>Final metrics (mean ± std over seeds; "final" entropy and training accuracy are means of the last 5 steps)</h2>
+<table><tr>{head}</tr>{body}</table>
+<h2>Entropy–performance law per run: R = −a·exp(H) + b on (training entropy, held-out accuracy)</h2>
+<table><tr><th>run</th><th>a</th><th>b</th><th>R²</th><th>ceiling b − a [90% bootstrap]</th>
+<th>final R predicted from first third</th><th>actual final R</th></tr>{law_rows}</table>
+{imgs}{ev}</body></html>"""

@@ -1,0 +1,177 @@
+import json
+import math
+
+import pytest
+import torch
+
+from entropy_rl.config import ConfigError, load_config
+from entropy_rl.losses import POLICY_LOSSES, LossConfig, get_policy_loss
+from entropy_rl.policy import load_policy
+from entropy_rl.rollout import generate, response_log_probs
+from entropy_rl.tasks import make_task
+from entropy_rl.trainer import read_metrics, train, update_policy
+
+REQUIRED = [
+    "step", "reward", "accuracy", "entropy", "entropy_in_update", "entropy_pos", "entropy_neg",
+    "covariance", "covariance_pos", "covariance_neg", "entropy_change", "predicted_entropy_change",
+    "clip_frac", "selected_frac", "approx_kl", "response_length", "rollout_tokens_per_s",
+    "update_tokens_per_s", "wall_time", "probe_entropy", "eval_accuracy", "eval_pass@1", "eval_pass@2",
+]
+
+
+@pytest.mark.parametrize("loss", sorted(POLICY_LOSSES))
+def test_short_run_every_loss(tiny_config, tmp_path, loss):
+    extra = []
+    if loss == "pos_neg":
+        extra = ["algorithm.controller=lambda_pos_schedule"]
+    if loss == "entropic":
+        extra = ["algorithm.controller=entropic"]
+    if loss == "ppo":
+        extra = ["trainer.kl_coef=0.1", "algorithm.entropy_shaping_alpha=0.4"]
+    cfg = tiny_config(f"algorithm.loss={loss}", *extra)
+    train(cfg, tmp_path / "run", quiet=True)
+    rows = read_metrics(tmp_path / "run")
+    assert [r["step"] for r in rows] == [0, 1]
+    for row in rows:
+        for key in REQUIRED:
+            assert key in row, key
+        for key in ("reward", "entropy", "covariance", "entropy_change", "predicted_entropy_change", "loss"):
+            assert row[key] is not None and math.isfinite(row[key]), (key, row[key])
+        assert 0 <= row["reward"] <= 1 and row["entropy"] > 0
+    if loss == "ppo":
+        assert rows[-1]["kl_ref"] is not None and rows[-1]["kl_ref"] >= 0
+    if loss == "pos_neg":
+        assert rows[0]["ctrl_lambda_pos"] in (0.0, 0.05)
+    assert (tmp_path / "run" / "latest").exists()
+
+
+def test_loss_falls_on_a_fixed_batch(tiny_config):
+    cfg = tiny_config()
+    task = make_task(cfg.task)
+    policy = load_policy(cfg.model, task, seed=0, log=lambda *a: None)
+    torch.manual_seed(0)
+    batch = generate(policy, task.train_pool[:4], 4, 1.0, 1.0, 4, torch.device("cpu"))
+    with torch.no_grad():
+        old_logp, _ = response_log_probs(policy.model, batch, 1.0)
+    adv = torch.randn(batch.response_mask.shape[0], 1) * batch.response_mask
+    model = policy.model
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    loss_fn = get_policy_loss("reinforce")
+
+    def current_loss():
+        with torch.no_grad():
+            logp, _ = response_log_probs(model, batch, 1.0)
+        return float(loss_fn(logp, old_logp, adv, batch.response_mask, LossConfig())[0])
+
+    before = current_loss()
+    for _ in range(5):
+        update_policy(model, opt, batch, old_logp, None, adv, loss_fn, LossConfig(), cfg)
+    after = current_loss()
+    assert after < before - 1e-3
+    # the policy moved towards the positive-advantage responses
+    with torch.no_grad():
+        logp, _ = response_log_probs(model, batch, 1.0)
+    gain = ((logp - old_logp).sum(-1) * adv[:, 0]).sum()
+    assert gain > 0
+
+
+def _comparable(row):
+    return {k: v for k, v in row.items() if k not in ("rollout_tokens_per_s", "update_tokens_per_s", "step_time", "wall_time")}
+
+
+@pytest.mark.parametrize("loss", ["clip_cov", "pos_neg"])
+def test_resume_equals_uninterrupted(tiny_config, tmp_path, loss):
+    extra = [f"algorithm.loss={loss}", "trainer.checkpoint_every=1", "trainer.eval_every=1"]
+    if loss == "pos_neg":
+        extra.append("algorithm.controller=lambda_pos_schedule")
+    if loss == "clip_cov":
+        extra += ["algorithm.loss_config={clip_cov_ratio: 0.2, clip_cov_lb: -10, clip_cov_ub: 10}"]
+    full = tiny_config(*extra, "trainer.steps=4")
+    train(full, tmp_path / "a", quiet=True)
+    part = tiny_config(*extra, "trainer.steps=2")
+    train(part, tmp_path / "b", quiet=True)
+    # a crashed run may have logged a step past its checkpoint: resume must drop it
+    with (tmp_path / "b" / "metrics.jsonl").open("a") as f:
+        f.write(json.dumps({"step": 2, "reward": -1}) + "\n")
+    train(full, tmp_path / "b", resume=True, quiet=True)
+    a, b = read_metrics(tmp_path / "a"), read_metrics(tmp_path / "b")
+    assert [r["step"] for r in b] == [0, 1, 2, 3]
+    for ra, rb in zip(a, b, strict=True):
+        assert _comparable(ra) == _comparable(rb)
+
+
+def test_existing_run_dir_needs_resume(tiny_config, tmp_path):
+    cfg = tiny_config("trainer.steps=1")
+    train(cfg, tmp_path / "r", quiet=True)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(cfg, tmp_path / "r", quiet=True)
+
+
+def test_reward_function_that_raises_does_not_stop_training(tiny_config, tmp_path, monkeypatch):
+    from entropy_rl.tasks import ReasoningGymTask
+
+    def boom(self, problem, response):
+        raise RuntimeError("verifier bug")
+
+    monkeypatch.setattr(ReasoningGymTask, "score", boom)
+    train(tiny_config("trainer.steps=1"), tmp_path / "r", quiet=True)
+    row = read_metrics(tmp_path / "r")[0]
+    assert row["verifier_verifier_error"] == 1.0 and row["reward"] == 0.0
+
+
+def test_interrupted_run_keeps_completed_steps(tiny_config, tmp_path, monkeypatch):
+    import entropy_rl.trainer as trainer_mod
+
+    real = trainer_mod.generate
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:  # probe, steps 0, 1, 2, *step 3* (eval samples through its own import)
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_mod, "generate", flaky)
+    cfg = tiny_config("trainer.steps=4", "trainer.checkpoint_every=100", "trainer.eval_every=100")
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "r", quiet=True)
+    assert (tmp_path / "r" / "latest").read_text().strip() == "checkpoint-2"
+    monkeypatch.setattr(trainer_mod, "generate", real)
+    train(cfg, tmp_path / "r", resume=True, quiet=True)
+    assert [r["step"] for r in read_metrics(tmp_path / "r")] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("algorithm.loss=ppo2", "algorithm.loss"),
+        ("algorithm.advantage=gae", "unknown advantage estimator 'gae'"),
+        ("rollout.group_size=1", "rollout.group_size"),
+        ("trainer.lr=-1", "trainer.lr"),
+        ("trainer.device=tpu", "trainer.device"),
+        ("trainer.stepz=3", "trainer.stepz"),
+        ("algorithm.loss_config={loss_agg_mode: sum}", "loss_agg_mode"),
+        ("algorithm.loss_config={clip_ratio_hgh: 0.3}", "clip_ratio_hgh"),
+        ("algorithm.controller=pid", "unknown controller 'pid'"),
+        ("task.name=sudoku", "task.name"),
+    ],
+)
+def test_bad_config_names_the_field(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_bad_override_syntax_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="key.path=value"):
+        load_config(None, ["trainer.steps"])
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(tmp_path / "list.yaml")
+
+
+def test_quickstart_config_is_valid():
+    cfg = load_config("configs/quickstart.yaml")
+    for m in ("grpo", "clip_cov", "kl_cov", "pos_neg"):
+        assert cfg.for_method(m).algorithm.loss in POLICY_LOSSES
