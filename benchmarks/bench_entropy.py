@@ -38,7 +38,12 @@ def _variant(name: str, tokens: int, dim: int, vocab: int, chunk: int) -> dict:
     (ent.sum() + logp.sum()).backward()
     elapsed = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"variant": name, "seconds": elapsed, "peak_extra_mib": (peak - base) / 1024, "check": float(ent.sum())}
+    return {
+        "variant": name,
+        "seconds": elapsed,
+        "peak_extra_mib": (peak - base) / 1024,
+        "check": float(ent.sum()),
+    }
 
 
 def main() -> None:
@@ -55,9 +60,23 @@ def main() -> None:
     results = {}
     for name in ("naive", "chunked", "fused"):
         out = subprocess.run(
-            [sys.executable, __file__, "--_child", name, "--tokens", str(args.tokens), "--dim", str(args.dim),
-             "--vocab", str(args.vocab), "--chunk", str(args.chunk)],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--_child",
+                name,
+                "--tokens",
+                str(args.tokens),
+                "--dim",
+                str(args.dim),
+                "--vocab",
+                str(args.vocab),
+                "--chunk",
+                str(args.chunk),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
     base = results["naive"]

@@ -12,10 +12,29 @@ from entropy_rl.tasks import make_task
 from entropy_rl.trainer import read_metrics, train, update_policy
 
 REQUIRED = [
-    "step", "reward", "accuracy", "entropy", "entropy_in_update", "entropy_pos", "entropy_neg",
-    "covariance", "covariance_pos", "covariance_neg", "entropy_change", "predicted_entropy_change",
-    "clip_frac", "selected_frac", "approx_kl", "response_length", "rollout_tokens_per_s",
-    "update_tokens_per_s", "wall_time", "probe_entropy", "eval_accuracy", "eval_pass@1", "eval_pass@2",
+    "step",
+    "reward",
+    "accuracy",
+    "entropy",
+    "entropy_in_update",
+    "entropy_pos",
+    "entropy_neg",
+    "covariance",
+    "covariance_pos",
+    "covariance_neg",
+    "entropy_change",
+    "predicted_entropy_change",
+    "clip_frac",
+    "selected_frac",
+    "approx_kl",
+    "response_length",
+    "rollout_tokens_per_s",
+    "update_tokens_per_s",
+    "wall_time",
+    "probe_entropy",
+    "eval_accuracy",
+    "eval_pass@1",
+    "eval_pass@2",
 ]
 
 
@@ -76,7 +95,11 @@ def test_loss_falls_on_a_fixed_batch(tiny_config):
 
 
 def _comparable(row):
-    return {k: v for k, v in row.items() if k not in ("rollout_tokens_per_s", "update_tokens_per_s", "step_time", "wall_time")}
+    return {
+        k: v
+        for k, v in row.items()
+        if k not in ("rollout_tokens_per_s", "update_tokens_per_s", "step_time", "wall_time")
+    }
 
 
 @pytest.mark.parametrize("loss", ["clip_cov", "pos_neg"])

@@ -171,6 +171,92 @@ def fit(
         )
 
 
+@app.command("eval")
+def eval_(
+    model: str = typer.Argument(
+        ..., help="A run directory, 'tiny', 'smollm2-135m-instruct' or a model directory."
+    ),
+    data: str = typer.Option(
+        "math500", "--data", help="gsm8k, math, math500, a reasoning-gym task, or a .jsonl/.parquet path."
+    ),
+    k: int = typer.Option(16, "--k", help="Samples per problem."),
+    n: int = typer.Option(0, "--n", help="Problems (0 = all held-out problems)."),
+    out: Path = typer.Option(None, "--out", help="Output directory (default: RUN_DIR/eval for a run)."),
+    temperature: float = typer.Option(None, help="Sampling temperature (default: the run's, else 1.0)."),
+    max_new_tokens: int = typer.Option(None, help="Response cap (default: the run's, else 512)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config field: key.path=value."),
+) -> None:
+    """Sample k responses per held-out problem: accuracy at k, diversity, calibration, entropy."""
+
+    from entropy_rl.checkpoint import latest_checkpoint
+    from entropy_rl.evaluation import sample_and_score, write_eval
+    from entropy_rl.policy import load_policy
+    from entropy_rl.tasks import make_task
+    from entropy_rl.trainer import resolve_device
+
+    run_dir = Path(model)
+    is_run = (run_dir / "config.yaml").exists()
+    try:
+        if is_run:
+            cfg = load_config(run_dir / "config.yaml", set_)
+        else:
+            cfg = load_config(None, [f"model.name={model}", *set_])
+        if data != cfg.task.name or not is_run:
+            if data.endswith((".jsonl", ".parquet")):
+                cfg = load_config(None, [*_dump_overrides(cfg), "task.name=jsonl", f"task.path={data}"])
+            else:
+                cfg = load_config(
+                    None,
+                    [*_dump_overrides(cfg), f"task.name={data}", f"task.compact={cfg.model.name == 'tiny'}"],
+                )
+        task = make_task(cfg.task)
+        policy = load_policy(cfg.model, task, seed=cfg.trainer.seed, log=typer.echo)
+    except (ConfigError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    device = resolve_device(cfg.trainer.device)
+    policy.model.to(device)
+    if is_run:
+        ckpt = latest_checkpoint(run_dir)
+        if ckpt is None:
+            _fail(f"{run_dir} has no checkpoint")
+        from safetensors.torch import load_file
+
+        policy.model.load_state_dict(load_file(ckpt / "model.safetensors"), strict=False)
+        if hasattr(policy.model, "tie_weights"):
+            policy.model.tie_weights()
+    temp = temperature if temperature is not None else (cfg.rollout.temperature if is_run else 1.0)
+    max_new = (
+        max_new_tokens if max_new_tokens is not None else (cfg.rollout.max_new_tokens if is_run else 512)
+    )
+    problems = task.heldout[: n or None]
+    res = sample_and_score(
+        policy, task, problems, k, temp, cfg.rollout.top_p, max_new, device, fused=cfg.model.fused_logits
+    )
+    out = out or (run_dir / "eval" if is_run else Path("runs/eval"))
+    summary = write_eval(
+        res,
+        out,
+        extra={
+            "model": model,
+            "data": data,
+            "k": k,
+            "problems": len(problems),
+            "temperature": temp,
+            "confidence": "mean token probability",
+        },
+    )
+    for key, v in summary.items():
+        typer.echo(f"{key:>20}: {v:.4f}")
+    typer.echo(f"written to {out}")
+
+
+def _dump_overrides(cfg) -> list[str]:
+    """A config as --set overrides of its top-level sections (to re-validate with changes)."""
+    import json as _json
+
+    return [f"{k}={_json.dumps(v)}" for k, v in cfg.model_dump().items() if k != "task"]
+
+
 @app.command()
 def bandit(
     out: Path = typer.Option(Path("runs/bandit"), "--out", help="Where to save the plot."),

@@ -124,3 +124,92 @@ def summarize(res: EvalResult, diversity: bool = True) -> dict[str, float]:
     for reason in sorted(set(res.reasons) - {"ok", "wrong"}):
         out[f"verifier_{reason}"] = float(np.mean([r == reason for r in res.reasons]))
     return out
+
+
+def plot_eval(res: EvalResult, summary: dict[str, float], out) -> list:
+    """pass@k curve, reliability diagram (mean-token-probability confidence), entropy histogram."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    paths = []
+    ks = sorted(int(k.split("@")[1]) for k in summary if k.startswith("pass@"))
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.plot(ks, [summary[f"pass@{k}"] for k in ks], marker="o")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("k")
+    ax.set_ylabel("pass@k")
+    ax.set_title("Unbiased pass@k")
+    fig.tight_layout()
+    fig.savefig(out / "pass_at_k.png", dpi=110)
+    plt.close(fig)
+    paths.append(out / "pass_at_k.png")
+
+    conf = np.exp(res.mean_logp).ravel()
+    y = (res.rewards >= 1.0).ravel()
+    bins = np.minimum((conf * 10).astype(int), 9)
+    centers, accs, counts = [], [], []
+    for b in range(10):
+        sel = bins == b
+        if sel.any():
+            centers.append(conf[sel].mean())
+            accs.append(y[sel].mean())
+            counts.append(int(sel.sum()))
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.scatter(centers, accs, s=[10 + 200 * c / max(counts) for c in counts])
+    ax.set_xlabel("confidence (mean token probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"Reliability, ECE {summary['ece']:.3f}")
+    fig.tight_layout()
+    fig.savefig(out / "calibration.png", dpi=110)
+    plt.close(fig)
+    paths.append(out / "calibration.png")
+
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.hist(res.mean_entropy.ravel(), bins=30)
+    ax.set_xlabel("mean token entropy of a response")
+    ax.set_ylabel("responses")
+    fig.tight_layout()
+    fig.savefig(out / "entropy_hist.png", dpi=110)
+    plt.close(fig)
+    paths.append(out / "entropy_hist.png")
+    return paths
+
+
+def write_eval(res: EvalResult, out, extra: dict | None = None) -> dict[str, float]:
+    """summary.json, samples.jsonl and the plots under ``out``; returns the summary."""
+    import json
+    from pathlib import Path
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarize(res)
+    (out / "summary.json").write_text(json.dumps({**summary, **(extra or {})}, indent=1))
+    with (out / "samples.jsonl").open("w") as f:
+        for i, prob in enumerate(res.problems):
+            for j in range(res.k):
+                n = i * res.k + j
+                f.write(
+                    json.dumps(
+                        {
+                            "problem": i,
+                            "sample": j,
+                            "prompt": prob.prompt,
+                            "gold": prob.answer,
+                            "response": res.texts[n],
+                            "parsed": res.parsed[n],
+                            "reward": float(res.rewards[i, j]),
+                            "reason": res.reasons[n],
+                            "mean_logp": float(res.mean_logp[i, j]),
+                            "mean_entropy": float(res.mean_entropy[i, j]),
+                        }
+                    )
+                    + "\n"
+                )
+    plot_eval(res, summary, out)
+    return summary

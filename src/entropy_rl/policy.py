@@ -79,11 +79,11 @@ class Policy:
 
     def prompt_ids(self, prompt: str) -> list[int]:
         if self.chat:
-            return list(
-                self.tokenizer.tok.apply_chat_template(
-                    [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True
-                )
+            tok = self.tokenizer.tok
+            text = tok.apply_chat_template(
+                [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
             )
+            return tok.encode(text, add_special_tokens=False)
         if isinstance(self.tokenizer, CharTokenizer):
             return [BOS, *self.tokenizer.encode(prompt)]
         return self.tokenizer.encode(prompt)

@@ -305,6 +305,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                     "loss_share_neg",
                     "kl_cov_penalty",
                     "entropy_bonus",
+                    "candidate_frac",
                 ):
                     row[key] = upd.get(key)
 

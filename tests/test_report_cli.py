@@ -1,0 +1,90 @@
+import json
+
+from typer.testing import CliRunner
+
+from entropy_rl.cli import app
+from entropy_rl.report import entropy_change_correlation, load_run, summarize_runs, write_report
+from entropy_rl.trainer import read_metrics, train
+
+runner = CliRunner()
+
+
+def _fake_run(path, a=0.3, b=0.9, steps=30, noise=0.0):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    path.mkdir(parents=True)
+    rows = []
+    for s in range(steps):
+        h = 1.2 * np.exp(-s / 10) + 0.05
+        dh = -0.12 * np.exp(-s / 10)
+        row = {
+            "step": s,
+            "entropy": h,
+            "accuracy": -a * np.exp(h) + b,
+            "covariance": 0.1,
+            "entropy_change": dh,
+            "predicted_entropy_change": dh * 1.1 + rng.normal(0, 1e-3),
+            "entropy_pos": h,
+            "entropy_neg": h * 1.2,
+        }
+        if s % 3 == 0 or s == steps - 1:
+            row["eval_accuracy"] = -a * np.exp(h) + b + rng.normal(0, noise)
+            row["eval_pass@1"] = row["eval_accuracy"]
+            row["eval_pass@4"] = min(1.0, row["eval_accuracy"] + 0.1)
+        rows.append(row)
+    (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_report_fit_and_summary(tmp_path):
+    runs = [_fake_run(tmp_path / "grpo" / f"seed{i}") for i in range(2)] + [_fake_run(tmp_path / "other")]
+    index = write_report(runs, tmp_path / "rep")
+    assert index.exists() and "ceiling" in index.read_text()
+    for png in ("entropy", "accuracy", "law", "covariance", "entropy_change", "entropy_by_sign", "pass_at_k"):
+        assert (tmp_path / "rep" / f"{png}.png").stat().st_size > 5000
+    summary = summarize_runs([load_run(r) for r in runs])
+    assert set(summary) == {"grpo", "other"} and summary["grpo"]["law_ceiling"]["n"] == 2
+    assert abs(summary["grpo"]["law_ceiling"]["mean"] - 0.6) < 1e-6
+    assert entropy_change_correlation(load_run(runs[0])) > 0.99
+
+    res = runner.invoke(app, ["fit", str(runs[0])])
+    assert res.exit_code == 0, res.output
+    assert "b − a = 0.6000" in res.output and "first third" in res.output
+
+
+def test_cli_train_report_eval_and_errors(tmp_path, tiny_cache):
+    from tests.conftest import TINY
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("trainer: {steps: 2}\n")
+    sets = [x for o in [*TINY, f"model.cache_dir={tiny_cache}"] for x in ("--set", o)]
+    res = runner.invoke(app, ["train", str(cfg), "--out", str(tmp_path / "run"), "--quiet", *sets])
+    assert res.exit_code == 0, res.output
+    assert len(read_metrics(tmp_path / "run")) == 2
+    res = runner.invoke(
+        app, ["train", "--resume", str(tmp_path / "run"), "--quiet", "--set", "trainer.steps=3"]
+    )
+    assert res.exit_code == 0, res.output
+    assert [r["step"] for r in read_metrics(tmp_path / "run")] == [0, 1, 2]
+    res = runner.invoke(app, ["eval", str(tmp_path / "run"), "--data", "chain_sum", "--k", "4", "--n", "5"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "run" / "eval" / "summary.json").read_text())
+    for key in ("pass@1", "pass@4", "maj@4", "ece", "brier", "auroc", "distinct_2", "self_bleu", "entropy"):
+        assert key in summary
+    res = runner.invoke(app, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "rep")])
+    assert res.exit_code == 0 and (tmp_path / "rep" / "index.html").exists()
+    assert "Evaluations" in (tmp_path / "rep" / "index.html").read_text()
+    bad = runner.invoke(app, ["train", str(cfg), "--out", str(tmp_path / "r2"), "--set", "trainer.lr=-3"])
+    assert bad.exit_code == 2 and "trainer.lr" in bad.output
+
+
+def test_bandit_command(tmp_path):
+    res = runner.invoke(app, ["bandit", "--out", str(tmp_path), "--trials", "20"])
+    assert res.exit_code == 0 and "sign(ΔH) = −sign(Cov) in 100%" in res.output
+    assert (tmp_path / "bandit.png").exists()
+
+
+def test_train_smoke_via_function(tiny_config, tmp_path):
+    train(tiny_config("trainer.steps=1"), tmp_path / "r", quiet=True)
+    assert read_metrics(tmp_path / "r")[0]["step"] == 0
