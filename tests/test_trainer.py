@@ -198,3 +198,18 @@ def test_quickstart_config_is_valid():
     cfg = load_config("configs/quickstart.yaml")
     for m in ("grpo", "clip_cov", "kl_cov", "pos_neg"):
         assert cfg.for_method(m).algorithm.loss in POLICY_LOSSES
+
+
+def test_fused_and_dense_log_prob_paths_agree(tiny_config):
+    cfg = tiny_config()
+    task = make_task(cfg.task)
+    policy = load_policy(cfg.model, task, seed=0, log=lambda *a: None)
+    torch.manual_seed(1)
+    batch = generate(policy, task.train_pool[:3], 2, 1.0, 1.0, 4, torch.device("cpu"))
+    lp_d, ent_d = response_log_probs(policy.model, batch, 0.8, fused=False)
+    lp_f, ent_f = response_log_probs(policy.model, batch, 0.8, fused=True, chunk_size=3)
+    assert torch.allclose(lp_d, lp_f, atol=1e-5) and torch.allclose(ent_d, ent_f, atol=1e-5)
+    g_d = torch.autograd.grad((lp_d.sum() + ent_d.sum()), policy.model.model.norm.weight)[0]
+    lp_f, ent_f = response_log_probs(policy.model, batch, 0.8, fused=True, chunk_size=3)
+    g_f = torch.autograd.grad((lp_f.sum() + ent_f.sum()), policy.model.model.norm.weight)[0]
+    assert torch.allclose(g_d, g_f, rtol=1e-4, atol=1e-5)

@@ -36,6 +36,11 @@ class TinyModelConfig(_Strict):
     warmup_steps: int = Field(600, ge=0, description="Supervised warm-up steps on the task.")
     warmup_batch: int = Field(128, gt=0, description="Warm-up batch size (problems per step).")
     warmup_lr: float = Field(1e-3, gt=0, description="Warm-up AdamW learning rate.")
+    tokenizer: Literal["char", "number"] = Field(
+        "char",
+        description="'char': one token per character; 'number': runs of up to 3 digits are one token "
+        "(as Llama-3-style tokenizers), so a 2-digit answer is a single sampled choice.",
+    )
     seed: int = Field(
         0, description="Seed of the tiny model's initialisation and warm-up (shared by all runs)."
     )

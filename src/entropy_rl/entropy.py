@@ -66,6 +66,7 @@ class _HiddenEntropyLogProb(torch.autograd.Function):
     """(N, D) hidden × (V, D) weight → entropy (N,), log π(token) (N,), chunked over N."""
 
     @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda")
     def forward(ctx, hidden, weight, tokens, temperature: float, chunk_size: int):
         n = hidden.shape[0]
         entropy = hidden.new_empty(n, dtype=torch.float32)
@@ -84,6 +85,7 @@ class _HiddenEntropyLogProb(torch.autograd.Function):
         return entropy, token_logp
 
     @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")  # backward runs under the forward's autocast state
     def backward(ctx, grad_entropy, grad_logp):
         hidden, weight, tokens, lse_all, entropy = ctx.saved_tensors
         t, cs = ctx.temperature, ctx.chunk_size

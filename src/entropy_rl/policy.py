@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,48 @@ class CharTokenizer:
             if i == EOS:
                 break
             if i >= 3:
+                out.append(self.alphabet[i - 3])
+        return "".join(out)
+
+
+class NumberTokenizer(CharTokenizer):
+    """Like ``CharTokenizer``, but every run of up to three digits is one token ("47" → one id),
+    as Llama-3-style tokenizers chunk numbers. Ids: specials, the alphabet's non-digit
+    characters, then "0".."999" (with leading zeros: "007" ≠ "7").
+    """
+
+    _digit_run = re.compile(r"\d{1,3}")
+
+    def __init__(self, alphabet: str):
+        chars = "".join(c for c in alphabet if not c.isdigit())
+        super().__init__(chars)
+        self._numbers = [str(i) for i in range(10)] + [f"{i:02d}" for i in range(100)] + [f"{i:03d}" for i in range(1000)]
+        self._num_ids = {t: len(chars) + 3 + i for i, t in enumerate(self._numbers)}
+        self.vocab_size = len(chars) + 3 + len(self._numbers)
+
+    def encode(self, text: str) -> list[int]:
+        out: list[int] = []
+        i = 0
+        while i < len(text):
+            m = self._digit_run.match(text, i)
+            if m:
+                out.append(self._num_ids[m.group()])
+                i = m.end()
+            else:
+                out.extend(super().encode(text[i]))
+                i += 1
+        return out
+
+    def decode(self, ids) -> str:
+        out = []
+        base = len(self.alphabet) + 3
+        for i in ids:
+            i = int(i)
+            if i == EOS:
+                break
+            if i >= base:
+                out.append(self._numbers[i - base])
+            elif i >= 3:
                 out.append(self.alphabet[i - 3])
         return "".join(out)
 
@@ -148,6 +191,10 @@ def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int) 
     return {"warmup_final_loss": loss_val}
 
 
+def _tiny_tokenizer(kind: str, alphabet: str) -> CharTokenizer:
+    return NumberTokenizer(alphabet) if kind == "number" else CharTokenizer(alphabet)
+
+
 def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
     """The tiny model for ``task``, built (and warm-started) once, then loaded from the cache."""
     from transformers import LlamaForCausalLM
@@ -168,7 +215,7 @@ def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
     )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     path = Path(cfg.cache_dir) / f"tiny-{task.name}-{key}"
-    tok = CharTokenizer(task.alphabet)
+    tok = _tiny_tokenizer(cfg.tiny.tokenizer, task.alphabet)
     if (path / "config.json").exists():
         model = LlamaForCausalLM.from_pretrained(path)
         model.eval()
@@ -183,7 +230,9 @@ def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
     info = _warmup(model, tok, task, cfg, seed)
     tmp = path.with_name(path.name + ".tmp")
     model.save_pretrained(tmp)
-    (tmp / "tiny_tokenizer.json").write_text(json.dumps({"alphabet": task.alphabet, **info}))
+    (tmp / "tiny_tokenizer.json").write_text(
+        json.dumps({"alphabet": task.alphabet, "kind": cfg.tiny.tokenizer, **info})
+    )
     if not path.exists():  # another process may have built it meanwhile: keep theirs
         tmp.replace(path)
     return Policy(model, tok, chat=False, name=f"tiny:{path.name}")
@@ -202,10 +251,11 @@ def load_policy(cfg: ModelConfig, task: Task, seed: int, log=print) -> Policy:
         if (path / "tiny_tokenizer.json").exists():
             from transformers import LlamaForCausalLM
 
-            alphabet = json.loads((path / "tiny_tokenizer.json").read_text())["alphabet"]
+            meta = json.loads((path / "tiny_tokenizer.json").read_text())
             model = LlamaForCausalLM.from_pretrained(path)
             model.eval()
-            return Policy(model, CharTokenizer(alphabet), chat=False, name=str(path))
+            tok = _tiny_tokenizer(meta.get("kind", "char"), meta["alphabet"])
+            return Policy(model, tok, chat=False, name=str(path))
         return load_hf_directory(path, name=str(path))
     raise ValueError(
         f"config field `model.name`: {cfg.name!r} is neither 'tiny', 'smollm2-135m-instruct' "
