@@ -42,3 +42,36 @@ def test_diversity():
     same = M.self_bleu(["the cat sat on the mat"] * 3)
     diff = M.self_bleu(["the cat sat on the mat", "dogs run fast in parks", "one two three four five"])
     assert same == pytest.approx(100.0) and diff < 10.0
+
+
+def test_eval_summary_on_fixed_samples():
+    """summarize() on a hand-built evaluation of 2 problems × 4 samples."""
+    import numpy as np
+
+    from entropy_rl.evaluation import EvalResult, summarize
+    from entropy_rl.tasks import Problem
+
+    res = EvalResult(
+        k=4,
+        problems=[Problem("1+1=", "2"), Problem("2+2=", "4")],
+        texts=["2", "2", "3", "5", "4", "1", "1", "1"],
+        rewards=np.array([[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]),
+        parsed=["2", "2", "3", "5", "4", "1", "1", "1"],
+        reasons=["ok", "ok", "wrong", "wrong", "ok", "wrong", "wrong", "wrong"],
+        mean_logp=np.log(np.array([[0.9, 0.9, 0.2, 0.2], [0.6, 0.8, 0.8, 0.8]])),
+        sum_logp=np.log(np.array([[0.9, 0.9, 0.2, 0.2], [0.6, 0.8, 0.8, 0.8]])),
+        mean_entropy=np.full((2, 4), 0.5),
+        lengths=np.full((2, 4), 2.0),
+    )
+    s = summarize(res)
+    assert s["accuracy"] == pytest.approx(3 / 8)
+    assert s["pass@1"] == pytest.approx((0.5 + 0.25) / 2)
+    assert s["pass@4"] == 1.0
+    assert s["pass@2"] == pytest.approx(((1 - 1 / 6) + 0.5) / 2)  # C(2,2)/C(4,2) = 1/6; C(3,2)/C(4,2) = 1/2
+    assert s["maj@4"] == pytest.approx(0.5)  # problem 1: "2" wins; problem 2: "1" (wrong) wins
+    assert s["unique_answers"] == pytest.approx((3 + 2) / 2)
+    assert s["distinct_1"] == pytest.approx((3 / 4 + 2 / 4) / 2)
+    # positives 0.9, 0.9, 0.6 vs negatives 0.2, 0.2, 0.8 ×3: 5 + 5 + 2 = 12 of 15 pairs ordered
+    assert s["auroc"] == pytest.approx(12 / 15)
+    assert s["brier"] == pytest.approx((0.01 * 2 + 0.04 * 2 + 0.16 + 0.64 * 3) / 8)
+    assert s["entropy"] == 0.5 and s["response_length"] == 2.0

@@ -73,3 +73,16 @@ def test_jsonl_task_and_bad_rows(tmp_path):
         JsonlTask(TaskConfig(name="jsonl", path=str(missing)))
     with pytest.raises(ValueError, match="does not exist"):
         JsonlTask(TaskConfig(name="jsonl", path=str(Path(tmp_path) / "nope.jsonl")))
+
+
+def test_tokenizers_roundtrip_and_errors():
+    from entropy_rl.policy import EOS, CharTokenizer, NumberTokenizer
+
+    char = CharTokenizer("0123456789+-=")
+    assert char.decode(char.encode("47-13=34") + [EOS, 5]) == "47-13=34"
+    with pytest.raises(ValueError, match="'x' is not in the tiny model's alphabet"):
+        char.encode("4x")
+    num = NumberTokenizer("0123456789+-=")
+    ids = num.encode("1234-07=5")
+    assert len(ids) == 6  # "123", "4", "-", "07", "=", "5"
+    assert num.decode(ids) == "1234-07=5" and num.encode("7") != num.encode("07")

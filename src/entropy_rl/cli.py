@@ -78,6 +78,10 @@ def compare(
         cfgs = {m: base.for_method(m) for m in names}
     except ConfigError as e:
         _fail(str(e))
+    if quiet:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     # Build the (shared, cached) tiny model once before the runs start in parallel.
     load_policy(base.model, make_task(base.task), seed=base.trainer.seed, log=typer.echo)
     jobs_n = jobs or os.cpu_count() or 1

@@ -129,25 +129,20 @@ class AlgorithmConfig(_Strict):
         default_factory=dict, description="Controller constructor arguments."
     )
 
-    @field_validator("loss")
+    @field_validator("loss", "advantage", "controller")
     @classmethod
-    def _known_loss(cls, v: str) -> str:
-        if v not in POLICY_LOSSES:
-            raise ValueError(f"unknown loss {v!r}; allowed: {sorted(POLICY_LOSSES)}")
-        return v
-
-    @field_validator("advantage")
-    @classmethod
-    def _known_adv(cls, v: str) -> str:
-        if v not in ADVANTAGE_ESTIMATORS:
-            raise ValueError(f"unknown advantage estimator {v!r}; allowed: {sorted(ADVANTAGE_ESTIMATORS)}")
-        return v
-
-    @field_validator("controller")
-    @classmethod
-    def _known_ctrl(cls, v: str) -> str:
-        if v != "none" and v not in CONTROLLERS:
-            raise ValueError(f"unknown controller {v!r}; allowed: {['none', *sorted(CONTROLLERS)]}")
+    def _registered(cls, v: str, info) -> str:
+        """Names must be in their registry; the error lists the allowed ones."""
+        allowed = {
+            "loss": sorted(POLICY_LOSSES),
+            "advantage": sorted(ADVANTAGE_ESTIMATORS),
+            "controller": ["none", *sorted(CONTROLLERS)],
+        }[info.field_name]
+        if v not in allowed:
+            what = {"loss": "loss", "advantage": "advantage estimator", "controller": "controller"}[
+                info.field_name
+            ]
+            raise ValueError(f"unknown {what} {v!r}; allowed: {allowed}")
         return v
 
     @field_validator("loss_config")

@@ -63,7 +63,9 @@ class NumberTokenizer(CharTokenizer):
     def __init__(self, alphabet: str):
         chars = "".join(c for c in alphabet if not c.isdigit())
         super().__init__(chars)
-        self._numbers = [str(i) for i in range(10)] + [f"{i:02d}" for i in range(100)] + [f"{i:03d}" for i in range(1000)]
+        self._numbers = (
+            [str(i) for i in range(10)] + [f"{i:02d}" for i in range(100)] + [f"{i:03d}" for i in range(1000)]
+        )
         self._num_ids = {t: len(chars) + 3 + i for i, t in enumerate(self._numbers)}
         self.vocab_size = len(chars) + 3 + len(self._numbers)
 

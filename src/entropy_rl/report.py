@@ -165,6 +165,19 @@ def _plt():
     return plt
 
 
+def _save(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legend_size: int = 8) -> Path:
+    """Label, lay out, save and close a figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
 def _group(runs: list[Run]) -> dict[str, list[Run]]:
     g: dict[str, list[Run]] = {}
     for r in runs:
@@ -190,14 +203,7 @@ def _plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, titl
             ax.plot(steps, vals.mean(0), style, color=colours[i % len(colours)], label=label)
             if len(curves) > 1:
                 ax.fill_between(steps, vals.min(0), vals.max(0), color=colours[i % len(colours)], alpha=0.15)
-    ax.set_xlabel("step")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, "step", ylabel, title)
 
 
 def _plot_law(runs: list[Run], path: Path) -> Path:
@@ -228,14 +234,15 @@ def _plot_law(runs: list[Run], path: Path) -> Path:
             label=f"{method}: R = −{law.a:.3f}·e^H + {law.b:.3f} (R² {law.r2:.2f}, ceiling {law.ceiling:.3f})",
         )
         ax.scatter([0], [law.ceiling], marker="*", s=80, color=c)
-    ax.set_xlabel("policy entropy H (training batch)")
-    ax.set_ylabel("held-out accuracy")
-    ax.set_title("Accuracy vs entropy, fitted law R = −a·exp(H) + b; ★ = ceiling b − a")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(
+        fig,
+        ax,
+        path,
+        "policy entropy H (training batch)",
+        "held-out accuracy",
+        "Accuracy vs entropy, fitted law R = −a·exp(H) + b; ★ = ceiling b − a",
+        legend_size=7,
+    )
 
 
 def _plot_entropy_change(runs: list[Run], path: Path) -> Path:
@@ -257,14 +264,14 @@ def _plot_entropy_change(runs: list[Run], path: Path) -> Path:
     if allv:
         lim = float(np.concatenate(allv).max()) * 1.05
         ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.7)
-    ax.set_xlabel("predicted ΔH (first order, −Cov(log π, Δz))")
-    ax.set_ylabel("measured ΔH on the probe batch")
-    ax.set_title("Entropy change per step")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(
+        fig,
+        ax,
+        path,
+        "predicted ΔH (first order, −Cov(log π, Δz))",
+        "measured ΔH on the probe batch",
+        "Entropy change per step",
+    )
 
 
 def _plot_pass_at_k(runs: list[Run], path: Path) -> Path:
@@ -280,14 +287,7 @@ def _plot_pass_at_k(runs: list[Run], path: Path) -> Path:
         vals = np.array([[_last(r, k) for k in keys] for r in group])
         ax.errorbar(ks, vals.mean(0), yerr=vals.std(0), marker="o", capsize=3, label=method)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("k")
-    ax.set_ylabel("held-out pass@k (final)")
-    ax.set_title("Held-out pass@k at the end of training")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, "k", "held-out pass@k (final)", "Held-out pass@k at the end of training")
 
 
 def write_report(run_dirs: list[str | Path], out: str | Path) -> Path:

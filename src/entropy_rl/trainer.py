@@ -108,6 +108,10 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
     run_dir = Path(run_dir)
     metrics_path = run_dir / "metrics.jsonl"
     log = (lambda *a: None) if quiet else print
+    if quiet:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     if metrics_path.exists() and not resume:
         raise FileExistsError(
             f"{run_dir} already holds a run: pass --resume to continue it, or another --out"
