@@ -57,7 +57,7 @@ def test_ppo_clip_and_dual_clip_by_hand():
     mask = torch.ones(1, 4)
     loss, m = get_policy_loss("ppo")(logp, old, adv, mask, cfg)
     # per-token: -1.28, max(0.5, 0.8)=0.8, -2.0, min(max(5, 1.2), 3)=3
-    assert isclose(float(loss), (-1.28 + 0.8 - 2.0 + 3.0) / 4)
+    assert isclose(float(loss.detach()), (-1.28 + 0.8 - 2.0 + 3.0) / 4)
     assert m["clip_frac_high"] == 0.25 and m["clip_frac_low"] == 0.25 and m["clip_frac_dual"] == 0.25
     loss.backward()
     # clipped and dual-clipped tokens carry no gradient; the free one has d/dlogp = -A*r/4
