@@ -26,6 +26,18 @@ def safe_score(task: Task, problem: Problem, response: str) -> Verdict:
         return Verdict(0.0, None, "verifier_error")
 
 
+def score_all(task: Task, problems: list[Problem], responses: list[str]) -> list[Verdict]:
+    """Verdicts for a batch: the task's ``score_batch`` when it has one (parallel workers), else
+    ``safe_score`` one by one; a batch scorer that raises falls back to one by one."""
+    batch_fn = getattr(task, "score_batch", None)
+    if batch_fn is not None:
+        try:
+            return batch_fn(problems, responses)
+        except Exception:
+            pass
+    return [safe_score(task, p, r) for p, r in zip(problems, responses, strict=True)]
+
+
 @dataclass
 class EvalResult:
     """Per sample, ``n_problems × k`` in problem-major order."""
@@ -66,8 +78,7 @@ def sample_and_score(
         slp += logp.sum(-1).tolist()
         ment += (ent.sum(-1) / n_tok).tolist()
         lens += m.sum(-1).tolist()
-        for prob, text in zip(batch.problems, batch.texts, strict=True):
-            v = safe_score(task, prob, text)
+        for text, v in zip(batch.texts, score_all(task, batch.problems, batch.texts), strict=True):
             texts.append(text)
             parsed.append(v.parsed)
             reasons.append(v.reason)

@@ -29,7 +29,7 @@ from entropy_rl.checkpoint import RNGState, latest_checkpoint, load_checkpoint, 
 from entropy_rl.config import Config
 from entropy_rl.controllers import make_controller
 from entropy_rl.dynamics import covariance_top_share, first_order_entropy_change, token_covariance
-from entropy_rl.evaluation import safe_score, sample_and_score, summarize
+from entropy_rl.evaluation import sample_and_score, score_all, summarize
 from entropy_rl.losses import aggregate_loss, get_policy_loss, masked_mean
 from entropy_rl.policy import load_policy
 from entropy_rl.rollout import RolloutBatch, generate, response_log_probs, response_log_softmax
@@ -217,9 +217,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                 n_resp_tokens = int(mask.sum())
 
                 # ---------------------------------------------------------- reward
-                verdicts = [
-                    safe_score(task, p, text) for p, text in zip(batch.problems, batch.texts, strict=True)
-                ]
+                verdicts = score_all(task, batch.problems, batch.texts)
                 rewards = torch.tensor([v.reward for v in verdicts]).view(r.prompts_per_step, r.group_size)
 
                 # ---------------------------------------------------------- old log-probs, pre-update entropy
@@ -263,7 +261,10 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                     "cov_top_share_2%": shares[2e-2],
                     "response_length": float(mask.float().sum(-1).mean()),
                 }
-                for reason in ("no_answer", "rejected_chars", "too_long", "verifier_error", "timeout"):
+                # zero-reward reasons: the usual ones always logged, any other (crash, ...) when it occurs
+                reasons = {"no_answer", "rejected_chars", "too_long", "verifier_error", "timeout"}
+                reasons |= {v.reason for v in verdicts} - {"ok", "wrong"}
+                for reason in sorted(reasons):
                     row[f"verifier_{reason}"] = sum(v.reason == reason for v in verdicts) / len(verdicts)
 
                 # ---------------------------------------------------------- update
