@@ -146,19 +146,15 @@ def plot_eval(res: EvalResult, summary: dict[str, float], out) -> list:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from entropy_rl.report import save_figure
+
     out = Path(out)
     paths = []
     ks = sorted(int(k.split("@")[1]) for k in summary if k.startswith("pass@"))
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.plot(ks, [summary[f"pass@{k}"] for k in ks], marker="o")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("k")
-    ax.set_ylabel("pass@k")
-    ax.set_title("Unbiased pass@k")
-    fig.tight_layout()
-    fig.savefig(out / "pass_at_k.png", dpi=110)
-    plt.close(fig)
-    paths.append(out / "pass_at_k.png")
+    paths.append(save_figure(fig, ax, out / "pass_at_k.png", "k", "pass@k", "Unbiased pass@k"))
 
     conf = np.exp(res.mean_logp).ravel()
     y = (res.rewards >= 1.0).ravel()
@@ -173,22 +169,29 @@ def plot_eval(res: EvalResult, summary: dict[str, float], out) -> list:
     fig, ax = plt.subplots(figsize=(4.6, 4.2))
     ax.plot([0, 1], [0, 1], "k--", lw=0.8)
     ax.scatter(centers, accs, s=[10 + 200 * c / max(counts) for c in counts])
-    ax.set_xlabel("confidence (mean token probability)")
-    ax.set_ylabel("accuracy")
-    ax.set_title(f"Reliability, ECE {summary['ece']:.3f}")
-    fig.tight_layout()
-    fig.savefig(out / "calibration.png", dpi=110)
-    plt.close(fig)
-    paths.append(out / "calibration.png")
+    paths.append(
+        save_figure(
+            fig,
+            ax,
+            out / "calibration.png",
+            "confidence (mean token probability)",
+            "accuracy",
+            f"Reliability, ECE {summary['ece']:.3f}",
+        )
+    )
 
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.hist(res.mean_entropy.ravel(), bins=30)
-    ax.set_xlabel("mean token entropy of a response")
-    ax.set_ylabel("responses")
-    fig.tight_layout()
-    fig.savefig(out / "entropy_hist.png", dpi=110)
-    plt.close(fig)
-    paths.append(out / "entropy_hist.png")
+    paths.append(
+        save_figure(
+            fig,
+            ax,
+            out / "entropy_hist.png",
+            "mean token entropy of a response",
+            "responses",
+            "Response entropy",
+        )
+    )
     return paths
 
 

@@ -165,7 +165,7 @@ def _plt():
     return plt
 
 
-def _save(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legend_size: int = 8) -> Path:
+def save_figure(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legend_size: int = 8) -> Path:
     """Label, lay out, save and close a figure."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -203,7 +203,7 @@ def _plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, titl
             ax.plot(steps, vals.mean(0), style, color=colours[i % len(colours)], label=label)
             if len(curves) > 1:
                 ax.fill_between(steps, vals.min(0), vals.max(0), color=colours[i % len(colours)], alpha=0.15)
-    return _save(fig, ax, path, "step", ylabel, title)
+    return save_figure(fig, ax, path, "step", ylabel, title)
 
 
 def _plot_law(runs: list[Run], path: Path) -> Path:
@@ -234,7 +234,7 @@ def _plot_law(runs: list[Run], path: Path) -> Path:
             label=f"{method}: R = −{law.a:.3f}·e^H + {law.b:.3f} (R² {law.r2:.2f}, ceiling {law.ceiling:.3f})",
         )
         ax.scatter([0], [law.ceiling], marker="*", s=80, color=c)
-    return _save(
+    return save_figure(
         fig,
         ax,
         path,
@@ -264,7 +264,7 @@ def _plot_entropy_change(runs: list[Run], path: Path) -> Path:
     if allv:
         lim = float(np.concatenate(allv).max()) * 1.05
         ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.7)
-    return _save(
+    return save_figure(
         fig,
         ax,
         path,
@@ -287,7 +287,9 @@ def _plot_pass_at_k(runs: list[Run], path: Path) -> Path:
         vals = np.array([[_last(r, k) for k in keys] for r in group])
         ax.errorbar(ks, vals.mean(0), yerr=vals.std(0), marker="o", capsize=3, label=method)
     ax.set_xscale("log", base=2)
-    return _save(fig, ax, path, "k", "held-out pass@k (final)", "Held-out pass@k at the end of training")
+    return save_figure(
+        fig, ax, path, "k", "held-out pass@k (final)", "Held-out pass@k at the end of training"
+    )
 
 
 def write_report(run_dirs: list[str | Path], out: str | Path) -> Path:
