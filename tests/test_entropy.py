@@ -66,3 +66,20 @@ def test_from_hidden_gradcheck_double():
 
     # forward runs in fp32 internally, so use a loose tolerance
     assert torch.autograd.gradcheck(f, (hidden, weight), eps=1e-3, atol=5e-3, rtol=5e-3)
+
+
+def test_from_hidden_under_bf16_autocast():
+    """bf16 hidden states from an autocast region with an fp32 weight (the GPU training case)."""
+    torch.manual_seed(2)
+    h = torch.randn(2, 5, 16, requires_grad=True)
+    w = torch.randn(50, 16, requires_grad=True)
+    tok = torch.randint(0, 50, (2, 5))
+    lin = torch.nn.Linear(16, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        hh = lin(h)
+        assert hh.dtype == torch.bfloat16
+        e, lp = entropy_and_log_prob_from_hidden(hh, w, tok, chunk_size=3)
+    (e.sum() + lp.sum()).backward()
+    ref_e, ref_lp = _naive(hh.detach().float() @ w.detach().t(), tok, 1.0)
+    assert torch.allclose(e.double(), ref_e, rtol=2e-2, atol=2e-2)  # bf16 matmul
+    assert torch.isfinite(h.grad).all() and torch.isfinite(w.grad).all() and w.grad.dtype == torch.float32

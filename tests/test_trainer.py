@@ -213,3 +213,14 @@ def test_fused_and_dense_log_prob_paths_agree(tiny_config):
     lp_f, ent_f = response_log_probs(policy.model, batch, 0.8, fused=True, chunk_size=3)
     g_f = torch.autograd.grad((lp_f.sum() + ent_f.sum()), policy.model.model.norm.weight)[0]
     assert torch.allclose(g_d, g_f, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_bf16_autocast_run(tiny_config, tmp_path, fused):
+    """The mixed-precision path the GPU uses, exercised with CPU bf16 autocast."""
+    cfg = tiny_config(
+        "trainer.precision=bf16", f"model.fused_logits={str(fused).lower()}", "trainer.kl_coef=0.1"
+    )
+    train(cfg, tmp_path / "r", quiet=True)
+    rows = read_metrics(tmp_path / "r")
+    assert all(math.isfinite(r["loss"]) and math.isfinite(r["entropy"]) for r in rows)

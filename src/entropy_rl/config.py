@@ -175,6 +175,10 @@ class TrainerConfig(_Strict):
     )
     seed: int = Field(0, description="Seed of sampling, data order and Clip-Cov's choice.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' picks CUDA when present.")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="'auto': bf16 autocast on CUDA, fp32 on CPU; 'bf16' forces autocast on any device.",
+    )
     threads: int = Field(0, ge=0, description="torch CPU threads; 0 = leave torch's default.")
     eval_every: int = Field(
         5, gt=0, description="Held-out evaluation every this many steps (and at the end)."

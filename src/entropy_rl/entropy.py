@@ -62,6 +62,14 @@ def entropy_and_log_prob(
     return torch.cat(ents).reshape(shape), torch.cat(logps).reshape(shape)
 
 
+def _logits(h: torch.Tensor, weight: torch.Tensor, temperature: float) -> torch.Tensor:
+    """fp32 logits of a chunk; under autocast the matmul runs in the autocast dtype, otherwise
+    mixed inputs (bf16 hidden from an autocast region, fp32 weight) are cast to the weight's."""
+    if h.dtype != weight.dtype and not torch.is_autocast_enabled(h.device.type):
+        h = h.to(weight.dtype)
+    return (h @ weight.t()).float() / temperature
+
+
 class _HiddenEntropyLogProb(torch.autograd.Function):
     """(N, D) hidden × (V, D) weight → entropy (N,), log π(token) (N,), chunked over N."""
 
@@ -73,7 +81,7 @@ class _HiddenEntropyLogProb(torch.autograd.Function):
         token_logp = hidden.new_empty(n, dtype=torch.float32)
         lse_all = hidden.new_empty(n, dtype=torch.float32)
         for s in range(0, n, chunk_size):
-            z = (hidden[s : s + chunk_size] @ weight.t()).float() / temperature
+            z = _logits(hidden[s : s + chunk_size], weight, temperature)
             lse = torch.logsumexp(z, dim=-1)
             p = torch.exp(z - lse.unsqueeze(-1))
             entropy[s : s + chunk_size] = lse - (p * z).sum(-1)
@@ -101,7 +109,7 @@ class _HiddenEntropyLogProb(torch.autograd.Function):
             grad_logp = torch.zeros_like(entropy)
         for s in range(0, hidden.shape[0], cs):
             h = hidden[s : s + cs]
-            z = (h @ weight.t()).float() / t
+            z = _logits(h, weight, t)
             logp = z - lse_all[s : s + cs, None]
             p = logp.exp()
             # dH/dz_k = −p_k (log p_k + H);  d log p_y / dz_k = 1[k = y] − p_k
@@ -112,7 +120,7 @@ class _HiddenEntropyLogProb(torch.autograd.Function):
             if grad_h is not None:
                 grad_h[s : s + cs] = (gz.to(weight.dtype) @ weight).to(hidden.dtype)
             if grad_w is not None:
-                grad_w += gz.t() @ h.float()
+                grad_w += gz.t() @ h.float()  # fp32 accumulation
         if grad_w is not None:
             grad_w = grad_w.to(weight.dtype)
         return grad_h, grad_w, None, None, None

@@ -140,11 +140,8 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
     loss_cfg.generator = torch.Generator().manual_seed(t.seed)
     adv_fn = get_advantage_estimator(a.advantage)
     controller = make_controller(a.controller, **a.controller_args) if a.controller != "none" else None
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if device.type == "cuda"
-        else torch.autocast("cpu", enabled=False)
-    )
+    use_bf16 = t.precision == "bf16" or (t.precision == "auto" and device.type == "cuda")
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
     start = 0
     if resume:
