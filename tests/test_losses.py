@@ -118,10 +118,10 @@ def test_pos_neg_weights_and_reinforce():
     mask = torch.ones(1, 3)
     cfg = LossConfig(lambda_pos=0.25, lambda_neg=1.0)
     loss, m = get_policy_loss("pos_neg")(logp, logp.detach(), adv, mask, cfg)
-    assert isclose(float(loss), (-2.0 * 0.25 + 1.0) / 3)
+    assert isclose(float(loss.detach()), (-2.0 * 0.25 + 1.0) / 3)
     assert m["lambda_pos"] == 0.25
     loss_r, _ = get_policy_loss("reinforce")(logp, logp.detach(), adv, mask, LossConfig())
-    assert isclose(float(loss_r), -(2.0 * -1.0 + -1.0 * -1.0) / 3)
+    assert isclose(float(loss_r.detach()), -(2.0 * -1.0 + -1.0 * -1.0) / 3)
 
 
 def test_entropic_weights_only_confident_tokens():
@@ -129,7 +129,7 @@ def test_entropic_weights_only_confident_tokens():
     adv = torch.tensor([[1.0, -1.0, 1.0]])
     cfg = LossConfig(entropic_alpha=0.5)
     loss, m = get_policy_loss("entropic")(old.clone(), old, adv, torch.ones(1, 3), cfg)
-    assert isclose(float(loss), (-1.5 + 0.5 - 1.0) / 3)
+    assert isclose(float(loss.detach()), (-1.5 + 0.5 - 1.0) / 3)
     assert isclose(m["selected_frac"], 2 / 3)
 
 
@@ -139,7 +139,7 @@ def test_high_entropy_keeps_top_quantile_and_renormalises():
     ent = torch.tensor([[0.1, 0.2, 0.3, 0.4, 0.5]])
     cfg = LossConfig(entropy_quantile=0.4)  # threshold 0.34: keeps the last two
     loss, m = get_policy_loss("high_entropy")(logp, logp, adv, torch.ones(1, 5), cfg, entropy=ent)
-    assert isclose(float(loss), -(4 + 5) / 2)
+    assert isclose(float(loss.detach()), -(4 + 5) / 2)
     assert isclose(m["selected_frac"], 0.4)
     with pytest.raises(ValueError, match="needs the `entropy`"):
         get_policy_loss("high_entropy")(logp, logp, adv, torch.ones(1, 5), cfg)
