@@ -86,3 +86,19 @@ def test_tokenizers_roundtrip_and_errors():
     ids = num.encode("1234-07=5")
     assert len(ids) == 6  # "123", "4", "-", "07", "=", "5"
     assert num.decode(ids) == "1234-07=5" and num.encode("7") != num.encode("07")
+
+
+def test_noisy_teacher_units():
+    from entropy_rl.policy import _noisy_answer
+
+    task = ReasoningGymTask(TaskConfig(name="chain_sum", n_train=20, n_heldout=5))
+    p = task.heldout[0]
+    rng = random.Random(0)
+    assert _noisy_answer("-47", task, p, rng, 0.0, "digit") == "-47"
+    flipped = _noisy_answer("-47", task, p, rng, 1.0, "digit")
+    assert flipped[0] == "-" and flipped[1] != "4" and flipped[2] != "7"
+    outs = [_noisy_answer("12345678", task, p, random.Random(i), 0.25, "digit") for i in range(200)]
+    changed = sum(a != b for o in outs for a, b in zip(o, "12345678", strict=True)) / (200 * 8)
+    assert 0.2 < changed < 0.3
+    assert _noisy_answer(p.answer, task, p, rng, 0.0, "answer") == p.answer
+    assert _noisy_answer(p.answer, task, p, rng, 1.0, "answer") != p.answer

@@ -44,6 +44,12 @@ class TinyModelConfig(_Strict):
     seed: int = Field(
         0, description="Seed of the tiny model's initialisation and warm-up (shared by all runs)."
     )
+    teacher_noise_unit: Literal["answer", "digit"] = Field(
+        "answer",
+        description="'answer': a share `teacher_noise` of targets is a wrong answer (offset ±1..9); "
+        "'digit': each answer digit is replaced with probability `teacher_noise`, which leaves "
+        "every digit confident but not saturated, as most LLM tokens are.",
+    )
     teacher_noise: float = Field(
         0.5,
         ge=0,

@@ -157,6 +157,17 @@ def _tiny_llama(vocab_size: int, cfg: ModelConfig, max_len: int):
     return LlamaForCausalLM(conf)
 
 
+def _noisy_answer(answer: str, task: Task, problem, rng: random.Random, noise: float, unit: str) -> str:
+    """The warm-up target: with ``unit='answer'`` the whole answer is replaced by a plausible wrong
+    one with probability ``noise``; with ``unit='digit'`` each digit is replaced independently."""
+    if unit == "digit":
+        return "".join(
+            rng.choice([d for d in "0123456789" if d != c]) if c.isdigit() and rng.random() < noise else c
+            for c in answer
+        )
+    return answer if rng.random() >= noise else task.wrong_answer(problem, rng)
+
+
 def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int) -> dict[str, float]:
     """Supervised pass on prompt → (noisy) answer + EOS; loss on answer tokens only."""
     t = cfg.tiny
@@ -170,7 +181,7 @@ def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int) 
         seqs, starts = [], []
         for i in idx:
             p = task.train_pool[i]
-            ans = p.answer if rng.random() >= t.teacher_noise else task.wrong_answer(p, rng)
+            ans = _noisy_answer(p.answer, task, p, rng, t.teacher_noise, t.teacher_noise_unit)
             prompt = [BOS, *tok.encode(p.prompt)]
             seqs.append(prompt + tok.encode(ans) + [EOS])
             starts.append(len(prompt))
