@@ -51,3 +51,13 @@ def test_make_controller_errors():
         make_controller("pid")
     with pytest.raises(ValueError, match="unknown arguments"):
         make_controller("entropic", gain=1)
+
+
+def test_initial_coefficients_apply_before_any_measurement():
+    from entropy_rl.controllers import FixedCoefficient
+
+    assert FixedCoefficient(field="entropy_coef", value=0.3).initial() == {"entropy_coef": 0.3}
+    assert LambdaPosSchedule(lambda_pos=0.0).initial() == {"lambda_pos": 0.0}
+    assert LinearLambdaPos(start=0.2).initial() == {"lambda_pos": 0.2}
+    assert AdaptiveEntropyBonus().initial() == {"entropy_coef": 0.0}
+    assert EntroPIC().initial() == {"entropic_alpha": 0.0}

@@ -224,3 +224,16 @@ def test_bf16_autocast_run(tiny_config, tmp_path, fused):
     train(cfg, tmp_path / "r", quiet=True)
     rows = read_metrics(tmp_path / "r")
     assert all(math.isfinite(r["loss"]) and math.isfinite(r["entropy"]) for r in rows)
+
+
+def test_fixed_entropy_bonus_applies_from_step_zero(tiny_config, tmp_path):
+    cfg = tiny_config(
+        "algorithm.controller=fixed", "algorithm.controller_args={field: entropy_coef, value: 0.5}"
+    )
+    train(cfg, tmp_path / "r", quiet=True)
+    rows = read_metrics(tmp_path / "r")
+    assert (
+        rows[0]["entropy_coef"] == 0.5
+        and rows[0]["entropy_bonus"] is not None
+        and rows[0]["entropy_bonus"] > 0
+    )

@@ -18,6 +18,10 @@ class Controller:
     def update(self, measured_entropy: float) -> dict[str, float]:
         raise NotImplementedError
 
+    def initial(self) -> dict[str, float]:
+        """The coefficients to use before the first measurement (step 0)."""
+        raise NotImplementedError
+
     def state_dict(self) -> dict[str, float]:
         return asdict(self)  # type: ignore[call-overload]
 
@@ -40,6 +44,9 @@ class FixedCoefficient(Controller):
     def update(self, measured_entropy: float) -> dict[str, float]:
         return {self.field: self.value}
 
+    def initial(self) -> dict[str, float]:
+        return {self.field: self.value}
+
 
 @dataclass
 class AdaptiveEntropyBonus(Controller):
@@ -60,6 +67,9 @@ class AdaptiveEntropyBonus(Controller):
         self.coef = min(max(self.coef + (self.delta if below else -self.delta), 0.0), self.max_coef)
         return {"entropy_coef": self.coef if below else 0.0}
 
+    def initial(self) -> dict[str, float]:
+        return {"entropy_coef": 0.0}  # no bonus until entropy is seen below the target
+
 
 @dataclass
 class LambdaPosSchedule(Controller):
@@ -75,6 +85,9 @@ class LambdaPosSchedule(Controller):
     def update(self, measured_entropy: float) -> dict[str, float]:
         delta = -self.step if measured_entropy < self.threshold else self.step
         self.lambda_pos = min(max(self.lambda_pos + delta, 0.0), 1.0)
+        return {"lambda_pos": self.lambda_pos}
+
+    def initial(self) -> dict[str, float]:
         return {"lambda_pos": self.lambda_pos}
 
 
@@ -93,6 +106,9 @@ class LinearLambdaPos(Controller):
         frac = min(self.count / max(self.total - 1, 1), 1.0)
         self.count += 1
         return {"lambda_pos": self.start + (self.end - self.start) * frac}
+
+    def initial(self) -> dict[str, float]:
+        return {"lambda_pos": self.start}
 
 
 @dataclass
@@ -114,6 +130,9 @@ class EntroPIC(Controller):
         self.integral += error
         alpha = min(max(self.kp * error + self.ki * self.integral, -1.0), 1.0)
         return {"entropic_alpha": alpha}
+
+    def initial(self) -> dict[str, float]:
+        return {"entropic_alpha": min(max(self.ki * self.integral, -1.0), 1.0)}
 
 
 CONTROLLERS: dict[str, type[Controller]] = {

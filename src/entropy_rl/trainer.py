@@ -143,6 +143,10 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
     use_bf16 = t.precision == "bf16" or (t.precision == "auto" and device.type == "cuda")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
+    if controller is not None:  # coefficients for step 0 (a resumed run restores its own below)
+        for k, v in controller.initial().items():
+            setattr(loss_cfg, k, v)
+
     start = 0
     if resume:
         ckpt = latest_checkpoint(run_dir)
