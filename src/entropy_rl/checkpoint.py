@@ -98,8 +98,8 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return path if (path / "state.pt").exists() else None
 
 
-def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Load weights and optimizer in place; return the saved state dict."""
+def load_weights(path: Path, model: torch.nn.Module) -> None:
+    """Load ``path/model.safetensors`` into ``model``; only tied weights may be missing."""
     weights = load_file(path / "model.safetensors")
     missing, unexpected = model.load_state_dict(weights, strict=False)
     # tied weights were saved once; anything else missing is an error
@@ -111,5 +111,10 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         )
     if hasattr(model, "tie_weights"):
         model.tie_weights()
+
+
+def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """Load weights and optimizer in place; return the saved state dict."""
+    load_weights(path, model)
     optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
     return torch.load(path / "state.pt", weights_only=False)

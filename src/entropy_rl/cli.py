@@ -192,7 +192,10 @@ def eval_(
 ) -> None:
     """Sample k responses per held-out problem: accuracy at k, diversity, calibration, entropy."""
 
-    from entropy_rl.checkpoint import latest_checkpoint
+    from pydantic import ValidationError
+
+    from entropy_rl.checkpoint import latest_checkpoint, load_weights
+    from entropy_rl.config import Config
     from entropy_rl.evaluation import sample_and_score, write_eval
     from entropy_rl.policy import load_policy
     from entropy_rl.tasks import make_task
@@ -207,14 +210,14 @@ def eval_(
             cfg = load_config(None, [f"model.name={model}", *set_])
         if data != cfg.task.name or not is_run:
             if data.endswith((".jsonl", ".parquet")):
-                cfg = load_config(None, [*_dump_overrides(cfg), "task.name=jsonl", f"task.path={data}"])
+                task_cfg = {"name": "jsonl", "path": data}
             else:
-                cfg = load_config(
-                    None,
-                    [*_dump_overrides(cfg), f"task.name={data}", f"task.compact={cfg.model.name == 'tiny'}"],
-                )
+                task_cfg = {"name": data, "compact": cfg.model.name == "tiny"}
+            cfg = Config(**{**cfg.model_dump(), "task": task_cfg})
         task = make_task(cfg.task)
         policy = load_policy(cfg.model, task, seed=cfg.trainer.seed, log=typer.echo)
+    except ValidationError as e:
+        _fail(f"--data {data}: {e}")
     except (ConfigError, FileNotFoundError, ValueError) as e:
         _fail(str(e))
     device = resolve_device(cfg.trainer.device)
@@ -223,11 +226,7 @@ def eval_(
         ckpt = latest_checkpoint(run_dir)
         if ckpt is None:
             _fail(f"{run_dir} has no checkpoint")
-        from safetensors.torch import load_file
-
-        policy.model.load_state_dict(load_file(ckpt / "model.safetensors"), strict=False)
-        if hasattr(policy.model, "tie_weights"):
-            policy.model.tie_weights()
+        load_weights(ckpt, policy.model)
     temp = temperature if temperature is not None else (cfg.rollout.temperature if is_run else 1.0)
     max_new = (
         max_new_tokens if max_new_tokens is not None else (cfg.rollout.max_new_tokens if is_run else 512)
@@ -252,13 +251,6 @@ def eval_(
     for key, v in summary.items():
         typer.echo(f"{key:>20}: {v:.4f}")
     typer.echo(f"written to {out}")
-
-
-def _dump_overrides(cfg) -> list[str]:
-    """A config as --set overrides of its top-level sections (to re-validate with changes)."""
-    import json as _json
-
-    return [f"{k}={_json.dumps(v)}" for k, v in cfg.model_dump().items() if k != "task"]
 
 
 @app.command()

@@ -160,6 +160,7 @@ class _PPOTerms:
 
     ratio: torch.Tensor
     unclipped: torch.Tensor  # −A·r
+    clip_loss: torch.Tensor  # max(−A·r, −A·clip(r)): the ε clip only
     loss: torch.Tensor  # clipped + dual-clipped surrogate
     clipped: torch.Tensor  # bool: the ε clip binds (max picked the clamped term)
     clipped_low: torch.Tensor  # bool: bound at r < 1 − ε_low (A < 0)
@@ -182,6 +183,7 @@ def _ppo_terms(log_prob, old_log_prob, advantages, mask, config: LossConfig) -> 
     return _PPOTerms(
         ratio=ratio,
         unclipped=loss1,
+        clip_loss=clip_loss,
         loss=loss,
         clipped=clipped,
         clipped_low=clipped & (r < 1.0 - config.clip_ratio_low),
@@ -271,10 +273,8 @@ def clip_cov_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, 
     No dual clip, as in the released code.
     """
     valid = mask.bool()
-    ratio = _ratio(log_prob, old_log_prob)
-    loss1 = -advantages * ratio
-    loss2 = -advantages * torch.clamp(ratio, 1.0 - config.clip_ratio_low, 1.0 + config.clip_ratio_high)
-    clipped = (loss2 > loss1) & valid
+    terms = _ppo_terms(log_prob, old_log_prob, advantages, mask, config)
+    clipped = terms.clipped
     cov = token_covariance(log_prob.detach(), advantages, mask)
     candidates = valid & ~clipped & (cov > config.clip_cov_lb) & (cov < config.clip_cov_ub)
     n_clip = max(1, int(config.clip_cov_ratio * int(valid.sum())))
@@ -283,7 +283,7 @@ def clip_cov_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, 
     if idx.numel() > 0:
         perm = torch.randperm(idx.numel(), generator=config.generator, device="cpu").to(idx.device)
         keep.view(-1)[idx[perm[:n_clip]]] = 0.0
-    loss_mat = torch.maximum(loss1, loss2) * keep
+    loss_mat = terms.clip_loss * keep
     metrics = {
         "clip_frac": float(masked_mean(clipped.float(), mask)),
         "selected_frac": float(masked_mean((keep == 0).float(), mask)),
