@@ -55,7 +55,8 @@ def test_eval_summary_on_fixed_samples():
         k=4,
         problems=[Problem("1+1=", "2"), Problem("2+2=", "4")],
         texts=["2", "2", "3", "5", "4", "1", "1", "1"],
-        rewards=np.array([[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]),
+        # partial credit (countdown gives 0.05 for the right numbers) is not a correct answer
+        rewards=np.array([[1.0, 1.0, 0.0, 0.05], [1.0, 0.0, 0.0, 0.05]]),
         parsed=["2", "2", "3", "5", "4", "1", "1", "1"],
         reasons=["ok", "ok", "wrong", "wrong", "ok", "wrong", "wrong", "wrong"],
         mean_logp=np.log(np.array([[0.9, 0.9, 0.2, 0.2], [0.6, 0.8, 0.8, 0.8]])),
@@ -65,6 +66,7 @@ def test_eval_summary_on_fixed_samples():
     )
     s = summarize(res)
     assert s["accuracy"] == pytest.approx(3 / 8)
+    assert s["mean_reward"] == pytest.approx(3.1 / 8)
     assert s["pass@1"] == pytest.approx((0.5 + 0.25) / 2)
     assert s["pass@4"] == 1.0
     assert s["pass@2"] == pytest.approx(((1 - 1 / 6) + 0.5) / 2)  # C(2,2)/C(4,2) = 1/6; C(3,2)/C(4,2) = 1/2

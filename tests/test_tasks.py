@@ -6,11 +6,15 @@ import pytest
 
 from entropy_rl.config import TaskConfig
 from entropy_rl.tasks import (
+    CountdownTask,
     JsonlTask,
+    Problem,
     ReasoningGymTask,
+    countdown_expressions,
     exact_or_numeric_match,
     extract_final_answer,
     last_boxed,
+    make_task,
 )
 
 
@@ -46,7 +50,10 @@ def test_reasoning_gym_split_and_scoring():
 
 
 def test_countdown_never_executes_model_text(tmp_path):
-    task = ReasoningGymTask(TaskConfig(name="countdown", n_train=20, n_heldout=5))
+    task = make_task(TaskConfig(name="countdown", n_train=20, n_heldout=5))
+    assert isinstance(task, CountdownTask)
+    with pytest.raises(ValueError, match="CountdownTask"):  # the plain class lacks the character filter
+        ReasoningGymTask(TaskConfig(name="countdown", n_train=20, n_heldout=5))
     target = tmp_path / "pwned"
     p = task.heldout[0]
     evil = f"__import__('pathlib').Path('{target}').write_text('x') or 1"
@@ -54,6 +61,66 @@ def test_countdown_never_executes_model_text(tmp_path):
     assert v.reward == 0.0 and v.reason == "rejected_chars" and not target.exists()
     assert task.score(p, "9**9**9**9").reason == "rejected_chars"
     assert task.score(p, p.answer).reward == 1.0
+
+
+def _eval_tree(node):
+    """Exact value of one of our own arithmetic strings (test oracle, independent of the enumerator)."""
+    import ast
+    from fractions import Fraction
+
+    if isinstance(node, ast.Expression):
+        return _eval_tree(node.body)
+    if isinstance(node, ast.Constant):
+        return Fraction(node.value)
+    ops = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
+    ops[ast.Div] = lambda a, b: a / b
+    return ops[type(node.op)](_eval_tree(node.left), _eval_tree(node.right))
+
+
+def test_countdown_expressions_enumerate_every_bracketing_minimally():
+    import ast
+
+    exprs = countdown_expressions((1, 2, 3), "+-*")
+    for s, v in exprs.items():
+        assert _eval_tree(ast.parse(s, mode="eval")) == v, s
+        assert "((" not in s
+    assert {"1+2*3", "(1+2)*3", "1-(2-3)", "1-2-3", "3*2*1"} <= set(exprs)
+    assert "(1*2)*3" not in exprs and "1+(2+3)" not in exprs  # brackets only where they change the value
+    assert len(exprs) == len(set(exprs))
+    with_div = countdown_expressions((4, 2, 2), "+-*/")
+    assert with_div["4/2/2"] == 1 and with_div["4/(2/2)"] == 4
+    assert all(_eval_tree(ast.parse(s, mode="eval")) == v for s, v in with_div.items())
+
+
+def test_countdown_teacher_spreads_over_correct_answers():
+    task = make_task(
+        TaskConfig(
+            name="countdown",
+            n_train=50,
+            n_heldout=5,
+            options={
+                "min_numbers": 3,
+                "max_numbers": 3,
+                "min_value": 1,
+                "max_value": 9,
+                "min_target": 1,
+                "max_target": 60,
+                "operators": ["+", "-", "*"],
+            },
+        )
+    )
+    rng = random.Random(0)
+    spread = []
+    for p in task.train_pool[:20]:
+        draws = {task.teacher_answer(p, rng) for _ in range(30)}
+        assert all(task.score(p, d).reward == 1.0 for d in draws), (p.prompt, draws)
+        spread.append(len(draws))
+        wrong = task.wrong_answer(p, rng)
+        assert (
+            task.score(p, wrong).reward == 0.05
+        )  # right numbers, wrong value: reasoning-gym's partial credit
+        assert " " not in p.answer and task.score(p, p.answer).reward == 1.0
+    assert max(spread) >= 4 and sum(s > 1 for s in spread) >= 15
 
 
 def test_jsonl_task_and_bad_rows(tmp_path):
@@ -94,11 +161,14 @@ def test_noisy_teacher_units():
     task = ReasoningGymTask(TaskConfig(name="chain_sum", n_train=20, n_heldout=5))
     p = task.heldout[0]
     rng = random.Random(0)
-    assert _noisy_answer("-47", task, p, rng, 0.0, "digit") == "-47"
-    flipped = _noisy_answer("-47", task, p, rng, 1.0, "digit")
-    assert flipped[0] == "-" and flipped[1] != "4" and flipped[2] != "7"
-    outs = [_noisy_answer("12345678", task, p, random.Random(i), 0.25, "digit") for i in range(200)]
+    assert _noisy_answer(task, p, rng, 0.0, "digit") == p.answer
+    flipped = _noisy_answer(task, p, rng, 1.0, "digit")
+    assert len(flipped) == len(p.answer)
+    assert all(a != b for a, b in zip(flipped, p.answer, strict=True) if b.isdigit())
+    assert all(a == b for a, b in zip(flipped, p.answer, strict=True) if not b.isdigit())
+    long = Problem(prompt="x", answer="12345678")
+    outs = [_noisy_answer(task, long, random.Random(i), 0.25, "digit") for i in range(200)]
     changed = sum(a != b for o in outs for a, b in zip(o, "12345678", strict=True)) / (200 * 8)
     assert 0.2 < changed < 0.3
-    assert _noisy_answer(p.answer, task, p, rng, 0.0, "answer") == p.answer
-    assert _noisy_answer(p.answer, task, p, rng, 1.0, "answer") != p.answer
+    assert _noisy_answer(task, p, rng, 0.0, "answer") == p.answer
+    assert _noisy_answer(task, p, rng, 1.0, "answer") != p.answer

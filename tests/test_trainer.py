@@ -194,10 +194,22 @@ def test_bad_override_syntax_and_missing_file(tmp_path):
         load_config(tmp_path / "list.yaml")
 
 
-def test_quickstart_config_is_valid():
-    cfg = load_config("configs/quickstart.yaml")
+@pytest.mark.parametrize("path", ["configs/quickstart.yaml", "configs/countdown.yaml"])
+def test_experiment_configs_are_valid(path):
+    cfg = load_config(path)
     for m in ("grpo", "clip_cov", "kl_cov", "pos_neg"):
         assert cfg.for_method(m).algorithm.loss in POLICY_LOSSES
+
+
+def test_countdown_run_with_the_spread_teacher(tiny_config, tmp_path):
+    """The tiny model warms up on countdown's many correct expressions, then trains a step."""
+    opts = "{min_numbers: 3, max_numbers: 3, min_value: 1, max_value: 9, min_target: 1, max_target: 30}"
+    cfg = tiny_config(
+        "task.name=countdown", f"task.options={opts}", "rollout.max_new_tokens=8", "trainer.steps=1"
+    )
+    train(cfg, tmp_path / "run", quiet=True)
+    (row,) = read_metrics(tmp_path / "run")
+    assert math.isfinite(row["entropy"]) and row["entropy"] > 0 and 0 <= row["reward"] <= 1
 
 
 def test_fused_and_dense_log_prob_paths_agree(tiny_config):

@@ -102,7 +102,8 @@ def summarize(res: EvalResult, diversity: bool = True) -> dict[str, float]:
     """Aggregate metrics of an evaluation (means over problems)."""
     k = res.k
     correct = res.rewards >= 1.0
-    out: dict[str, float] = {"accuracy": float(res.rewards.mean())}
+    # accuracy counts full-credit answers only: some scorers (countdown) give partial format credit
+    out: dict[str, float] = {"accuracy": float(correct.mean()), "mean_reward": float(res.rewards.mean())}
     ks = sorted({1, *[2**i for i in range(1, 12) if 2**i <= k], k})
     for kk in ks:
         out[f"pass@{kk}"] = float(np.mean([M.pass_at_k(k, int(c), kk) for c in correct.sum(1)]))

@@ -157,15 +157,17 @@ def _tiny_llama(vocab_size: int, cfg: ModelConfig, max_len: int):
     return LlamaForCausalLM(conf)
 
 
-def _noisy_answer(answer: str, task: Task, problem, rng: random.Random, noise: float, unit: str) -> str:
-    """The warm-up target: with ``unit='answer'`` the whole answer is replaced by a plausible wrong
-    one with probability ``noise``; with ``unit='digit'`` each digit is replaced independently."""
+def _noisy_answer(task: Task, problem, rng: random.Random, noise: float, unit: str) -> str:
+    """The warm-up target: a correct answer from ``task.teacher_answer``, then noise. With
+    ``unit='answer'`` it is replaced by a plausible wrong answer with probability ``noise``; with
+    ``unit='digit'`` each digit is replaced independently with that probability."""
     if unit == "digit":
+        answer = task.teacher_answer(problem, rng)
         return "".join(
             rng.choice([d for d in "0123456789" if d != c]) if c.isdigit() and rng.random() < noise else c
             for c in answer
         )
-    return answer if rng.random() >= noise else task.wrong_answer(problem, rng)
+    return task.teacher_answer(problem, rng) if rng.random() >= noise else task.wrong_answer(problem, rng)
 
 
 def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int) -> dict[str, float]:
@@ -181,7 +183,7 @@ def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int) 
         seqs, starts = [], []
         for i in idx:
             p = task.train_pool[i]
-            ans = _noisy_answer(p.answer, task, p, rng, t.teacher_noise, t.teacher_noise_unit)
+            ans = _noisy_answer(task, p, rng, t.teacher_noise, t.teacher_noise_unit)
             prompt = [BOS, *tok.encode(p.prompt)]
             seqs.append(prompt + tok.encode(ans) + [EOS])
             starts.append(len(prompt))

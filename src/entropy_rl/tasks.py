@@ -8,6 +8,8 @@ strings made of digits, ``+ - * /``, parentheses and spaces, and no ``**``.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import random
 import re
@@ -116,6 +118,11 @@ class Task:
     def score(self, problem: Problem, response: str) -> Verdict:
         raise NotImplementedError
 
+    def teacher_answer(self, problem: Problem, rng: random.Random) -> str:
+        """A correct answer for the tiny model's warm-up teacher; tasks with several correct
+        answers draw one at random, so the warmed-up policy spreads over them."""
+        return problem.answer
+
     def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
         """A plausible wrong answer, for the tiny model's noisy warm-up teacher."""
         raise NotImplementedError(f"{self.name} has no noisy-teacher answers")
@@ -127,6 +134,8 @@ class ReasoningGymTask(Task):
     def __init__(self, cfg: TaskConfig):
         import reasoning_gym
 
+        if cfg.name == "countdown" and not isinstance(self, CountdownTask):
+            raise ValueError("countdown needs CountdownTask (use make_task): it filters answers before sympy")
         self.name = cfg.name
         self.compact = cfg.compact
         opts = dict(cfg.options)
@@ -151,21 +160,24 @@ class ReasoningGymTask(Task):
         meta = entry["metadata"]
         if not self.compact:
             prompt = entry["question"] + "\nPut the final answer in \\boxed{}."
-        elif self.name == "countdown":
-            prompt = f"{meta['target']}:{','.join(map(str, meta['numbers']))}="
         else:
-            prompt = meta["expression"].replace(" ", "") + "="
+            prompt = self._compact_prompt(meta)
         return Problem(prompt=prompt, answer=str(entry["answer"]), entry=entry)
+
+    def _compact_prompt(self, meta: dict[str, Any]) -> str:
+        return meta["expression"].replace(" ", "") + "="
+
+    def _check_answer(self, ans: str) -> Verdict | None:
+        """A verdict that rejects ``ans`` before the scorer sees it, or None."""
+        return Verdict(0.0, ans[:50], "too_long") if len(ans) > 200 else None
 
     def score(self, problem: Problem, response: str) -> Verdict:
         ans = extract_final_answer(response)
         if ans is None:
             return Verdict(0.0, None, "no_answer")
-        if len(ans) > 200:
-            return Verdict(0.0, ans[:50], "too_long")
-        if self.name == "countdown" and (not re.fullmatch(r"[0-9+\-*/() ]+", ans) or "**" in ans):
-            # sympy's parse_expr would evaluate anything else as Python
-            return Verdict(0.0, ans, "rejected_chars")
+        rejected = self._check_answer(ans)
+        if rejected is not None:
+            return rejected
         try:
             reward = float(self._dataset.score_answer(ans, problem.entry))
         except Exception:  # a verifier bug must not stop training
@@ -179,6 +191,80 @@ class ReasoningGymTask(Task):
             raise NotImplementedError(f"{self.name}: noisy teacher needs integer answers") from None
         offset = rng.choice([d for d in range(-9, 10) if d != 0])
         return str(value + offset)
+
+
+_PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+@functools.lru_cache(maxsize=65536)
+def countdown_expressions(numbers: tuple[int, ...], operators: str = "+-*") -> dict[str, Fraction]:
+    """Every expression that uses each of ``numbers`` exactly once (any order, any bracketing,
+    binary ``operators``, minimal parentheses) → its exact value. Division only where it is
+    defined. Built from our own numbers, never from model text. Size grows fast: keep n ≤ 4.
+    """
+    if len(numbers) > 4:
+        raise ValueError("countdown_expressions enumerates at most 4 numbers")
+
+    def build(idx: tuple[int, ...]) -> dict[str, tuple[Fraction, int]]:
+        if len(idx) == 1:
+            return {str(numbers[idx[0]]): (Fraction(numbers[idx[0]]), 3)}
+        out: dict[str, tuple[Fraction, int]] = {}
+        for r in range(1, len(idx)):
+            for left_idx in itertools.combinations(idx, r):
+                right_idx = tuple(i for i in idx if i not in left_idx)
+                lefts, rights = build(left_idx), build(right_idx)
+                for op in operators:
+                    p = _PREC[op]
+                    for ls, (lv, lp) in lefts.items():
+                        for rs, (rv, rp) in rights.items():
+                            if op == "/" and rv == 0:
+                                continue
+                            v = {"+": lv + rv, "-": lv - rv, "*": lv * rv, "/": lv / rv if rv else lv}[op]
+                            left = ls if lp >= p else f"({ls})"
+                            # a-(b+c), a/(b*c): a right operand of equal precedence needs brackets
+                            right = rs if rp > p or (rp == p and op in "+*") else f"({rs})"
+                            out.setdefault(left + op + right, (v, p))
+        return out
+
+    return {s: v for s, (v, _) in build(tuple(range(len(numbers)))).items()}
+
+
+class CountdownTask(ReasoningGymTask):
+    """reasoning-gym's countdown: reach the target with every number once. Many expressions are
+    correct (order, bracketing, commutativity), so the task has freedom that RL can collapse:
+    the warm-up teacher draws uniformly among the correct expressions.
+
+    Compact format: prompt ``"23:4,5,3="``, answer ``"4*5+3"``. reasoning-gym scores 1.0 for a
+    correct expression, 0.05 for a wrong one with the right numbers, 0.01 otherwise.
+    """
+
+    def _compact_prompt(self, meta: dict[str, Any]) -> str:
+        return f"{meta['target']}:{','.join(map(str, meta['numbers']))}="
+
+    def _problem(self, entry: dict[str, Any]) -> Problem:
+        problem = super()._problem(entry)
+        problem.answer = problem.answer.replace(" ", "")
+        return problem
+
+    def _check_answer(self, ans: str) -> Verdict | None:
+        if not re.fullmatch(r"[0-9+\-*/() ]+", ans) or "**" in ans:
+            # sympy's parse_expr (inside reasoning-gym's scorer) would run anything else as Python
+            return Verdict(0.0, ans[:50], "rejected_chars")
+        return super()._check_answer(ans)
+
+    def _expressions(self, problem: Problem) -> dict[str, Fraction]:
+        meta = problem.entry["metadata"]
+        ops = "".join(o for o in "+-*/" if o in self._dataset.config.operators)
+        return countdown_expressions(tuple(meta["numbers"]), ops)
+
+    def teacher_answer(self, problem: Problem, rng: random.Random) -> str:
+        target = problem.entry["metadata"]["target"]
+        correct = sorted(s for s, v in self._expressions(problem).items() if v == target)
+        return rng.choice(correct) if correct else problem.answer
+
+    def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
+        target = problem.entry["metadata"]["target"]
+        return rng.choice(sorted(s for s, v in self._expressions(problem).items() if v != target))
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -257,4 +343,6 @@ def make_task(cfg: TaskConfig) -> Task:
         from entropy_rl.math_data import MathTask
 
         return MathTask(cfg)
+    if cfg.name == "countdown":
+        return CountdownTask(cfg)
     return ReasoningGymTask(cfg)
