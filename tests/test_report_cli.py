@@ -30,6 +30,7 @@ def _fake_run(path, a=0.3, b=0.9, steps=30, noise=0.0):
         }
         if s % 3 == 0 or s == steps - 1:
             row["eval_accuracy"] = -a * np.exp(h) + b + rng.normal(0, noise)
+            row["eval_entropy"] = h
             row["eval_pass@1"] = row["eval_accuracy"]
             row["eval_pass@4"] = min(1.0, row["eval_accuracy"] + 0.1)
         rows.append(row)
@@ -51,6 +52,68 @@ def test_report_fit_and_summary(tmp_path):
     res = runner.invoke(app, ["fit", str(runs[0])])
     assert res.exit_code == 0, res.output
     assert "b − a = 0.6000" in res.output and "first third" in res.output
+
+
+def test_temperature_matched_baseline_in_the_report(tmp_path):
+    import pytest
+
+    from entropy_rl.evaluation import matched_baseline
+
+    sweep = [
+        {"temperature": 0.5, "entropy": 0.1, "accuracy": 0.8, "pass@1": 0.8},
+        {"temperature": 1.0, "entropy": 0.5, "accuracy": 0.4, "pass@1": 0.4},
+    ]
+    m = matched_baseline(sweep, 0.2)
+    assert m["matched_accuracy"] == pytest.approx(0.7) and m["matched_temperature"] == pytest.approx(0.625)
+    assert m["matched_extrapolated"] == 0.0
+    assert matched_baseline(sweep, 0.9) == {
+        "matched_temperature": 1.0,
+        "matched_accuracy": 0.4,
+        "matched_pass@1": 0.4,
+        "matched_extrapolated": 1.0,
+    }
+    run = _fake_run(tmp_path / "grpo" / "seed0")
+    write_report([run], tmp_path / "rep", baseline=sweep)
+    assert (tmp_path / "rep" / "temperature_baseline.png").stat().st_size > 5000
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    g = summary["methods"]["grpo"]
+    h_final = 1.2 * 2.718281828 ** (-29 / 10) + 0.05
+    assert g["temperature_matched_accuracy"]["mean"] == pytest.approx(0.8 - (h_final - 0.1), abs=1e-6)
+    assert g["gain_over_temperature"]["mean"] == pytest.approx(
+        g["eval_accuracy_final"]["mean"] - g["temperature_matched_accuracy"]["mean"]
+    )
+    assert summary["temperature_baseline"] == sweep
+
+
+def test_compare_runs_methods_and_the_temperature_baseline(tmp_path, tiny_cache):
+    from tests.conftest import TINY
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("trainer: {steps: 2}\n")
+    sets = [a for o in [*TINY, f"model.cache_dir={tiny_cache}"] for a in ("--set", o)]
+    out = tmp_path / "cmp"
+    args = [
+        "compare",
+        str(cfg),
+        "--methods",
+        "grpo,clip_cov",
+        "--seeds",
+        "1",
+        "--jobs",
+        "1",
+        "--out",
+        str(out),
+    ]
+    res = runner.invoke(app, [*args, "--baseline-temperatures", "0.5,1.5", "--quiet", *sets])
+    assert res.exit_code == 0, res.output
+    assert "report:" in res.output and (out / "report" / "temperature_baseline.png").exists()
+    sweep = json.loads((out / "baseline_temperature.json").read_text())
+    assert [s["temperature"] for s in sweep] == [0.5, 1.5]  # sorted by entropy: higher T, higher entropy
+    assert sweep[0]["entropy"] < sweep[1]["entropy"]
+    summary = json.loads((out / "report" / "summary.json").read_text())["methods"]
+    assert set(summary) == {"grpo", "clip_cov"} and "gain_over_temperature" in summary["grpo"]
+    bad = runner.invoke(app, [*args, "--baseline-temperatures", "0,1", *sets])
+    assert bad.exit_code != 0 and "temperatures must be > 0" in bad.output
 
 
 def test_cli_train_report_eval_and_errors(tmp_path, tiny_cache):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -65,6 +66,12 @@ def compare(
     out: Path = typer.Option(..., "--out", help="Output directory: DIR/<method>/seed<N>/ and DIR/report/."),
     set_: list[str] = typer.Option([], "--set", help="Override a field of every run: key.path=value."),
     jobs: int = typer.Option(0, "--jobs", help="Runs in parallel (0 = number of CPU cores)."),
+    baseline_temperatures: str = typer.Option(
+        "0.35,0.5,0.7,1.0",
+        "--baseline-temperatures",
+        help="Sample the initial policy at these temperatures on the held-out problems: the "
+        "frontier a run must beat to have learned more than sharpening ('' to skip).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="Less output."),
 ) -> None:
     """Run each method with each seed, then write the report."""
@@ -76,6 +83,7 @@ def compare(
         base = load_config(config, set_)
         names = [m.strip() for m in methods.split(",") if m.strip()]
         cfgs = {m: base.for_method(m) for m in names}
+        temps = _parse_temperatures(baseline_temperatures)
     except ConfigError as e:
         _fail(str(e))
     if quiet:
@@ -83,7 +91,10 @@ def compare(
 
         hf_logging.disable_progress_bar()
     # Build the (shared, cached) tiny model once before the runs start in parallel.
-    load_policy(base.model, make_task(base.task), seed=base.trainer.seed, log=typer.echo)
+    task = make_task(base.task)
+    policy = load_policy(base.model, task, seed=base.trainer.seed, log=typer.echo)
+    baseline = _temperature_baseline(base, task, policy, temps, out / "baseline_temperature.json")
+    del policy
     jobs_n = jobs or os.cpu_count() or 1
     work = []
     for m, cfg in cfgs.items():
@@ -107,10 +118,50 @@ def compare(
         for w in work:
             typer.echo(f"done {_train_one(w)}")
     runs = [w[2] for w in work]
-    index = write_report(runs, out / "report")
-    summary = summarize_runs([load_run(r) for r in runs])
+    index = write_report(runs, out / "report", baseline=baseline)
+    summary = summarize_runs([load_run(r) for r in runs], baseline)
     _print_summary(summary)
     typer.echo(f"report: {index}")
+
+
+def _parse_temperatures(text: str) -> list[float]:
+    try:
+        temps = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--baseline-temperatures: expected comma-separated numbers, got {text!r}"
+        ) from None
+    if any(not t > 0 for t in temps):
+        raise ConfigError(f"--baseline-temperatures: temperatures must be > 0, got {text!r}")
+    return temps
+
+
+def _temperature_baseline(cfg, task, policy, temps: list[float], path: Path) -> list[dict] | None:
+    """The initial policy's held-out metrics at each temperature (cached in ``path``)."""
+    from entropy_rl.evaluation import temperature_sweep
+    from entropy_rl.trainer import resolve_device
+
+    if not temps:
+        return None
+    if path.exists():
+        return json.loads(path.read_text())
+    device = resolve_device(cfg.trainer.device)
+    policy.model.to(device)
+    t = cfg.trainer
+    sweep = temperature_sweep(
+        policy,
+        task,
+        task.heldout[: t.eval_problems],
+        t.eval_k,
+        temps,
+        cfg.rollout.top_p,
+        cfg.rollout.max_new_tokens,
+        device,
+        seed=t.seed,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(sweep, indent=1))
+    return sweep
 
 
 def _print_summary(summary: dict) -> None:
@@ -123,6 +174,7 @@ def _print_summary(summary: dict) -> None:
         "eval_accuracy_final",
         "law_ceiling",
         "corr_predicted_measured_dH",
+        "gain_over_temperature",
     ]
     table = Table(title="mean ± std over seeds")
     table.add_column("method")
@@ -141,12 +193,16 @@ def _print_summary(summary: dict) -> None:
 def report(
     run_dirs: list[Path] = typer.Argument(..., help="Run directories."),
     out: Path = typer.Option(..., "--out", help="Output directory for index.html and the PNGs."),
+    baseline: Path = typer.Option(
+        None, "--baseline", help="baseline_temperature.json written by `compare` (initial policy at lower T)."
+    ),
 ) -> None:
     """Plots and a table (index.html) from one or more runs."""
     from entropy_rl.report import write_report
 
     try:
-        index = write_report(run_dirs, out)
+        sweep = json.loads(baseline.read_text()) if baseline else None
+        index = write_report(run_dirs, out, baseline=sweep)
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))
     typer.echo(f"report: {index}")

@@ -228,3 +228,47 @@ def write_eval(res: EvalResult, out, extra: dict | None = None) -> dict[str, flo
                 )
     plot_eval(res, summary, out)
     return summary
+
+
+# ----------------------------------------------------------------------------- temperature baseline
+
+
+def temperature_sweep(
+    policy: Policy,
+    task: Task,
+    problems: list[Problem],
+    k: int,
+    temperatures: list[float],
+    top_p: float,
+    max_new_tokens: int,
+    device: torch.device,
+    seed: int = 0,
+) -> list[dict[str, float]]:
+    """``summarize`` of ``policy`` sampled at each temperature, sorted by entropy.
+
+    Lowering the temperature is the cheapest way to trade entropy for accuracy. Sweeping the
+    *initial* policy gives the frontier an RL run has to beat: a run whose (entropy, accuracy)
+    lies on it has only sharpened the policy, one above it has learned.
+    """
+    out = []
+    for t in temperatures:
+        if not t > 0:
+            raise ValueError(f"temperatures must be > 0 (got {t})")
+        torch.manual_seed(seed)
+        res = sample_and_score(policy, task, problems, k, t, top_p, max_new_tokens, device)
+        out.append({"temperature": float(t), **summarize(res, diversity=False)})
+    return sorted(out, key=lambda s: s["entropy"])
+
+
+def matched_baseline(sweep: list[dict[str, float]], entropy: float) -> dict[str, float]:
+    """The sweep's metrics interpolated (linearly in entropy) at ``entropy``: what the initial
+    policy scores when its temperature brings it to the same entropy. ``matched_extrapolated``
+    is 1.0 when ``entropy`` lies outside the swept range (the nearest end is used).
+    """
+    if not sweep:
+        raise ValueError("empty temperature sweep")
+    hs = np.array([s["entropy"] for s in sweep])
+    keys = [k for k in sweep[0] if k == "accuracy" or k.startswith("pass@") or k == "temperature"]
+    out = {f"matched_{k}": float(np.interp(entropy, hs, [s[k] for s in sweep])) for k in keys}
+    out["matched_extrapolated"] = float(not hs.min() <= entropy <= hs.max())
+    return out

@@ -113,8 +113,14 @@ def _tail_mean(run: Run, key: str, n: int = 5) -> float:
     return float(np.mean(v[-n:])) if len(v) else float("nan")
 
 
-def summarize_runs(runs: list[Run]) -> dict[str, dict[str, dict[str, float]]]:
-    """Per method: mean, std, min, max over seeds of the final metrics."""
+def summarize_runs(
+    runs: list[Run], baseline: list[dict[str, float]] | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per method: mean, std, min, max over seeds of the final metrics. With ``baseline`` (a
+    temperature sweep of the initial policy) also the initial policy's accuracy at each run's
+    final held-out entropy, and the run's gain over it."""
+    from entropy_rl.evaluation import matched_baseline
+
     per_method: dict[str, list[dict[str, float]]] = {}
     for run in runs:
         vals = {
@@ -128,6 +134,10 @@ def summarize_runs(runs: list[Run]) -> dict[str, dict[str, dict[str, float]]]:
         }
         for key in sorted(k for k in run.rows[-1] if k.startswith("eval_pass@")):
             vals[key + "_final"] = _last(run, key)
+        if baseline and np.isfinite(_last(run, "eval_entropy")):
+            matched = matched_baseline(baseline, _last(run, "eval_entropy"))
+            vals["temperature_matched_accuracy"] = matched["matched_accuracy"]
+            vals["gain_over_temperature"] = vals["eval_accuracy_final"] - matched["matched_accuracy"]
         try:
             law = fit_run_law(run)
             vals.update(law_a=law.a, law_b=law.b, law_r2=law.r2, law_ceiling=law.ceiling)
@@ -292,8 +302,45 @@ def _plot_pass_at_k(runs: list[Run], path: Path) -> Path:
     )
 
 
-def write_report(run_dirs: list[str | Path], out: str | Path) -> Path:
-    """Plots, ``summary.json`` and ``index.html`` for the given runs; returns the html path."""
+def _plot_temperature_baseline(runs: list[Run], sweep: list[dict[str, float]], path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    hs = [s["entropy"] for s in sweep]
+    ax.plot(hs, [s["accuracy"] for s in sweep], "k--", marker="s", ms=4, label="initial policy, lower T")
+    for s in sweep:
+        ax.annotate(
+            f"T={s['temperature']:g}",
+            (s["entropy"], s["accuracy"]),
+            fontsize=7,
+            xytext=(3, -9),
+            textcoords="offset points",
+        )
+    for i, (method, group) in enumerate(_group(runs).items()):
+        for j, r in enumerate(group):
+            _, h = r.series("eval_entropy")
+            _, a = r.series("eval_accuracy")
+            n = min(len(h), len(a))
+            c = colours[i % len(colours)]
+            ax.plot(h[:n], a[:n], "-", color=c, lw=0.8, alpha=0.6, label=method if j == 0 else None)
+            if n:
+                ax.scatter([h[n - 1]], [a[n - 1]], color=c, s=30, zorder=3)
+    return save_figure(
+        fig,
+        ax,
+        path,
+        "held-out entropy (nats/token)",
+        "held-out accuracy",
+        "RL runs (• = final) vs the initial policy at lower temperature",
+        legend_size=7,
+    )
+
+
+def write_report(
+    run_dirs: list[str | Path], out: str | Path, baseline: list[dict[str, float]] | None = None
+) -> Path:
+    """Plots, ``summary.json`` and ``index.html`` for the given runs; returns the html path.
+    ``baseline``: a ``temperature_sweep`` of the initial policy on the runs' held-out problems."""
     runs = [load_run(p) for p in run_dirs]
     if not runs:
         raise ValueError("report needs at least one run directory")
@@ -320,7 +367,9 @@ def write_report(run_dirs: list[str | Path], out: str | Path) -> Path:
         ),
         _plot_pass_at_k(runs, out / "pass_at_k.png"),
     ]
-    summary = summarize_runs(runs)
+    if baseline:
+        figs.append(_plot_temperature_baseline(runs, baseline, out / "temperature_baseline.png"))
+    summary = summarize_runs(runs, baseline)
     laws = {}
     for run in runs:
         try:
@@ -329,7 +378,11 @@ def write_report(run_dirs: list[str | Path], out: str | Path) -> Path:
             laws[str(run.path)] = {"error": str(e)}
     evals = {str(r.path): r.eval for r in runs if r.eval}
     (out / "summary.json").write_text(
-        json.dumps({"methods": summary, "laws": laws, "evals": evals}, indent=1, default=str)
+        json.dumps(
+            {"methods": summary, "laws": laws, "evals": evals, "temperature_baseline": baseline},
+            indent=1,
+            default=str,
+        )
     )
     (out / "index.html").write_text(_html(summary, laws, evals, figs))
     return out / "index.html"
@@ -358,6 +411,8 @@ def _html(summary, laws, evals, figs) -> str:
         "law_ceiling",
         "law_r2",
         "corr_predicted_measured_dH",
+        "temperature_matched_accuracy",
+        "gain_over_temperature",
     ]
     extra = sorted(
         {k for m in summary.values() for k in m if k.startswith("eval_pass@")},
