@@ -67,7 +67,7 @@ def compare(
     set_: list[str] = typer.Option([], "--set", help="Override a field of every run: key.path=value."),
     jobs: int = typer.Option(0, "--jobs", help="Runs in parallel (0 = number of CPU cores)."),
     baseline_temperatures: str = typer.Option(
-        "0.35,0.5,0.7,1.0",
+        "0.1,0.2,0.35,0.5,0.7,1.0",
         "--baseline-temperatures",
         help="Sample the initial policy at these temperatures on the held-out problems: the "
         "frontier a run must beat to have learned more than sharpening ('' to skip).",

@@ -137,6 +137,8 @@ def summarize_runs(
         if baseline and np.isfinite(_last(run, "eval_entropy")):
             matched = matched_baseline(baseline, _last(run, "eval_entropy"))
             vals["temperature_matched_accuracy"] = matched["matched_accuracy"]
+            vals["temperature_matched_T"] = matched["matched_temperature"]
+            vals["temperature_matched_extrapolated"] = matched["matched_extrapolated"]
             vals["gain_over_temperature"] = vals["eval_accuracy_final"] - matched["matched_accuracy"]
         try:
             law = fit_run_law(run)
