@@ -130,14 +130,36 @@ def test_cli_train_report_eval_and_errors(tmp_path, tiny_cache):
     )
     assert res.exit_code == 0, res.output
     assert [r["step"] for r in read_metrics(tmp_path / "run")] == [0, 1, 2]
-    res = runner.invoke(app, ["eval", str(tmp_path / "run"), "--data", "chain_sum", "--k", "4", "--n", "5"])
+    res = runner.invoke(
+        app,
+        [
+            "eval",
+            str(tmp_path / "run"),
+            "--data",
+            "chain_sum",
+            "--k",
+            "4",
+            "--n",
+            "5",
+            "--temperatures",
+            "2,0.3",
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "run" / "eval" / "summary.json").read_text())
     for key in ("pass@1", "pass@4", "maj@4", "ece", "brier", "auroc", "distinct_2", "self_bleu", "entropy"):
         assert key in summary
-    res = runner.invoke(app, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "rep")])
+    sweep_path = tmp_path / "run" / "eval" / "temperature_sweep.json"
+    sweep = json.loads(sweep_path.read_text())
+    assert [s["temperature"] for s in sweep] == [0.3, 2.0] and sweep[0]["entropy"] < sweep[1]["entropy"]
+    res = runner.invoke(
+        app, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "rep"), "--baseline", str(sweep_path)]
+    )
     assert res.exit_code == 0 and (tmp_path / "rep" / "index.html").exists()
+    assert (tmp_path / "rep" / "temperature_baseline.png").exists()
     assert "Evaluations" in (tmp_path / "rep" / "index.html").read_text()
+    bad = runner.invoke(app, ["eval", str(tmp_path / "run"), "--data", "chain_sum", "--temperatures", "hot"])
+    assert bad.exit_code != 0 and "--temperatures: expected comma-separated numbers" in bad.output
     bad = runner.invoke(app, ["train", str(cfg), "--out", str(tmp_path / "r2"), "--set", "trainer.lr=-3"])
     assert bad.exit_code == 2 and "trainer.lr" in bad.output
 

@@ -124,15 +124,13 @@ def compare(
     typer.echo(f"report: {index}")
 
 
-def _parse_temperatures(text: str) -> list[float]:
+def _parse_temperatures(text: str, option: str = "--baseline-temperatures") -> list[float]:
     try:
         temps = [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise ConfigError(
-            f"--baseline-temperatures: expected comma-separated numbers, got {text!r}"
-        ) from None
+        raise ConfigError(f"{option}: expected comma-separated numbers, got {text!r}") from None
     if any(not t > 0 for t in temps):
-        raise ConfigError(f"--baseline-temperatures: temperatures must be > 0, got {text!r}")
+        raise ConfigError(f"{option}: temperatures must be > 0, got {text!r}")
     return temps
 
 
@@ -244,6 +242,12 @@ def eval_(
     out: Path = typer.Option(None, "--out", help="Output directory (default: RUN_DIR/eval for a run)."),
     temperature: float = typer.Option(None, help="Sampling temperature (default: the run's, else 1.0)."),
     max_new_tokens: int = typer.Option(None, help="Response cap (default: the run's, else 512)."),
+    temperatures: str = typer.Option(
+        "",
+        "--temperatures",
+        help="Also sweep these temperatures (e.g. 0.2,0.5,1.0): DIR/temperature_sweep.json, usable "
+        "as `report --baseline` for runs that start from this model.",
+    ),
     set_: list[str] = typer.Option([], "--set", help="Override a config field: key.path=value."),
 ) -> None:
     """Sample k responses per held-out problem: accuracy at k, diversity, calibration, entropy."""
@@ -252,7 +256,7 @@ def eval_(
 
     from entropy_rl.checkpoint import latest_checkpoint, load_weights
     from entropy_rl.config import Config
-    from entropy_rl.evaluation import sample_and_score, write_eval
+    from entropy_rl.evaluation import sample_and_score, temperature_sweep, write_eval
     from entropy_rl.policy import load_policy
     from entropy_rl.tasks import make_task
     from entropy_rl.trainer import resolve_device
@@ -270,6 +274,7 @@ def eval_(
             else:
                 task_cfg = {"name": data, "compact": cfg.model.name == "tiny"}
             cfg = Config(**{**cfg.model_dump(), "task": task_cfg})
+        sweep_temps = _parse_temperatures(temperatures, "--temperatures")
         task = make_task(cfg.task)
         policy = load_policy(cfg.model, task, seed=cfg.trainer.seed, log=typer.echo)
     except ValidationError as e:
@@ -306,6 +311,16 @@ def eval_(
     )
     for key, v in summary.items():
         typer.echo(f"{key:>20}: {v:.4f}")
+    if sweep_temps:
+        sweep = temperature_sweep(
+            policy, task, problems, k, sweep_temps, cfg.rollout.top_p, max_new, device, seed=cfg.trainer.seed
+        )
+        (out / "temperature_sweep.json").write_text(json.dumps(sweep, indent=1))
+        for row in sweep:
+            typer.echo(
+                f"T = {row['temperature']:g}: entropy {row['entropy']:.4f}  accuracy {row['accuracy']:.4f}  "
+                f"pass@{k} {row[f'pass@{k}']:.4f}"
+            )
     typer.echo(f"written to {out}")
 
 
