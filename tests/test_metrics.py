@@ -67,6 +67,7 @@ def test_eval_summary_on_fixed_samples():
     s = summarize(res)
     assert s["accuracy"] == pytest.approx(3 / 8)
     assert s["mean_reward"] == pytest.approx(3.1 / 8)
+    assert s["mean@4"] == pytest.approx(3 / 8)
     assert s["pass@1"] == pytest.approx((0.5 + 0.25) / 2)
     assert s["pass@4"] == 1.0
     assert s["pass@2"] == pytest.approx(((1 - 1 / 6) + 0.5) / 2)  # C(2,2)/C(4,2) = 1/6; C(3,2)/C(4,2) = 1/2

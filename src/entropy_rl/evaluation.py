@@ -104,6 +104,7 @@ def summarize(res: EvalResult, diversity: bool = True) -> dict[str, float]:
     correct = res.rewards >= 1.0
     # accuracy counts full-credit answers only: some scorers (countdown) give partial format credit
     out: dict[str, float] = {"accuracy": float(correct.mean()), "mean_reward": float(res.rewards.mean())}
+    out[f"mean@{k}"] = float(np.mean([M.mean_at_k(c) for c in correct]))  # = accuracy: equal k per problem
     ks = sorted({1, *[2**i for i in range(1, 12) if 2**i <= k], k})
     for kk in ks:
         out[f"pass@{kk}"] = float(np.mean([M.pass_at_k(k, int(c), kk) for c in correct.sum(1)]))
