@@ -121,6 +121,9 @@ def test_countdown_teacher_spreads_over_correct_answers():
         )  # right numbers, wrong value: reasoning-gym's partial credit
         assert " " not in p.answer and task.score(p, p.answer).reward == 1.0
     assert max(spread) >= 4 and sum(s > 1 for s in spread) >= 15
+    big = make_task(TaskConfig(name="countdown", n_train=5, n_heldout=2, options={"min_numbers": 5}))
+    with pytest.raises(ValueError, match="task.options.max_numbers"):
+        big.teacher_answer(big.train_pool[0], rng)
 
 
 def test_jsonl_task_and_bad_rows(tmp_path):

@@ -254,6 +254,11 @@ class CountdownTask(ReasoningGymTask):
 
     def _expressions(self, problem: Problem) -> dict[str, Fraction]:
         meta = problem.entry["metadata"]
+        if len(meta["numbers"]) > 4:
+            raise ValueError(
+                "task.options.max_numbers: the tiny model's countdown teacher enumerates expressions "
+                f"of at most 4 numbers (problem {problem.prompt!r} has {len(meta['numbers'])})"
+            )
         ops = "".join(o for o in "+-*/" if o in self._dataset.config.operators)
         return countdown_expressions(tuple(meta["numbers"]), ops)
 
