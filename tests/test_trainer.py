@@ -142,6 +142,34 @@ def test_reward_function_that_raises_does_not_stop_training(tiny_config, tmp_pat
     assert row["verifier_verifier_error"] == 1.0 and row["reward"] == 0.0
 
 
+def test_reward_function_that_hangs_does_not_stop_training(tiny_config, tmp_path, monkeypatch):
+    import time
+
+    from entropy_rl.evaluation import safe_score
+    from entropy_rl.tasks import ReasoningGymTask
+
+    def spin(self, problem, response):
+        try:  # a scorer's own `except Exception` must not swallow the timeout
+            while True:
+                pass
+        except Exception:
+            return None
+
+    monkeypatch.setattr(ReasoningGymTask, "score", spin)
+    cfg = tiny_config("trainer.steps=1", "task.score_timeout_s=0.05")
+    t0 = time.time()
+    train(cfg, tmp_path / "r", quiet=True)
+    row = read_metrics(tmp_path / "r")[0]
+    assert row["verifier_timeout"] == 1.0 and row["reward"] == 0.0
+    assert time.time() - t0 < 60
+
+    monkeypatch.setattr(ReasoningGymTask, "score", lambda self, p, r: time.sleep(30))
+    task = ReasoningGymTask(cfg.task)
+    t0 = time.time()
+    assert safe_score(task, task.heldout[0], "1").reason == "timeout"
+    assert time.time() - t0 < 1.0
+
+
 def test_interrupted_run_keeps_completed_steps(tiny_config, tmp_path, monkeypatch):
     import entropy_rl.trainer as trainer_mod
 
@@ -177,6 +205,7 @@ def test_interrupted_run_keeps_completed_steps(tiny_config, tmp_path, monkeypatc
         ("algorithm.loss_config={clip_ratio_hgh: 0.3}", "clip_ratio_hgh"),
         ("algorithm.controller=pid", "unknown controller 'pid'"),
         ("task.name=sudoku", "task.name"),
+        ("task.score_timeout_s=0", "task.score_timeout_s"),
     ],
 )
 def test_bad_config_names_the_field(override, message):

@@ -93,6 +93,13 @@ class TaskConfig(_Strict):
     n_train: int = Field(2000, gt=0, description="Training problems in the pool (generators), or a cap.")
     n_heldout: int = Field(200, gt=0, description="Held-out problems, disjoint from training ones.")
     seed: int = Field(0, description="Seed of the train/held-out split.")
+    score_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="Wall-time limit for scoring one answer. In-process scorers (reasoning-gym, jsonl) "
+        "are interrupted by SIGALRM; math tasks' worker processes are killed. Over the limit: reward 0, "
+        "counted as verifier_timeout.",
+    )
 
 
 class RolloutConfig(_Strict):

@@ -7,6 +7,9 @@ also reports the calibration of the **sequence probability** exp(Σ log π).
 
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,10 +21,43 @@ from entropy_rl.rollout import generate, response_log_probs
 from entropy_rl.tasks import Problem, Task, Verdict
 
 
-def safe_score(task: Task, problem: Problem, response: str) -> Verdict:
-    """The task's verdict; a verifier that raises gives reward 0 with reason verifier_error."""
+class ScoreTimeout(BaseException):
+    """Raised by the alarm; a BaseException so that scorers' own ``except Exception`` (reasoning-gym
+    has several) cannot swallow it."""
+
+
+@contextmanager
+def _time_limit(seconds: float | None):
+    """Interrupt the enclosed Python code after ``seconds`` with ``ScoreTimeout`` (SIGALRM; main
+    thread of a POSIX process only, else no limit). C code that never returns to the
+    interpreter is interrupted only when it does."""
+    usable = (
+        seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise ScoreTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        return task.score(problem, response)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def safe_score(task: Task, problem: Problem, response: str) -> Verdict:
+    """The task's verdict. A scorer that raises gives reward 0 with reason ``verifier_error``; one
+    that runs past ``task.score_timeout_s`` gives reward 0 with reason ``timeout``."""
+    try:
+        with _time_limit(task.score_timeout_s):
+            return task.score(problem, response)
+    except ScoreTimeout:
+        return Verdict(0.0, None, "timeout")
     except Exception:
         return Verdict(0.0, None, "verifier_error")
 

@@ -78,14 +78,15 @@ def load_math_split(relative: str) -> list[Problem]:
 class MathTask(Task):
     """GSM8K / MATH / MATH-500 with math-verify scoring in a worker pool."""
 
-    def __init__(self, cfg: TaskConfig, workers: int = 2, timeout_s: float = 5.0):
+    def __init__(self, cfg: TaskConfig, workers: int = 2):
         train_rel, held_rel = SPLITS[cfg.name]
         self.name = cfg.name
         pool = load_math_split(train_rel)
         random.Random(cfg.seed).shuffle(pool)
         self.train_pool = pool[: cfg.n_train]
         self.heldout = load_math_split(held_rel)[: cfg.n_heldout]
-        self._workers, self._timeout = workers, timeout_s
+        # the workers enforce the limit (and are killed past it): no in-process alarm on top
+        self._workers, self._timeout = workers, cfg.score_timeout_s
         self._verifier = None
 
     @property

@@ -106,6 +106,7 @@ class Task:
 
     name = "task"
     alphabet: str | None = None  # characters of prompts and answers (for char-level tokenizers)
+    score_timeout_s: float | None = None  # in-process scoring limit applied by evaluation.safe_score
     train_pool: list[Problem]
     heldout: list[Problem]
 
@@ -138,6 +139,7 @@ class ReasoningGymTask(Task):
             raise ValueError("countdown needs CountdownTask (use make_task): it filters answers before sympy")
         self.name = cfg.name
         self.compact = cfg.compact
+        self.score_timeout_s = cfg.score_timeout_s
         opts = dict(cfg.options)
         try:
             train = reasoning_gym.create_dataset(cfg.name, size=cfg.n_train, seed=cfg.seed, **opts)
@@ -319,6 +321,7 @@ class JsonlTask(Task):
         if not path.exists():
             raise ValueError(f"config field `task.path`: {path} does not exist")
         self.name = path.stem
+        self.score_timeout_s = cfg.score_timeout_s
         problems = problems_from_rows(read_rows(path), cfg.prompt_field, cfg.answer_field, str(path))
         random.Random(cfg.seed).shuffle(problems)
         if len(problems) < 2:
