@@ -206,11 +206,26 @@ def test_interrupted_run_keeps_completed_steps(tiny_config, tmp_path, monkeypatc
         ("algorithm.controller=pid", "unknown controller 'pid'"),
         ("task.name=sudoku", "task.name"),
         ("task.score_timeout_s=0", "task.score_timeout_s"),
+        ("algorithm.loss_config={clip_cov_lb: abc}", "loss_config.clip_cov_lb"),
     ],
 )
 def test_bad_config_names_the_field(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(None, [override])
+
+
+def test_loss_and_controller_arguments_are_typed():
+    # YAML 1.1 reads "-1e9" and "4e-1" as strings: they must arrive as numbers, not crash a loss
+    cfg = load_config(None, ["algorithm.loss_config={clip_cov_lb: -1e9, kl_cov_ratio: 1e-3}"])
+    assert cfg.loss_config().clip_cov_lb == -1e9 and cfg.loss_config().kl_cov_ratio == 1e-3
+    ctrl = ["algorithm.controller=lambda_pos_schedule"]
+    assert load_config(
+        None, [*ctrl, "algorithm.controller_args={threshold: 4e-1}"]
+    ).algorithm.controller_args == {"threshold": 0.4}
+    with pytest.raises(ConfigError, match="controller_args.threshold"):
+        load_config(None, [*ctrl, "algorithm.controller_args={threshold: abc}"])
+    with pytest.raises(ConfigError, match=r"unknown arguments \['thresh'\]"):
+        load_config(None, [*ctrl, "algorithm.controller_args={thresh: 1}"])
 
 
 def test_bad_override_syntax_and_missing_file(tmp_path):

@@ -8,14 +8,15 @@ Every field is documented where it is defined (``Field(description=...)``); the 
 from __future__ import annotations
 
 import dataclasses
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, field_validator
 
 from entropy_rl.advantages import ADVANTAGE_ESTIMATORS
-from entropy_rl.controllers import CONTROLLERS
+from entropy_rl.controllers import CONTROLLERS, make_controller
 from entropy_rl.losses import LOSS_AGG_MODES, POLICY_LOSSES, LossConfig
 
 
@@ -110,10 +111,9 @@ class RolloutConfig(_Strict):
     max_new_tokens: int = Field(8, gt=0, description="Response length cap.")
 
 
+_loss_types = typing.get_type_hints(LossConfig)  # resolved: losses.py has postponed annotations
 _loss_fields: dict[str, Any] = {
-    f.name: (f.type if not isinstance(f.type, str) else Any, f.default)
-    for f in dataclasses.fields(LossConfig)
-    if f.name != "generator"
+    f.name: (_loss_types[f.name], f.default) for f in dataclasses.fields(LossConfig) if f.name != "generator"
 }
 LossSettings = create_model(
     "LossSettings",
@@ -158,11 +158,27 @@ class AlgorithmConfig(_Strict):
             raise ValueError(f"unknown {what} {v!r}; allowed: {allowed}")
         return v
 
+    @field_validator("controller_args")
+    @classmethod
+    def _valid_controller_args(cls, v: dict[str, Any], info) -> dict[str, Any]:
+        """Names and types checked against the controller's fields; values coerced ("1e-3" → 0.001)."""
+        name = info.data.get("controller", "none")
+        if name == "none" or name not in CONTROLLERS:
+            return v
+        try:
+            make_controller(name, **v)  # unknown argument names
+            built = TypeAdapter(CONTROLLERS[name]).validate_python(v)
+        except ValidationError as e:
+            raise ValueError(_format_errors(e, prefix="controller_args.")) from None
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"controller_args: {e}") from None
+        return {k: getattr(built, k) for k in v}
+
     @field_validator("loss_config")
     @classmethod
     def _valid_loss_config(cls, v: dict[str, Any]) -> dict[str, Any]:
         try:
-            LossSettings(**v)
+            v = LossSettings(**v).model_dump(include=set(v))  # coerced: "1e-3" → 0.001
         except ValidationError as e:
             raise ValueError(_format_errors(e, prefix="loss_config.")) from None
         if "loss_agg_mode" in v and v["loss_agg_mode"] not in LOSS_AGG_MODES:
