@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import operator
 import random
 import re
 from dataclasses import dataclass, field
@@ -196,6 +197,7 @@ class ReasoningGymTask(Task):
 
 
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
+_APPLY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
 @functools.lru_cache(maxsize=65536)
@@ -221,7 +223,7 @@ def countdown_expressions(numbers: tuple[int, ...], operators: str = "+-*") -> d
                         for rs, (rv, rp) in rights.items():
                             if op == "/" and rv == 0:
                                 continue
-                            v = {"+": lv + rv, "-": lv - rv, "*": lv * rv, "/": lv / rv if rv else lv}[op]
+                            v = _APPLY[op](lv, rv)
                             left = ls if lp >= p else f"({ls})"
                             # a-(b+c), a/(b*c): a right operand of equal precedence needs brackets
                             right = rs if rp > p or (rp == p and op in "+*") else f"({rs})"
@@ -254,7 +256,8 @@ class CountdownTask(ReasoningGymTask):
             return Verdict(0.0, ans[:50], "rejected_chars")
         return super()._check_answer(ans)
 
-    def _expressions(self, problem: Problem) -> dict[str, Fraction]:
+    def _expressions(self, problem: Problem) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(correct, wrong) expressions over the problem's numbers, each sorted."""
         meta = problem.entry["metadata"]
         if len(meta["numbers"]) > 4:
             raise ValueError(
@@ -262,16 +265,23 @@ class CountdownTask(ReasoningGymTask):
                 f"of at most 4 numbers (problem {problem.prompt!r} has {len(meta['numbers'])})"
             )
         ops = "".join(o for o in "+-*/" if o in self._dataset.config.operators)
-        return countdown_expressions(tuple(meta["numbers"]), ops)
+        return _split_by_value(tuple(meta["numbers"]), ops, meta["target"])
 
     def teacher_answer(self, problem: Problem, rng: random.Random) -> str:
-        target = problem.entry["metadata"]["target"]
-        correct = sorted(s for s, v in self._expressions(problem).items() if v == target)
+        correct, _ = self._expressions(problem)
         return rng.choice(correct) if correct else problem.answer
 
     def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
-        target = problem.entry["metadata"]["target"]
-        return rng.choice(sorted(s for s, v in self._expressions(problem).items() if v != target))
+        return rng.choice(self._expressions(problem)[1])
+
+
+@functools.lru_cache(maxsize=65536)
+def _split_by_value(numbers: tuple[int, ...], operators: str, target: int) -> tuple[tuple[str, ...], ...]:
+    exprs = countdown_expressions(numbers, operators)
+    return (
+        tuple(sorted(s for s, v in exprs.items() if v == target)),
+        tuple(sorted(s for s, v in exprs.items() if v != target)),
+    )
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
