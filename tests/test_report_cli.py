@@ -75,6 +75,7 @@ def test_temperature_matched_baseline_in_the_report(tmp_path):
     run = _fake_run(tmp_path / "grpo" / "seed0")
     write_report([run], tmp_path / "rep", baseline=sweep)
     assert (tmp_path / "rep" / "temperature_baseline.png").stat().st_size > 5000
+    assert "Temperature baseline" in (tmp_path / "rep" / "index.html").read_text()
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     g = summary["methods"]["grpo"]
     h_final = 1.2 * 2.718281828 ** (-29 / 10) + 0.05

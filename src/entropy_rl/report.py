@@ -386,7 +386,7 @@ def write_report(
             default=str,
         )
     )
-    (out / "index.html").write_text(_html(summary, laws, evals, figs))
+    (out / "index.html").write_text(_html(summary, laws, evals, figs, baseline))
     return out / "index.html"
 
 
@@ -402,7 +402,21 @@ def _opt(v) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
-def _html(summary, laws, evals, figs) -> str:
+def _baseline_table(baseline: list[dict[str, float]] | None) -> str:
+    if not baseline:
+        return ""
+    keys = ["temperature", "entropy", "accuracy"] + sorted(
+        (k for k in baseline[0] if k.startswith("pass@")), key=lambda k: int(k.split("@")[1])
+    )
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+    rows = "".join("<tr>" + "".join(f"<td>{r[k]:.3f}</td>" for k in keys) + "</tr>" for r in baseline)
+    return (
+        "<h2>Temperature baseline: the initial policy sampled at lower temperatures (held-out)</h2>"
+        f"<table><tr>{head}</tr>{rows}</table>"
+    )
+
+
+def _html(summary, laws, evals, figs, baseline=None) -> str:
     cols = [
         "entropy_start",
         "entropy_final",
@@ -454,4 +468,5 @@ figure{{display:inline-block;margin:8px}}</style></head><body>
 <h2>Entropy–performance law per run: R = −a·exp(H) + b on (training entropy, held-out accuracy)</h2>
 <table><tr><th>run</th><th>a</th><th>b</th><th>R²</th><th>ceiling b − a [90% bootstrap]</th>
 <th>final R predicted from first third</th><th>actual final R</th></tr>{law_rows}</table>
+{_baseline_table(baseline)}
 {imgs}{ev}</body></html>"""
