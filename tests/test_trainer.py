@@ -64,12 +64,18 @@ def test_short_run_every_loss(tiny_config, tmp_path, loss):
     assert (tmp_path / "run" / "latest").exists()
 
 
-def test_loss_falls_on_a_fixed_batch(tiny_config):
+def _sampled_batch(tiny_config, n_prompts: int, group: int, seed: int):
+    """The tiny policy, its config and ``n_prompts`` × ``group`` sampled responses."""
     cfg = tiny_config()
     task = make_task(cfg.task)
     policy = load_policy(cfg.model, task, seed=0, log=lambda *a: None)
-    torch.manual_seed(0)
-    batch = generate(policy, task.train_pool[:4], 4, 1.0, 1.0, 4, torch.device("cpu"))
+    torch.manual_seed(seed)
+    batch = generate(policy, task.train_pool[:n_prompts], group, 1.0, 1.0, 4, torch.device("cpu"))
+    return cfg, policy, batch
+
+
+def test_loss_falls_on_a_fixed_batch(tiny_config):
+    cfg, policy, batch = _sampled_batch(tiny_config, n_prompts=4, group=4, seed=0)
     with torch.no_grad():
         old_logp, _ = response_log_probs(policy.model, batch, 1.0)
     adv = torch.randn(batch.response_mask.shape[0], 1) * batch.response_mask
@@ -257,11 +263,7 @@ def test_countdown_run_with_the_spread_teacher(tiny_config, tmp_path):
 
 
 def test_fused_and_dense_log_prob_paths_agree(tiny_config):
-    cfg = tiny_config()
-    task = make_task(cfg.task)
-    policy = load_policy(cfg.model, task, seed=0, log=lambda *a: None)
-    torch.manual_seed(1)
-    batch = generate(policy, task.train_pool[:3], 2, 1.0, 1.0, 4, torch.device("cpu"))
+    _, policy, batch = _sampled_batch(tiny_config, n_prompts=3, group=2, seed=1)
     lp_d, ent_d = response_log_probs(policy.model, batch, 0.8, fused=False)
     lp_f, ent_f = response_log_probs(policy.model, batch, 0.8, fused=True, chunk_size=3)
     assert torch.allclose(lp_d, lp_f, atol=1e-5) and torch.allclose(ent_d, ent_f, atol=1e-5)

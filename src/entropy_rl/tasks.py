@@ -200,11 +200,11 @@ _PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
 _APPLY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
-@functools.lru_cache(maxsize=65536)
 def countdown_expressions(numbers: tuple[int, ...], operators: str = "+-*") -> dict[str, Fraction]:
     """Every expression that uses each of ``numbers`` exactly once (any order, any bracketing,
     binary ``operators``, minimal parentheses) → its exact value. Division only where it is
     defined. Built from our own numbers, never from model text. Size grows fast: keep n ≤ 4.
+    Not cached itself (callers may change the dict); ``_split_by_value`` caches what warm-up needs.
     """
     if len(numbers) > 4:
         raise ValueError("countdown_expressions enumerates at most 4 numbers")
