@@ -48,6 +48,14 @@ def test_report_fit_and_summary(tmp_path):
     assert set(summary) == {"grpo", "other"} and summary["grpo"]["law_ceiling"]["n"] == 2
     assert abs(summary["grpo"]["law_ceiling"]["mean"] - 0.6) < 1e-6
     assert entropy_change_correlation(load_run(runs[0])) > 0.99
+    # the fake runs' first-order part is 1.1 × the measured change (plus noise): the higher-order
+    # rest is −0.1 × the total
+    g = summary["grpo"]
+    total = g["entropy_change_total"]["mean"]
+    assert total < -0.5
+    assert abs(g["entropy_change_first_order"]["mean"] - 1.1 * total) < 0.01
+    assert abs(g["entropy_change_higher_order"]["mean"] + 0.1 * total) < 0.01
+    assert (tmp_path / "rep" / "entropy_budget.png").stat().st_size > 5000
 
     res = runner.invoke(app, ["fit", str(runs[0])])
     assert res.exit_code == 0, res.output

@@ -98,6 +98,25 @@ def entropy_change_correlation(run: Run) -> float:
     return float(np.corrcoef(pred[:n], meas[:n])[0, 1])
 
 
+def entropy_budget(run: Run) -> dict[str, float]:
+    """Where the probe entropy went: the measured total change Σ ΔH, its first-order part
+    Σ −Cov(log π, Δz) (what the covariance of each realised step explains, and what Clip-Cov and
+    KL-Cov act on), and the rest, the higher-order part of finite steps (a random logit
+    perturbation of size σ lowers entropy by O(σ²) on average, so it grows with the step size
+    and the gradient noise, and no covariance remedy touches it)."""
+    _, pred = run.series("predicted_entropy_change")
+    _, meas = run.series("entropy_change")
+    n = min(len(pred), len(meas))
+    if n == 0:
+        return {}
+    total, first = float(np.sum(meas[:n])), float(np.sum(pred[:n]))
+    return {
+        "entropy_change_total": total,
+        "entropy_change_first_order": first,
+        "entropy_change_higher_order": total - first,
+    }
+
+
 def _last(run: Run, key: str) -> float:
     _, v = run.series(key)
     return float(v[-1]) if len(v) else float("nan")
@@ -131,6 +150,7 @@ def summarize_runs(
             "eval_accuracy_start": _first(run, "eval_accuracy"),
             "eval_accuracy_final": _last(run, "eval_accuracy"),
             "corr_predicted_measured_dH": entropy_change_correlation(run),
+            **entropy_budget(run),
         }
         for key in sorted(k for k in run.rows[-1] if k.startswith("eval_pass@")):
             vals[key + "_final"] = _last(run, key)
@@ -286,6 +306,36 @@ def _plot_entropy_change(runs: list[Run], path: Path) -> Path:
     )
 
 
+def _plot_entropy_budget(runs: list[Run], path: Path) -> Path:
+    """Cumulative measured ΔH (solid) against its first-order part (dashed), mean over seeds."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (method, group) in enumerate(_group(runs).items()):
+        curves = []
+        for key in ("entropy_change", "predicted_entropy_change"):
+            series = [r.series(key) for r in group]
+            n = min((len(v) for _, v in series), default=0)
+            if n == 0:
+                break
+            curves.append((series[0][0][:n], np.mean([np.cumsum(v[:n]) for _, v in series], axis=0)))
+        if len(curves) < 2:
+            continue
+        c = colours[i % len(colours)]
+        ax.plot(*curves[0], color=c, label=f"{method}: measured")
+        ax.plot(*curves[1], color=c, ls="--", label=f"{method}: first order")
+    ax.axhline(0.0, color="k", lw=0.5)
+    return save_figure(
+        fig,
+        ax,
+        path,
+        "step",
+        "cumulative ΔH on the probe batch",
+        "Entropy budget: measured vs covariance-driven (first order)",
+        legend_size=7,
+    )
+
+
 def _plot_pass_at_k(runs: list[Run], path: Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 4.0))
@@ -360,6 +410,7 @@ def write_report(
         _plot_law(runs, out / "law.png"),
         _plot_series(runs, ["covariance"], "Cov(log π, A)", out / "covariance.png", "Covariance per step"),
         _plot_entropy_change(runs, out / "entropy_change.png"),
+        _plot_entropy_budget(runs, out / "entropy_budget.png"),
         _plot_series(
             runs,
             ["entropy_pos", "entropy_neg"],
@@ -427,6 +478,8 @@ def _html(summary, laws, evals, figs, baseline=None) -> str:
         "law_ceiling",
         "law_r2",
         "corr_predicted_measured_dH",
+        "entropy_change_first_order",
+        "entropy_change_higher_order",
         "temperature_matched_accuracy",
         "gain_over_temperature",
     ]
