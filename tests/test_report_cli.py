@@ -60,6 +60,7 @@ def test_report_fit_and_summary(tmp_path):
     res = runner.invoke(app, ["fit", str(runs[0])])
     assert res.exit_code == 0, res.output
     assert "b − a = 0.6000" in res.output and "first third" in res.output
+    assert "entropy budget" in res.output and "higher order" in res.output
 
 
 def test_temperature_matched_baseline_in_the_report(tmp_path):

@@ -211,11 +211,13 @@ def fit(
     run_dir: Path = typer.Argument(..., help="Run directory."),
     metric: str = typer.Option("eval_accuracy", help="Performance key of metrics.jsonl."),
 ) -> None:
-    """Fit R = −a·exp(H) + b on a run; print a, b, R², ceiling and the first-third prediction."""
-    from entropy_rl.report import fit_run_law, load_run
+    """Fit R = −a·exp(H) + b on a run; print a, b, R², ceiling and the first-third prediction,
+    then the run's entropy budget (its entropy change split into first and higher order)."""
+    from entropy_rl.report import entropy_budget, fit_run_law, load_run
 
     try:
-        law = fit_run_law(load_run(run_dir), metric=metric)
+        run = load_run(run_dir)
+        law = fit_run_law(run, metric=metric)
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))
     lo, hi = law.ceiling_interval
@@ -226,6 +228,13 @@ def fit(
         typer.echo(
             f"fit on the first third: ceiling {law.prefix_ceiling:.4f}; final R predicted "
             f"{law.prefix_predicted_final:.4f}, actual {law.actual_final:.4f} (RMSE on the rest {law.prefix_rmse:.4f})"
+        )
+    budget = entropy_budget(run)
+    if budget:
+        typer.echo(
+            f"entropy budget on the probe batch: Σ ΔH = {budget['entropy_change_total']:+.4f}, first order "
+            f"(covariance) {budget['entropy_change_first_order']:+.4f}, higher order "
+            f"{budget['entropy_change_higher_order']:+.4f}"
         )
 
 
