@@ -63,6 +63,28 @@ def test_countdown_never_executes_model_text(tmp_path):
     assert task.score(p, p.answer).reward == 1.0
 
 
+def test_repeated_verdicts_are_memoised_and_equal(monkeypatch):
+    task = make_task(TaskConfig(name="countdown", n_train=20, n_heldout=5))
+    calls = []
+    real = task._dataset.score_answer
+    monkeypatch.setattr(
+        task._dataset, "score_answer", lambda ans, entry: calls.append(ans) or real(ans, entry)
+    )
+    p, q = task.heldout[0], task.heldout[1]
+    wrong = "1+1"
+    first = [task.score(p, p.answer), task.score(p, wrong), task.score(q, p.answer)]
+    again = [task.score(p, p.answer), task.score(p, wrong), task.score(q, p.answer)]
+    assert first == again and first[0].reward == 1.0 and first[1].reward < 1.0
+    assert calls == [p.answer, wrong, p.answer]  # each (problem, answer) pair scored once
+
+    def broken(ans, entry):
+        raise RuntimeError("scorer bug")
+
+    monkeypatch.setattr(task._dataset, "score_answer", broken)
+    assert task.score(p, "2+2").reason == "verifier_error"
+    assert task.score(p, p.answer).reward == 1.0  # memoised before the scorer broke
+
+
 def _eval_tree(node):
     """Exact value of one of our own arithmetic strings (test oracle, independent of the enumerator)."""
     import ast

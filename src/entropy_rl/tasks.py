@@ -150,6 +150,10 @@ class ReasoningGymTask(Task):
         except TypeError as e:
             raise ValueError(f"task.options for {cfg.name}: {e}") from None
         self._dataset = train
+        # (prompt, answer) → scorer result. reasoning-gym's scorers are pure functions of the
+        # entry and the answer, and a sharpening policy repeats its answers, so most verdicts of
+        # a run are repeats (countdown's sympy scorer costs ~1 ms each).
+        self._verdicts: dict[tuple[str, str], float] = {}
         self.train_pool = [self._problem(e) for e in train]
         seen = {p.prompt for p in self.train_pool}
         self.heldout = [p for p in (self._problem(e) for e in held) if p.prompt not in seen][: cfg.n_heldout]
@@ -181,10 +185,16 @@ class ReasoningGymTask(Task):
         rejected = self._check_answer(ans)
         if rejected is not None:
             return rejected
-        try:
-            reward = float(self._dataset.score_answer(ans, problem.entry))
-        except Exception:  # a verifier bug must not stop training
-            return Verdict(0.0, ans, "verifier_error")
+        key = (problem.prompt, ans)
+        reward = self._verdicts.get(key)
+        if reward is None:
+            try:
+                reward = float(self._dataset.score_answer(ans, problem.entry))
+            except Exception:  # a verifier bug must not stop training (and is not memoised)
+                return Verdict(0.0, ans, "verifier_error")
+            if len(self._verdicts) >= 1_000_000:  # bound the memory of a long run
+                self._verdicts.clear()
+            self._verdicts[key] = reward
         return Verdict(reward, ans, "ok" if reward >= 1.0 else "wrong")
 
     def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
