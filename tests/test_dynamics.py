@@ -25,6 +25,24 @@ def test_closed_forms_equal_first_order_of_their_steps():
     assert torch.allclose(nat, dynamics.predicted_entropy_change_natural(z, adv, lr))
 
 
+def test_random_logit_noise_changes_entropy_at_second_order():
+    """The higher-order part of the entropy budget: zero-mean logit noise has no first-order
+    effect on average, but lowers a spread distribution's entropy and raises a nearly
+    deterministic one's, by an amount that scales with σ²."""
+    gen = torch.Generator().manual_seed(0)
+
+    def mean_change(z, sigma, n=20_000):
+        noise = sigma * torch.randn(n, z.numel(), generator=gen, dtype=torch.float64)
+        return float((dynamics.softmax_entropy(z + noise) - dynamics.softmax_entropy(z)).mean())
+
+    spread = 0.3 * torch.randn(20, generator=gen, dtype=torch.float64)
+    small, large = mean_change(spread, 0.05), mean_change(spread, 0.1)
+    assert small < 0 and large < 0
+    assert 3.0 < large / small < 5.0  # O(σ²): doubling σ quadruples the loss
+    peaked = torch.tensor([8.0] + [0.0] * 19, dtype=torch.float64)  # π(top) ≈ 0.99
+    assert mean_change(peaked, 0.1) > 0
+
+
 def test_bandit_prediction_and_sign(tmp_path):
     res = run_bandit(n_trials=100, n_actions=64, lr=1e-3, seed=3)
     assert len(res.form) == 200
