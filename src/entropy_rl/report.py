@@ -103,8 +103,8 @@ def entropy_budget(run: Run) -> dict[str, float]:
     Σ −Cov(log π, Δz) (what the covariance of each realised step explains, and what Clip-Cov and
     KL-Cov act on), and the rest, the higher-order part of finite steps (a random logit
     perturbation of size σ changes entropy by O(σ²) on average, down where the distribution is
-    spread, up where it is nearly deterministic; it grows with the step size and the gradient
-    noise, and no covariance remedy touches it)."""
+    spread, up where it is nearly deterministic; it grows with the step size, and no
+    covariance remedy touches it)."""
     _, pred = run.series("predicted_entropy_change")
     _, meas = run.series("entropy_change")
     n = min(len(pred), len(meas))
