@@ -519,6 +519,10 @@ figure{{display:inline-block;margin:8px}}</style></head><body>
 <h1>entropy-rl report</h1>
 <h2>Final metrics (mean ± std over seeds; "final" entropy and training accuracy are means of the last 5 steps)</h2>
 <table><tr>{head}</tr>{body}</table>
+<p>entropy_change_first_order + entropy_change_higher_order = the run's total entropy change on
+the probe batch. The first-order part is what the covariance of each step explains (what Clip-Cov
+and KL-Cov act on); the higher-order part comes from the size of the steps, and only smaller
+steps reduce it (<code>entropy_budget.png</code>).</p>
 <h2>Entropy–performance law per run: R = −a·exp(H) + b on (training entropy, held-out accuracy)</h2>
 <table><tr><th>run</th><th>a</th><th>b</th><th>R²</th><th>ceiling b − a [90% bootstrap]</th>
 <th>final R predicted from first third</th><th>actual final R</th></tr>{law_rows}</table>
