@@ -521,8 +521,8 @@ figure{{display:inline-block;margin:8px}}</style></head><body>
 <table><tr>{head}</tr>{body}</table>
 <p>entropy_change_first_order + entropy_change_higher_order = the run's total entropy change on
 the probe batch. The first-order part is what the covariance of each step explains (what Clip-Cov
-and KL-Cov act on); the higher-order part comes from the size of the steps, and only smaller
-steps reduce it (<code>entropy_budget.png</code>).</p>
+and KL-Cov act on); the higher-order part grows with the size of the steps (learning rate,
+updates per rollout), which no covariance remedy changes (<code>entropy_budget.png</code>).</p>
 <h2>Entropy–performance law per run: R = −a·exp(H) + b on (training entropy, held-out accuracy)</h2>
 <table><tr><th>run</th><th>a</th><th>b</th><th>R²</th><th>ceiling b − a [90% bootstrap]</th>
 <th>final R predicted from first third</th><th>actual final R</th></tr>{law_rows}</table>
