@@ -24,6 +24,19 @@ def test_equivalent_forms_and_wrong_answers(verifier):
     assert got == [1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
 
 
+def test_repeated_pairs_are_verified_once(verifier):
+    before = verifier.jobs_sent
+    golds = ["\\frac{1}{3}"] * 4 + ["7", "7"]
+    preds = ["\\frac{2}{6}"] * 4 + ["\\frac{14}{2}", "\\frac{15}{2}"]
+    got = verifier.verify_many(golds, preds)
+    assert [v.reward for v in got] == [1.0] * 5 + [0.0]
+    assert [v.parsed for v in got] == preds and got[-1].reason == "wrong"
+    assert verifier.jobs_sent - before == 3  # one math-verify call per distinct pair
+    again = verifier.verify_many(golds[::-1], preds[::-1])
+    assert [v.reward for v in again] == [0.0] + [1.0] * 5
+    assert verifier.jobs_sent - before == 3  # all memoised
+
+
 def test_adversarial_answers_are_bounded_and_never_executed(verifier, tmp_path):
     target = tmp_path / "pwned"
     cases = {

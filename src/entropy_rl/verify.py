@@ -5,6 +5,8 @@ Model output is untrusted. Nothing here calls ``eval``; answers go through, in o
 1. extraction: only the last ``\\boxed{}`` (or the dataset's ``####`` / "Answer:" convention);
 2. cheap guards: over ``max_answer_chars`` or brace depth over ``max_brace_depth`` → reward 0;
 3. a cheap exact / exact-rational match in this process (most correct answers stop here);
+   then the verdicts of earlier calls: each distinct (gold, answer) pair is verified once (the
+   worker runs math-verify without its own timeouts, so a completed verdict is deterministic);
 4. math-verify (gold first) in a worker process with a wall-time limit (the worker is killed and
    replaced when it overruns: SIGALRM cannot stop C-level work) and an address-space limit.
 
@@ -84,6 +86,11 @@ class MathVerifier:
         self.max_answer_chars = max_answer_chars
         self.max_brace_depth = max_brace_depth
         self._workers: list[_Worker] = []
+        # (gold, answer) → reward of a completed math-verify call. A group of samples mostly
+        # agrees on its final answer, so most pairs of a GRPO batch repeat within the batch or
+        # across steps. Timeouts and crashes are not memoised (they may depend on load).
+        self._memo: dict[tuple[str, str], float] = {}
+        self.jobs_sent = 0  # math-verify calls made (a diagnostic for the memo)
 
     def _spawn(self) -> _Worker:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
@@ -143,15 +150,32 @@ class MathVerifier:
     def verify_many(self, golds: list[str], preds: list[str | None]) -> list[Verdict]:
         """One verdict per (gold, extracted answer) pair, in order."""
         out: list[Verdict | None] = [None] * len(golds)
-        pending: list[int] = []
+        waiting: dict[tuple[str, str], list[int]] = {}  # one math-verify call per distinct pair
         for i, (g, p) in enumerate(zip(golds, preds, strict=True)):
             reason = self._guard(p)
             if reason is not None:
                 out[i] = Verdict(0.0, None if p is None else p[:100], reason)
             elif exact_or_numeric_match(g, p):
                 out[i] = Verdict(1.0, p, "ok")
+            elif (g, p) in self._memo:
+                ok = self._memo[(g, p)]
+                out[i] = Verdict(ok, p, "ok" if ok else "wrong")
             else:
-                pending.append(i)
+                waiting.setdefault((g, p), []).append(i)
+        pending = [idx[0] for idx in waiting.values()]
+        self._run(golds, preds, pending, out)
+        for key, (first, *rest) in waiting.items():
+            v = out[first]
+            if v.reason in ("ok", "wrong"):
+                if len(self._memo) >= 1_000_000:  # bound the memory of a long run
+                    self._memo.clear()
+                self._memo[key] = v.reward
+            for j in rest:
+                out[j] = Verdict(v.reward, preds[j], v.reason)
+        return [v for v in out if v is not None]
+
+    def _run(self, golds: list[str], preds: list[str | None], pending: list[int], out: list) -> None:
+        """Verify ``pending`` indices on the worker pool, writing each verdict into ``out``."""
         if pending:
             self._ensure()
             queue = list(reversed(pending))
@@ -160,6 +184,7 @@ class MathVerifier:
                     if w.job is None and queue:
                         i = queue.pop()
                         w.job, w.started = i, time.monotonic()
+                        self.jobs_sent += 1
                         try:
                             w.proc.stdin.write(json.dumps([i, golds[i], preds[i]]) + "\n")
                             w.proc.stdin.flush()
@@ -197,7 +222,6 @@ class MathVerifier:
                         out[i] = Verdict(0.0, preds[i], "timeout")
                         w.job = None
                         self._replace(w)
-        return [v for v in out if v is not None]
 
 
 if __name__ == "__main__":  # pragma: no cover - the worker process
