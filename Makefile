@@ -33,6 +33,7 @@ test: setup-all
 
 bench: setup
 	$(PY) benchmarks/bench_entropy.py
+	$(PY) benchmarks/bench_scoring.py
 
 clean:
 	rm -rf $(VENV) runs .cache

@@ -1,0 +1,81 @@
+"""Benchmark: countdown scoring of a sharpening policy's answers, memoised vs not.
+
+Emulates the answer stream of a GRPO run: each step draws ``prompts`` problems and ``group``
+answers each from the problem's expressions over its numbers (correct and wrong, from
+``tasks.countdown_expressions``). The sampling weights sharpen over the steps (Zipf exponent
+0 → ``final_sharpness``), as a collapsing policy's do. It scores the same stream twice, once
+with the verdict memo and once with the memo cleared before every answer, so every answer
+reaches reasoning-gym's sympy scorer. Prints both times and their ratio; both passes must give
+the same rewards.
+
+Usage: python benchmarks/bench_scoring.py [--steps 60] [--prompts 16] [--group 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from entropy_rl.config import TaskConfig
+from entropy_rl.tasks import make_task
+
+
+def _stream(task, steps: int, prompts: int, group: int, final_sharpness: float, seed: int):
+    rng = random.Random(seed)
+    out = []
+    for step in range(steps):
+        sharp = final_sharpness * step / max(1, steps - 1)
+        for problem in task.train_batch(step, prompts, seed):
+            correct, wrong = task._expressions(problem)
+            answers = list(correct) + list(wrong)
+            # a fixed, per-problem preference order; sharper weights concentrate on its head
+            order = random.Random(problem.prompt).sample(answers, len(answers))
+            weights = [1.0 / (rank + 1) ** sharp for rank in range(len(order))]
+            out += [(problem, a) for a in rng.choices(order, weights, k=group)]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--prompts", type=int, default=16)
+    ap.add_argument("--group", type=int, default=8)
+    ap.add_argument("--final-sharpness", type=float, default=3.0)
+    args = ap.parse_args()
+    options = {
+        "min_numbers": 3,
+        "max_numbers": 3,
+        "min_value": 1,
+        "max_value": 9,
+        "min_target": 1,
+        "max_target": 60,
+        "operators": ["+", "-", "*"],
+    }
+    task = make_task(TaskConfig(name="countdown", n_train=2000, n_heldout=50, options=options))
+    stream = _stream(task, args.steps, args.prompts, args.group, args.final_sharpness, seed=0)
+    distinct = len({(p.prompt, a) for p, a in stream})
+
+    task._verdicts.clear()
+    t0 = time.perf_counter()
+    plain = []
+    for p, a in stream:
+        task._verdicts.clear()
+        plain.append(task.score(p, a).reward)
+    t_plain = time.perf_counter() - t0
+
+    task._verdicts.clear()
+    t0 = time.perf_counter()
+    memo = [task.score(p, a).reward for p, a in stream]
+    t_memo = time.perf_counter() - t0
+
+    assert memo == plain, "memoised rewards differ"
+    print(
+        f"answers: {len(stream)} ({args.steps} steps × {args.prompts} prompts × {args.group}), distinct: {distinct}"
+    )
+    print(f"every answer scored: {t_plain:.2f} s")
+    print(f"memoised:            {t_memo:.2f} s  ({t_memo / t_plain:.2f}× the time)")
+
+
+if __name__ == "__main__":
+    main()
