@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from pathlib import Path
 
-from entropy_rl.config import TaskConfig
+from entropy_rl.config import load_config
 from entropy_rl.tasks import make_task
 
 
@@ -43,16 +44,8 @@ def main() -> None:
     ap.add_argument("--group", type=int, default=8)
     ap.add_argument("--final-sharpness", type=float, default=3.0)
     args = ap.parse_args()
-    options = {
-        "min_numbers": 3,
-        "max_numbers": 3,
-        "min_value": 1,
-        "max_value": 9,
-        "min_target": 1,
-        "max_target": 60,
-        "operators": ["+", "-", "*"],
-    }
-    task = make_task(TaskConfig(name="countdown", n_train=2000, n_heldout=50, options=options))
+    # the countdown experiment's task (configs/countdown.yaml)
+    task = make_task(load_config(Path(__file__).resolve().parent.parent / "configs" / "countdown.yaml").task)
     stream = _stream(task, args.steps, args.prompts, args.group, args.final_sharpness, seed=0)
     distinct = len({(p.prompt, a) for p, a in stream})
 
