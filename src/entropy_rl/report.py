@@ -88,14 +88,20 @@ def fit_run_law(run: Run, metric: str = "eval_accuracy", prefix: float = 1 / 3) 
     return out
 
 
-def entropy_change_correlation(run: Run) -> float:
-    """Pearson correlation of predicted and measured per-step entropy change on the probe."""
-    _, pred = run.series("predicted_entropy_change")
+def _entropy_changes(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, predicted ΔH, measured ΔH) on the probe batch, cut to a common length."""
+    steps, pred = run.series("predicted_entropy_change")
     _, meas = run.series("entropy_change")
     n = min(len(pred), len(meas))
-    if n < 3 or np.std(pred[:n]) == 0 or np.std(meas[:n]) == 0:
+    return steps[:n], pred[:n], meas[:n]
+
+
+def entropy_change_correlation(run: Run) -> float:
+    """Pearson correlation of predicted and measured per-step entropy change on the probe."""
+    _, pred, meas = _entropy_changes(run)
+    if len(pred) < 3 or np.std(pred) == 0 or np.std(meas) == 0:
         return float("nan")
-    return float(np.corrcoef(pred[:n], meas[:n])[0, 1])
+    return float(np.corrcoef(pred, meas)[0, 1])
 
 
 def entropy_budget(run: Run) -> dict[str, float]:
@@ -105,12 +111,10 @@ def entropy_budget(run: Run) -> dict[str, float]:
     perturbation of size σ changes entropy by O(σ²) on average, down where the distribution is
     spread, up where it is nearly deterministic; it grows with the step size, and no
     covariance remedy touches it)."""
-    _, pred = run.series("predicted_entropy_change")
-    _, meas = run.series("entropy_change")
-    n = min(len(pred), len(meas))
-    if n == 0:
+    _, pred, meas = _entropy_changes(run)
+    if len(pred) == 0:
         return {}
-    total, first = float(np.sum(meas[:n])), float(np.sum(pred[:n]))
+    total, first = float(np.sum(meas)), float(np.sum(pred))
     return {
         "entropy_change_total": total,
         "entropy_change_first_order": first,
@@ -284,9 +288,10 @@ def _plot_entropy_change(runs: list[Run], path: Path) -> Path:
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     allv = []
     for i, (method, group) in enumerate(_group(runs).items()):
-        pred = np.concatenate([r.series("predicted_entropy_change")[1] for r in group])
-        meas = np.concatenate([r.series("entropy_change")[1] for r in group])
-        n = min(len(pred), len(meas))
+        changes = [_entropy_changes(r) for r in group]
+        pred = np.concatenate([c[1] for c in changes])
+        meas = np.concatenate([c[2] for c in changes])
+        n = len(pred)
         if n == 0:
             continue
         corr = np.corrcoef(pred[:n], meas[:n])[0, 1] if n > 2 else float("nan")
@@ -313,18 +318,16 @@ def _plot_entropy_budget(runs: list[Run], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.5, 4.0))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (method, group) in enumerate(_group(runs).items()):
-        curves = []
-        for key in ("entropy_change", "predicted_entropy_change"):
-            series = [r.series(key) for r in group]
-            n = min((len(v) for _, v in series), default=0)
-            if n == 0:
-                break
-            curves.append((series[0][0][:n], np.mean([np.cumsum(v[:n]) for _, v in series], axis=0)))
-        if len(curves) < 2:
+        changes = [_entropy_changes(r) for r in group]
+        n = min(len(steps) for steps, _, _ in changes)
+        if n == 0:
             continue
+        steps = changes[0][0][:n]
         c = colours[i % len(colours)]
-        ax.plot(*curves[0], color=c, label=f"{method}: measured")
-        ax.plot(*curves[1], color=c, ls="--", label=f"{method}: first order")
+        meas = np.mean([np.cumsum(m[:n]) for _, _, m in changes], axis=0)
+        pred = np.mean([np.cumsum(p[:n]) for _, p, _ in changes], axis=0)
+        ax.plot(steps, meas, color=c, label=f"{method}: measured")
+        ax.plot(steps, pred, color=c, ls="--", label=f"{method}: first order")
     ax.axhline(0.0, color="k", lw=0.5)
     return save_figure(
         fig,
