@@ -11,6 +11,7 @@ from entropy_rl.tasks import (
     Problem,
     ReasoningGymTask,
     countdown_expressions,
+    countdown_reward,
     exact_or_numeric_match,
     extract_final_answer,
     last_boxed,
@@ -66,10 +67,8 @@ def test_countdown_never_executes_model_text(tmp_path):
 def test_repeated_verdicts_are_memoised_and_equal(monkeypatch):
     task = make_task(TaskConfig(name="countdown", n_train=20, n_heldout=5))
     calls = []
-    real = task._dataset.score_answer
-    monkeypatch.setattr(
-        task._dataset, "score_answer", lambda ans, entry: calls.append(ans) or real(ans, entry)
-    )
+    real = task._scorer_reward
+    monkeypatch.setattr(task, "_scorer_reward", lambda ans, entry: calls.append(ans) or real(ans, entry))
     p, q = task.heldout[0], task.heldout[1]
     wrong = "1+1"
     first = [task.score(p, p.answer), task.score(p, wrong), task.score(q, p.answer)]
@@ -80,9 +79,41 @@ def test_repeated_verdicts_are_memoised_and_equal(monkeypatch):
     def broken(ans, entry):
         raise RuntimeError("scorer bug")
 
-    monkeypatch.setattr(task._dataset, "score_answer", broken)
+    monkeypatch.setattr(task, "_scorer_reward", broken)
     assert task.score(p, "2+2").reason == "verifier_error"
     assert task.score(p, p.answer).reward == 1.0  # memoised before the scorer broke
+
+
+def test_countdown_fast_scorer_agrees_with_reasoning_gym(monkeypatch):
+    """Our sympy-free scorer gives reasoning-gym's reward on every answer it takes, and leaves the
+    rest (leading zeros, ``(4)(5)``, x/0, malformed) to reasoning-gym's scorer."""
+    opts = {"min_numbers": 3, "max_numbers": 4}  # all four operators (reasoning-gym's default)
+    task = make_task(TaskConfig(name="countdown", n_train=30, n_heldout=5, options=opts))
+    rng = random.Random(0)
+    alphabet = "0123456789+-*/() "
+    taken = 0
+    for p in task.train_pool:
+        meta = p.entry["metadata"]
+        exprs = sorted(countdown_expressions(tuple(meta["numbers"]), "+-*/"))
+        for _ in range(60):
+            s = list(rng.choice(exprs))
+            for _ in range(rng.randint(0, 2)):  # typos: a character inserted anywhere
+                s.insert(rng.randrange(len(s) + 1), rng.choice(alphabet))
+            ans = "".join(s).strip() or "0"
+            fast = countdown_reward(ans, meta["numbers"], meta["target"])
+            if fast is not None:
+                taken += 1
+                assert fast == task._dataset.score_answer(ans, p.entry), ans
+    assert taken > 1000  # most answers take the fast path
+    p = task.train_pool[0]
+    meta = p.entry["metadata"]
+    for odd in ("(4)(5)+3", "05+3", "1/0", "1/(2-2)", "()", "3 4", "1_0"):
+        assert countdown_reward(odd, meta["numbers"], meta["target"]) is None, odd
+    calls = []
+    real = task._dataset.score_answer
+    monkeypatch.setattr(task._dataset, "score_answer", lambda a, e: calls.append(a) or real(a, e))
+    assert task.score(p, "(4)(5)+3").reward == 0.01 and calls == ["(4)(5)+3"]
+    assert task.score(p, p.answer).reward == 1.0 and calls == ["(4)(5)+3"]
 
 
 def _eval_tree(node):

@@ -8,12 +8,14 @@ strings made of digits, ``+ - * /``, parentheses and spaces, and no ``**``.
 
 from __future__ import annotations
 
+import ast
 import functools
 import itertools
 import json
 import operator
 import random
 import re
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -189,13 +191,16 @@ class ReasoningGymTask(Task):
         reward = self._verdicts.get(key)
         if reward is None:
             try:
-                reward = float(self._dataset.score_answer(ans, problem.entry))
+                reward = self._scorer_reward(ans, problem.entry)
             except Exception:  # a verifier bug must not stop training (and is not memoised)
                 return Verdict(0.0, ans, "verifier_error")
             if len(self._verdicts) >= 1_000_000:  # bound the memory of a long run
                 self._verdicts.clear()
             self._verdicts[key] = reward
         return Verdict(reward, ans, "ok" if reward >= 1.0 else "wrong")
+
+    def _scorer_reward(self, ans: str, entry: dict[str, Any]) -> float:
+        return float(self._dataset.score_answer(ans, entry))
 
     def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
         try:
@@ -243,6 +248,56 @@ def countdown_expressions(numbers: tuple[int, ...], operators: str = "+-*") -> d
     return {s: v for s, (v, _) in build(tuple(range(len(numbers)))).items()}
 
 
+_ARITH_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def _exact_value(node: ast.AST) -> Fraction | None:
+    """Exact value of an AST built only of integer literals, unary ±, and binary + - * /; None
+    for anything else (names, calls, tuples, powers, division by zero...). Nothing is executed."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return Fraction(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        v = _exact_value(node.operand)
+        return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITH_OPS:
+        left, right = _exact_value(node.left), _exact_value(node.right)
+        if left is None or right is None or (isinstance(node.op, ast.Div) and right == 0):
+            return None
+        return _ARITH_OPS[type(node.op)](left, right)
+    return None
+
+
+def countdown_reward(ans: str, numbers: list[int], target: int) -> float | None:
+    """reasoning-gym's countdown score of ``ans`` without sympy, or None where only its scorer can
+    say (input outside plain integer arithmetic: leading zeros, empty brackets, ``2(3)``, x/0...).
+
+    Same rules as ``CountdownDataset.score_answer``: 1.0 when the expression uses exactly the given
+    numbers and its value is ``np.isclose`` to the target, else 0.05. Parsed with ``ast`` (Python's
+    grammar, which sympy's ``parse_expr`` also tokenises with) and evaluated as exact fractions, as
+    sympy does, but without sympy's cost; ``tests/test_tasks.py`` checks that both agree on a large
+    random sample of answers.
+    """
+    if len(ans) > 200 or not re.fullmatch(r"[0-9+\-*/() ]+", ans):
+        return None
+    try:
+        with warnings.catch_warnings():  # "(1)(2)" warns 'int is not callable' while parsing
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(ans, mode="eval")
+    except SyntaxError:
+        return None
+    value = _exact_value(tree.body)
+    if value is None:
+        return None
+    if sorted(int(m) for m in re.findall(r"\d+", ans)) != sorted(numbers):
+        return 0.05
+    try:
+        x = float(value)
+    except OverflowError:
+        return None
+    # np.isclose(x, target, atol=1e-6) with its default rtol=1e-5
+    return 1.0 if abs(x - target) <= 1e-6 + 1e-5 * abs(target) else 0.05
+
+
 class CountdownTask(ReasoningGymTask):
     """reasoning-gym's countdown: reach the target with every number once. Many expressions are
     correct (order, bracketing, commutativity), so the task has freedom that RL can collapse:
@@ -259,6 +314,10 @@ class CountdownTask(ReasoningGymTask):
         problem = super()._problem(entry)
         problem.answer = problem.answer.replace(" ", "")
         return problem
+
+    def _scorer_reward(self, ans: str, entry: dict[str, Any]) -> float:
+        fast = countdown_reward(ans, entry["metadata"]["numbers"], entry["metadata"]["target"])
+        return fast if fast is not None else super()._scorer_reward(ans, entry)
 
     def _check_answer(self, ans: str) -> Verdict | None:
         if not re.fullmatch(r"[0-9+\-*/() ]+", ans) or "**" in ans:
