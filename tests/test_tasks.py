@@ -64,6 +64,21 @@ def test_countdown_never_executes_model_text(tmp_path):
     assert task.score(p, p.answer).reward == 1.0
 
 
+def test_tasks_of_one_config_share_generated_entries():
+    """``compare`` trains several runs per worker process: the entries are generated once."""
+    from entropy_rl.tasks import _generated_entries
+
+    cfg = TaskConfig(name="chain_sum", n_train=25, n_heldout=5, seed=123)
+    before = _generated_entries.cache_info()
+    a, b = make_task(cfg), make_task(cfg)
+    after = _generated_entries.cache_info()
+    assert after.misses - before.misses == 2 and after.hits - before.hits == 2  # train + held-out
+    assert [p.prompt for p in a.train_pool] == [p.prompt for p in b.train_pool]
+    assert a.train_pool[0] is not b.train_pool[0]  # each task has its own Problem objects
+    other = make_task(TaskConfig(name="chain_sum", n_train=25, n_heldout=5, seed=124))
+    assert [p.prompt for p in other.train_pool] != [p.prompt for p in a.train_pool]
+
+
 def test_repeated_verdicts_are_memoised_and_equal(monkeypatch):
     task = make_task(TaskConfig(name="countdown", n_train=20, n_heldout=5))
     calls = []

@@ -145,13 +145,13 @@ class ReasoningGymTask(Task):
         self.score_timeout_s = cfg.score_timeout_s
         opts = dict(cfg.options)
         try:
-            train = reasoning_gym.create_dataset(cfg.name, size=cfg.n_train, seed=cfg.seed, **opts)
-            held = reasoning_gym.create_dataset(
-                cfg.name, size=cfg.n_heldout * 3, seed=cfg.seed + 10_007, **opts
-            )
+            self._dataset = reasoning_gym.create_dataset(cfg.name, size=cfg.n_train, seed=cfg.seed, **opts)
         except TypeError as e:
             raise ValueError(f"task.options for {cfg.name}: {e}") from None
-        self._dataset = train
+        train = _generated_entries(cfg.name, cfg.n_train, cfg.seed, json.dumps(opts, sort_keys=True))
+        held = _generated_entries(
+            cfg.name, cfg.n_heldout * 3, cfg.seed + 10_007, json.dumps(opts, sort_keys=True)
+        )
         # (prompt, answer) → scorer result. reasoning-gym's scorers are pure functions of the
         # entry and the answer, and a sharpening policy repeats its answers, so most verdicts of
         # a run are repeats (countdown's sympy scorer costs ~1 ms each).
@@ -209,6 +209,15 @@ class ReasoningGymTask(Task):
             raise NotImplementedError(f"{self.name}: noisy teacher needs integer answers") from None
         offset = rng.choice([d for d in range(-9, 10) if d != 0])
         return str(value + offset)
+
+
+@functools.lru_cache(maxsize=8)
+def _generated_entries(name: str, size: int, seed: int, options_json: str) -> tuple[dict[str, Any], ...]:
+    """A reasoning-gym dataset's entries, generated once per process: ``compare`` trains several
+    runs in each worker, and generating countdown's 2,600 entries takes seconds (sympy)."""
+    import reasoning_gym
+
+    return tuple(reasoning_gym.create_dataset(name, size=size, seed=seed, **json.loads(options_json)))
 
 
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
