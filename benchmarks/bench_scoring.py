@@ -1,12 +1,12 @@
-"""Benchmark: countdown scoring of a sharpening policy's answers, memoised vs not.
+"""Benchmark: countdown scoring of a sharpening policy's answers.
 
 Emulates the answer stream of a GRPO run: each step draws ``prompts`` problems and ``group``
 answers each from the problem's expressions over its numbers (correct and wrong, from
 ``tasks.countdown_expressions``). The sampling weights sharpen over the steps (Zipf exponent
-0 → ``final_sharpness``), as a collapsing policy's do. It scores the same stream twice, once
-with the verdict memo and once with the memo cleared before every answer, so every answer
-reaches reasoning-gym's sympy scorer. Prints both times and their ratio; both passes must give
-the same rewards.
+0 → ``final_sharpness``), as a collapsing policy's do. It scores the same stream three times:
+every answer through reasoning-gym's sympy scorer (the baseline), every answer through our
+sympy-free scorer (``tasks.countdown_reward``), and with both that scorer and the verdict memo.
+Prints the times and their ratios to the baseline; all three must give the same rewards.
 
 Usage: python benchmarks/bench_scoring.py [--steps 60] [--prompts 16] [--group 8]
 """
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from entropy_rl.config import load_config
-from entropy_rl.tasks import make_task
+from entropy_rl.tasks import ReasoningGymTask, make_task
 
 
 def _stream(task, steps: int, prompts: int, group: int, final_sharpness: float, seed: int):
@@ -49,25 +49,31 @@ def main() -> None:
     stream = _stream(task, args.steps, args.prompts, args.group, args.final_sharpness, seed=0)
     distinct = len({(p.prompt, a) for p, a in stream})
 
-    task._verdicts.clear()
-    t0 = time.perf_counter()
-    plain = []
-    for p, a in stream:
+    def timed(score_one, memo: bool) -> tuple[list[float], float]:
         task._verdicts.clear()
-        plain.append(task.score(p, a).reward)
-    t_plain = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rewards = []
+        for p, a in stream:
+            if not memo:
+                task._verdicts.clear()
+            rewards.append(score_one(p, a))
+        return rewards, time.perf_counter() - t0
 
-    task._verdicts.clear()
-    t0 = time.perf_counter()
-    memo = [task.score(p, a).reward for p, a in stream]
-    t_memo = time.perf_counter() - t0
+    fast_scorer = task._scorer_reward
+    task._scorer_reward = lambda ans, entry: ReasoningGymTask._scorer_reward(task, ans, entry)
+    sympy_rewards, t_sympy = timed(lambda p, a: task.score(p, a).reward, memo=False)
+    task._scorer_reward = fast_scorer
+    fast_rewards, t_fast = timed(lambda p, a: task.score(p, a).reward, memo=False)
+    memo_rewards, t_memo = timed(lambda p, a: task.score(p, a).reward, memo=True)
 
-    assert memo == plain, "memoised rewards differ"
+    assert fast_rewards == sympy_rewards, "the sympy-free scorer's rewards differ"
+    assert memo_rewards == sympy_rewards, "memoised rewards differ"
     print(
         f"answers: {len(stream)} ({args.steps} steps × {args.prompts} prompts × {args.group}), distinct: {distinct}"
     )
-    print(f"every answer scored: {t_plain:.2f} s")
-    print(f"memoised:            {t_memo:.2f} s  ({t_memo / t_plain:.2f}× the time)")
+    print(f"reasoning-gym (sympy), every answer: {t_sympy:.2f} s")
+    print(f"sympy-free, every answer:            {t_fast:.2f} s  ({t_fast / t_sympy:.2f}× the time)")
+    print(f"sympy-free and memoised:             {t_memo:.2f} s  ({t_memo / t_sympy:.2f}× the time)")
 
 
 if __name__ == "__main__":

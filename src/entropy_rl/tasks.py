@@ -1,9 +1,10 @@
 """Tasks: prompts with a seeded train / held-out split, and a verifier giving a reward in [0, 1].
 
 Model output is untrusted input. No verifier here executes it: answers are extracted as text,
-filtered to the characters their format needs, and compared as strings or numbers; the
-countdown scorer (which uses sympy's ``parse_expr`` and so could run Python) only ever sees
-strings made of digits, ``+ - * /``, parentheses and spaces, and no ``**``.
+filtered to the characters their format needs, and compared as strings or numbers. Countdown
+answers are parsed with ``ast`` and evaluated as exact fractions (``countdown_reward``);
+reasoning-gym's scorer (which uses sympy's ``parse_expr`` and so could run Python) only sees
+the odd rest, and only strings made of digits, ``+ - * /``, parentheses and spaces, no ``**``.
 """
 
 from __future__ import annotations
