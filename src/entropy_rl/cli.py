@@ -31,8 +31,10 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Train one run; one JSON line per step in RUN_DIR/metrics.jsonl."""
+    from entropy_rl.evaluation import ScoringFailed
     from entropy_rl.trainer import train as run_train
 
+    run_dir = None
     try:
         if resume is not None:
             cfg = load_config(config or resume / "config.yaml", set_)
@@ -43,8 +45,11 @@ def train(
             cfg = load_config(config, set_)
             run_dir = out
         run_train(cfg, run_dir, resume=resume is not None, quiet=quiet)
-    except (ConfigError, FileExistsError, FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+    except (ConfigError, FileExistsError, FileNotFoundError, ValueError, ScoringFailed) as e:
+        msg = str(e)
+        if run_dir is not None and (Path(run_dir) / "interrupted").exists():
+            msg += f"\n{(Path(run_dir) / 'interrupted').read_text().strip()}: fix the cause, then --resume {run_dir}"
+        _fail(msg)
     typer.echo(f"run written to {run_dir}")
 
 
@@ -91,7 +96,10 @@ def compare(
 
         hf_logging.disable_progress_bar()
     # Build the (shared, cached) tiny model once before the runs start in parallel.
-    task = make_task(base.task)
+    try:
+        task = make_task(base.task)
+    except ValueError as e:
+        _fail(str(e))
     policy = load_policy(base.model, task, seed=base.trainer.seed, log=typer.echo)
     baseline = _temperature_baseline(base, task, policy, temps, out / "baseline_temperature.json")
     del policy

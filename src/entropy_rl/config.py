@@ -94,6 +94,13 @@ class TaskConfig(_Strict):
     n_train: int = Field(2000, gt=0, description="Training problems in the pool (generators), or a cap.")
     n_heldout: int = Field(200, gt=0, description="Held-out problems, disjoint from training ones.")
     seed: int = Field(0, description="Seed of the train/held-out split.")
+    reward_fn: str | None = Field(
+        None,
+        description="Your reward function instead of the task's verifier: 'FILE.py:NAME' or "
+        "'package.module:NAME', called as NAME(prompt, response, answer) → reward in [0, 1] (number, "
+        "bool, or {'reward': x, 'parsed': s}); checked on one problem before training "
+        "(entropy_rl.custom_reward).",
+    )
     score_timeout_s: float = Field(
         5.0,
         gt=0,

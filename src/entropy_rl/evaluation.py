@@ -18,7 +18,11 @@ import torch
 from entropy_rl import metrics as M
 from entropy_rl.policy import Policy
 from entropy_rl.rollout import generate, response_log_probs
-from entropy_rl.tasks import Problem, Task, Verdict
+from entropy_rl.tasks import InvalidReward, Problem, Task, Verdict
+
+
+class ScoringFailed(RuntimeError):
+    """Every answer of a training batch failed to score: the verifier or reward function is broken."""
 
 
 class ScoreTimeout(BaseException):
@@ -52,14 +56,17 @@ def _time_limit(seconds: float | None):
 
 def safe_score(task: Task, problem: Problem, response: str) -> Verdict:
     """The task's verdict. A scorer that raises gives reward 0 with reason ``verifier_error``; one
-    that runs past ``task.score_timeout_s`` gives reward 0 with reason ``timeout``."""
+    that runs past ``task.score_timeout_s`` gives reward 0 with reason ``timeout``. One that
+    returns a non-reward (``InvalidReward``) is a bug that propagates."""
     try:
         with _time_limit(task.score_timeout_s):
             return task.score(problem, response)
     except ScoreTimeout:
         return Verdict(0.0, None, "timeout")
-    except Exception:
-        return Verdict(0.0, None, "verifier_error")
+    except InvalidReward:
+        raise
+    except Exception as e:
+        return Verdict(0.0, None, "verifier_error", detail=repr(e))
 
 
 def score_all(task: Task, problems: list[Problem], responses: list[str]) -> list[Verdict]:

@@ -41,6 +41,11 @@ class Verdict:
     reward: float
     parsed: str | None
     reason: str = "ok"  # ok | wrong | no_answer | rejected_chars | too_long | verifier_error | timeout
+    detail: str | None = None  # verifier_error: the exception, for the error a failing run stops with
+
+
+class InvalidReward(ValueError):
+    """A scorer returned something that is not a reward in [0, 1]: a bug to stop on, never a 0."""
 
 
 _BOXED = "\\boxed{"
@@ -193,8 +198,8 @@ class ReasoningGymTask(Task):
         if reward is None:
             try:
                 reward = self._scorer_reward(ans, problem.entry)
-            except Exception:  # a verifier bug must not stop training (and is not memoised)
-                return Verdict(0.0, ans, "verifier_error")
+            except Exception as e:  # a verifier bug must not stop training (and is not memoised)
+                return Verdict(0.0, ans, "verifier_error", detail=repr(e))
             if len(self._verdicts) >= 1_000_000:  # bound the memory of a long run
                 self._verdicts.clear()
             self._verdicts[key] = reward
@@ -434,6 +439,16 @@ class JsonlTask(Task):
 
 
 def make_task(cfg: TaskConfig) -> Task:
+    """The task ``cfg`` names, scored by ``cfg.reward_fn`` when one is given."""
+    task = _builtin_task(cfg)
+    if cfg.reward_fn:
+        from entropy_rl.custom_reward import with_reward_fn
+
+        return with_reward_fn(task, cfg.reward_fn)
+    return task
+
+
+def _builtin_task(cfg: TaskConfig) -> Task:
     if cfg.name == "jsonl":
         return JsonlTask(cfg)
     if cfg.name in ("gsm8k", "math", "math500"):

@@ -29,7 +29,7 @@ from entropy_rl.checkpoint import RNGState, latest_checkpoint, load_checkpoint, 
 from entropy_rl.config import Config
 from entropy_rl.controllers import make_controller
 from entropy_rl.dynamics import covariance_top_share, first_order_entropy_change, token_covariance
-from entropy_rl.evaluation import sample_and_score, score_all, summarize
+from entropy_rl.evaluation import ScoringFailed, sample_and_score, score_all, summarize
 from entropy_rl.losses import aggregate_loss, get_policy_loss, masked_mean
 from entropy_rl.policy import load_policy
 from entropy_rl.rollout import RolloutBatch, generate, response_log_probs, response_log_softmax
@@ -219,6 +219,13 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
 
                 # ---------------------------------------------------------- reward
                 verdicts = score_all(task, batch.problems, batch.texts)
+                if all(v.reason == "verifier_error" for v in verdicts):
+                    # a broken scorer: training on all-zero rewards would only waste the run
+                    bad = verdicts[0]
+                    raise ScoringFailed(
+                        f"step {step}: every answer failed to score (verifier_error); first, for "
+                        f"problem {batch.problems[0].prompt[:80]!r}: {bad.detail}"
+                    )
                 rewards = torch.tensor([v.reward for v in verdicts]).view(r.prompts_per_step, r.group_size)
 
                 # ---------------------------------------------------------- old log-probs, pre-update entropy
