@@ -183,3 +183,40 @@ def test_bandit_command(tmp_path):
 def test_train_smoke_via_function(tiny_config, tmp_path):
     train(tiny_config("trainer.steps=1"), tmp_path / "r", quiet=True)
     assert read_metrics(tmp_path / "r")[0]["step"] == 0
+
+
+def test_compare_reports_the_runs_that_finished_and_names_the_one_that_failed(tmp_path, tiny_cache):
+    from tests.conftest import TINY
+
+    rewards = tmp_path / "rewards.py"
+    rewards.write_text(
+        "def broken(prompt, response, answer):\n    raise KeyError('oops')\n\n"
+        "def fixed(prompt, response, answer):\n    return float(response.strip() == answer)\n"
+    )
+    cfg = tmp_path / "c.yaml"
+
+    def write(fn):
+        cfg.write_text(
+            "trainer: {steps: 2}\n"
+            "methods:\n"
+            "  grpo: {algorithm: {loss: ppo}}\n"
+            f"  custom: {{algorithm: {{loss: ppo}}, task: {{reward_fn: '{rewards}:{fn}'}}}}\n"
+        )
+
+    sets = [a for o in [*TINY, f"model.cache_dir={tiny_cache}"] for a in ("--set", o)]
+    out = tmp_path / "cmp"
+    args = ["compare", str(cfg), "--methods", "grpo,custom", "--seeds", "1", "--jobs", "1"]
+    args += ["--out", str(out), "--baseline-temperatures", "", "--quiet", *sets]
+    write("broken")
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2
+    assert "1 of 2 runs failed" in res.output and "custom" in res.output and "KeyError('oops')" in res.output
+    summary = json.loads((out / "report" / "summary.json").read_text())["methods"]
+    assert set(summary) == {"grpo"}  # the report covers the run that finished
+    grpo_log = (out / "grpo" / "seed0" / "metrics.jsonl").read_text()
+    write("fixed")  # rerun after the fix: the finished run is kept as it is, the failed one runs
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "grpo" / "seed0" / "metrics.jsonl").read_text() == grpo_log
+    summary = json.loads((out / "report" / "summary.json").read_text())["methods"]
+    assert set(summary) == {"grpo", "custom"}

@@ -53,14 +53,18 @@ def train(
     typer.echo(f"run written to {run_dir}")
 
 
-def _train_one(args: tuple[str, dict, str, bool]) -> str:
+def _train_one(args: tuple[str, dict, str, bool]) -> str | None:
+    """One run of ``compare``; returns None, or the error that stopped it (the run directory keeps
+    its last completed step, so a rerun of the same ``compare`` resumes it)."""
     from entropy_rl.config import Config
     from entropy_rl.trainer import train as run_train
 
     method, data, run_dir, resume = args
-    cfg = Config(**data)
-    run_train(cfg, run_dir, resume=resume, quiet=True)
-    return f"{method}: {run_dir}"
+    try:
+        run_train(Config(**data), run_dir, resume=resume, quiet=True)
+    except Exception as e:  # one broken run must not take the others' report with it
+        return f"{type(e).__name__}: {e}"
+    return None
 
 
 @app.command()
@@ -80,6 +84,7 @@ def compare(
     quiet: bool = typer.Option(False, "--quiet", help="Less output."),
 ) -> None:
     """Run each method with each seed, then write the report."""
+    from entropy_rl.checkpoint import latest_checkpoint
     from entropy_rl.policy import load_policy
     from entropy_rl.report import load_run, summarize_runs, write_report
     from entropy_rl.tasks import make_task
@@ -112,24 +117,44 @@ def compare(
             if jobs_n > 1:
                 data["trainer"]["threads"] = 1  # one core per run
             run_dir = out / m / f"seed{s}"
-            resume = (run_dir / "metrics.jsonl").exists()
+            # a finished or stopped run resumes from its last checkpoint; steps logged without
+            # one cannot be resumed, so such a run starts over
+            resume = latest_checkpoint(run_dir) is not None
+            if not resume and (run_dir / "metrics.jsonl").exists():
+                (run_dir / "metrics.jsonl").unlink()
             work.append((m, data, str(run_dir), resume))
     typer.echo(f"{len(work)} runs ({', '.join(names)} × {seeds} seeds), {jobs_n} at a time")
+    failed: dict[str, str] = {}
+
+    def finished(w, error: str | None) -> None:
+        if error is not None:
+            failed[w[2]] = error
+            typer.secho(f"failed {w[0]}: {w[2]}: {error}", fg=typer.colors.RED, err=True)
+        elif not quiet:
+            typer.echo(f"done {w[0]}: {w[2]}")
+
     if jobs_n > 1:
         import multiprocessing as mp
 
         with ProcessPoolExecutor(max_workers=jobs_n, mp_context=mp.get_context("spawn")) as pool:
-            for msg in pool.map(_train_one, work):
-                if not quiet:
-                    typer.echo(f"done {msg}")
+            for w, error in zip(work, pool.map(_train_one, work), strict=True):
+                finished(w, error)
     else:
         for w in work:
-            typer.echo(f"done {_train_one(w)}")
-    runs = [w[2] for w in work]
+            finished(w, _train_one(w))
+    runs = [w[2] for w in work if w[2] not in failed]
+    if not runs:
+        _fail(f"every run failed; first: {next(iter(failed.values()))}")
     index = write_report(runs, out / "report", baseline=baseline)
     summary = summarize_runs([load_run(r) for r in runs], baseline)
     _print_summary(summary)
     typer.echo(f"report: {index}")
+    if failed:
+        _fail(
+            f"{len(failed)} of {len(work)} runs failed (the report covers the others): "
+            + "; ".join(f"{r}: {e}" for r, e in failed.items())
+            + ". Fix the cause and rerun the same command: finished runs are kept, stopped ones resume."
+        )
 
 
 def _parse_temperatures(text: str, option: str = "--baseline-temperatures") -> list[float]:
