@@ -129,6 +129,20 @@ def test_resume_equals_uninterrupted(tiny_config, tmp_path, loss):
         assert _comparable(ra) == _comparable(rb)
 
 
+def test_running_law_is_the_fit_on_the_evaluations_so_far(tiny_config, tmp_path):
+    from entropy_rl.law import fit_entropy_law
+
+    train(tiny_config("trainer.steps=4", "trainer.eval_every=1"), tmp_path / "r", quiet=True)
+    rows = read_metrics(tmp_path / "r")
+    assert all("law_ceiling" not in r for r in rows[:2])  # fewer than 3 points: no fit yet
+    for i in (2, 3):
+        law = fit_entropy_law(
+            [r["entropy"] for r in rows[: i + 1]], [r["eval_accuracy"] for r in rows[: i + 1]]
+        )
+        assert rows[i]["law_a"] == pytest.approx(law.a) and rows[i]["law_b"] == pytest.approx(law.b)
+        assert rows[i]["law_ceiling"] == pytest.approx(law.b - law.a)
+
+
 def test_existing_run_dir_needs_resume(tiny_config, tmp_path):
     cfg = tiny_config("trainer.steps=1")
     train(cfg, tmp_path / "r", quiet=True)

@@ -30,6 +30,7 @@ from entropy_rl.config import Config
 from entropy_rl.controllers import make_controller
 from entropy_rl.dynamics import covariance_top_share, first_order_entropy_change, token_covariance
 from entropy_rl.evaluation import ScoringFailed, sample_and_score, score_all, summarize
+from entropy_rl.law import fit_entropy_law
 from entropy_rl.losses import aggregate_loss, get_policy_loss, masked_mean
 from entropy_rl.policy import load_policy
 from entropy_rl.rollout import RolloutBatch, generate, response_log_probs, response_log_softmax
@@ -148,6 +149,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
             setattr(loss_cfg, k, v)
 
     start = 0
+    law_pts: list[tuple[float, float]] = []  # (entropy, held-out accuracy) at each evaluation
     if resume:
         ckpt = latest_checkpoint(run_dir)
         if ckpt is None:
@@ -164,6 +166,11 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                 ln for ln in metrics_path.read_text().splitlines() if json.loads(ln)["step"] <= state["step"]
             ]
             metrics_path.write_text("".join(ln + "\n" for ln in kept))
+            law_pts = [
+                (r["entropy"], r["eval_accuracy"])
+                for r in map(json.loads, kept)
+                if r.get("eval_accuracy") is not None and r.get("entropy") is not None
+            ]
         log(f"resuming {run_dir} from step {start}")
     probe = _load_or_make_probe(run_dir, policy, task, cfg, device)
     if resume:
@@ -359,6 +366,9 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                         )
                     for k, v in summarize(ev, diversity=True).items():
                         row[f"eval_{k}"] = v
+                    # the entropy–performance law on the run so far: where accuracy is heading
+                    law_pts.append((row["entropy"], row["eval_accuracy"]))
+                    row.update(running_law(law_pts))
 
                 elapsed = time.time() - t0
                 row.update(
@@ -377,9 +387,10 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                     checkpoint(step, rng_after_step)
                     last_saved = step
                 if progress is not None:
-                    progress.update(
-                        bar, advance=1, info=f"reward {row['reward']:.3f}  entropy {row['entropy']:.3f}"
-                    )
+                    info = f"reward {row['reward']:.3f}  entropy {row['entropy']:.3f}"
+                    if row.get("law_ceiling") is not None:
+                        info += f"  predicted ceiling {row['law_ceiling']:.3f}"
+                    progress.update(bar, advance=1, info=info)
     except BaseException:
         # Keep what was trained: before this step's update the weights are exactly those after
         # the last completed step, so checkpoint it (with that step's RNG state) before re-raising.
@@ -394,6 +405,19 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
         if progress is not None:
             progress.stop()
     return run_dir
+
+
+def running_law(points: list[tuple[float, float]], min_points: int = 3) -> dict[str, float]:
+    """``law_a``, ``law_b``, ``law_r2``, ``law_ceiling`` (b − a) of R = −a·exp(H) + b fitted on the
+    (entropy, held-out accuracy) points so far; empty below ``min_points`` or without spread."""
+    if len(points) < min_points:
+        return {}
+    h, r = zip(*points, strict=True)
+    try:
+        law = fit_entropy_law(h, r)
+    except ValueError:
+        return {}
+    return {"law_a": law.a, "law_b": law.b, "law_r2": law.r2, "law_ceiling": law.ceiling}
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
