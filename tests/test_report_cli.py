@@ -9,14 +9,14 @@ from entropy_rl.trainer import read_metrics, train
 runner = CliRunner()
 
 
-def _fake_run(path, a=0.3, b=0.9, steps=30, noise=0.0):
+def _fake_run(path, a=0.3, b=0.9, steps=30, noise=0.0, h_scale=1.0):
     import numpy as np
 
     rng = np.random.default_rng(0)
     path.mkdir(parents=True)
     rows = []
     for s in range(steps):
-        h = 1.2 * np.exp(-s / 10) + 0.05
+        h = (1.2 * np.exp(-s / 10) + 0.05) * h_scale
         dh = -0.12 * np.exp(-s / 10)
         row = {
             "step": s,
@@ -36,6 +36,17 @@ def _fake_run(path, a=0.3, b=0.9, steps=30, noise=0.0):
         rows.append(row)
     (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+def test_entropy_versus_grpo_is_paired_by_seed(tmp_path):
+    runs = [_fake_run(tmp_path / "grpo" / f"seed{i}") for i in range(2)]
+    runs += [_fake_run(tmp_path / "clip_cov" / f"seed{i}", h_scale=x) for i, x in enumerate([2.0, 1.5])]
+    runs += [_fake_run(tmp_path / "lone" / "seed7", h_scale=3.0)]  # no GRPO run with seed 7
+    summary = summarize_runs([load_run(r) for r in runs])
+    ratio = summary["clip_cov"]["entropy_final_vs_grpo"]
+    assert ratio["n"] == 2 and abs(ratio["mean"] - 1.75) < 1e-9 and abs(ratio["std"] - 0.25) < 1e-9
+    assert summary["grpo"]["entropy_final_vs_grpo"]["mean"] == 1.0
+    assert "entropy_final_vs_grpo" not in summary["lone"]
 
 
 def test_report_fit_and_summary(tmp_path):

@@ -202,6 +202,7 @@ def _print_summary(summary: dict) -> None:
     cols = [
         "entropy_start",
         "entropy_final",
+        "entropy_final_vs_grpo",
         "eval_accuracy_final",
         "law_ceiling",
         "corr_predicted_measured_dH",

@@ -146,6 +146,7 @@ def summarize_runs(
     from entropy_rl.evaluation import matched_baseline
 
     per_method: dict[str, list[dict[str, float]]] = {}
+    per_run: list[dict[str, float]] = []
     for run in runs:
         vals = {
             "entropy_start": _first(run, "entropy"),
@@ -173,6 +174,8 @@ def summarize_runs(
         except ValueError:
             pass
         per_method.setdefault(run.method, []).append(vals)
+        per_run.append(vals)
+    _add_entropy_vs_grpo(runs, per_run)
     out = {}
     for method, lst in per_method.items():
         keys = sorted({k for d in lst for k in d})
@@ -188,6 +191,16 @@ def summarize_runs(
                 "n": int(ok.size),
             }
     return out
+
+
+def _add_entropy_vs_grpo(runs: list[Run], per_run: list[dict[str, float]]) -> None:
+    """``entropy_final_vs_grpo``: each run's final entropy over that of the GRPO run with the same
+    seed directory (``.../grpo/seedN``), so the spread over seeds is that of paired ratios."""
+    grpo = {r.path.name: v["entropy_final"] for r, v in zip(runs, per_run, strict=True) if r.method == "grpo"}
+    for run, vals in zip(runs, per_run, strict=True):
+        ref = grpo.get(run.path.name)
+        if ref is not None and ref > 0:
+            vals["entropy_final_vs_grpo"] = vals["entropy_final"] / ref
 
 
 # ----------------------------------------------------------------------------- plots
@@ -476,6 +489,7 @@ def _html(summary, laws, evals, figs, baseline=None) -> str:
         "entropy_start",
         "entropy_final",
         "entropy_ratio",
+        "entropy_final_vs_grpo",
         "train_accuracy_final",
         "eval_accuracy_start",
         "eval_accuracy_final",
