@@ -199,19 +199,19 @@ def _print_summary(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    cols = [
-        "entropy_start",
-        "entropy_final",
-        "entropy_final_vs_grpo",
-        "eval_accuracy_final",
-        "law_ceiling",
-        "corr_predicted_measured_dH",
-        "gain_over_temperature",
-    ]
-    table = Table(title="mean ± std over seeds")
+    cols = {  # summary key → column header
+        "entropy_start": "entropy start",
+        "entropy_final": "entropy final",
+        "entropy_final_vs_grpo": "× GRPO's",
+        "eval_accuracy_final": "held-out acc.",
+        "law_ceiling": "law ceiling",
+        "corr_predicted_measured_dH": "corr(pred., meas. ΔH)",
+        "gain_over_temperature": "gain over temp.",
+    }
+    table = Table(title="final metrics, mean ± std over seeds")
     table.add_column("method")
-    for c in cols:
-        table.add_column(c)
+    for header in cols.values():
+        table.add_column(header)
     for method, vals in summary.items():
         cells = []
         for c in cols:
