@@ -206,7 +206,9 @@ class ReasoningGymTask(Task):
         return Verdict(reward, ans, "ok" if reward >= 1.0 else "wrong")
 
     def _scorer_reward(self, ans: str, entry: dict[str, Any]) -> float:
-        return float(self._dataset.score_answer(ans, entry))
+        with warnings.catch_warnings():  # sympy compiles "()(3)" and warns 'tuple is not callable'
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return float(self._dataset.score_answer(ans, entry))
 
     def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
         try:
