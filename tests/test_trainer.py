@@ -129,6 +129,15 @@ def test_resume_equals_uninterrupted(tiny_config, tmp_path, loss):
         assert _comparable(ra) == _comparable(rb)
 
 
+def test_a_run_does_not_depend_on_whether_the_model_was_cached(tiny_config, tmp_path):
+    """Building the tiny model must leave the run's random state as loading it does."""
+    cfg = tiny_config("trainer.steps=1", f"model.cache_dir={tmp_path / 'fresh-cache'}")
+    train(cfg, tmp_path / "built", quiet=True)  # builds the model
+    train(cfg, tmp_path / "cached", quiet=True)  # loads it
+    a, b = read_metrics(tmp_path / "built"), read_metrics(tmp_path / "cached")
+    assert [_comparable(r) for r in a] == [_comparable(r) for r in b]
+
+
 def test_running_law_is_the_fit_on_the_evaluations_so_far(tiny_config, tmp_path):
     from entropy_rl.law import fit_entropy_law
 
@@ -215,9 +224,11 @@ def test_interrupted_run_keeps_completed_steps(tiny_config, tmp_path, monkeypatc
     with pytest.raises(KeyboardInterrupt):
         train(cfg, tmp_path / "r", quiet=True)
     assert (tmp_path / "r" / "latest").read_text().strip() == "checkpoint-2"
+    assert "checkpoint of step 2 saved" in (tmp_path / "r" / "interrupted").read_text()
     monkeypatch.setattr(trainer_mod, "generate", real)
     train(cfg, tmp_path / "r", resume=True, quiet=True)
     assert [r["step"] for r in read_metrics(tmp_path / "r")] == [0, 1, 2, 3]
+    assert not (tmp_path / "r" / "interrupted").exists()  # the note is about a stop now resumed
 
 
 @pytest.mark.parametrize(

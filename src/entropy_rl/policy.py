@@ -235,14 +235,17 @@ def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
         model = LlamaForCausalLM.from_pretrained(path)
         model.eval()
         return Policy(model, tok, chat=False, name=f"tiny:{path.name}")
-    torch.manual_seed(seed)
-    max_len = max(len(p.prompt) + len(p.answer) for p in task.train_pool + task.heldout) + 32
-    model = _tiny_llama(tok.vocab_size, cfg, max_len=max(64, max_len))
-    log(
-        f"building tiny model ({sum(p.numel() for p in model.parameters()):,} parameters) "
-        f"with {cfg.tiny.warmup_steps} warm-up steps → {path}"
-    )
-    info = _warmup(model, tok, task, cfg, seed)
+    # Build under a forked RNG: the caller's random state must not depend on whether the model
+    # was cached (loading from the cache consumes none), or a run's first rollout would.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        max_len = max(len(p.prompt) + len(p.answer) for p in task.train_pool + task.heldout) + 32
+        model = _tiny_llama(tok.vocab_size, cfg, max_len=max(64, max_len))
+        log(
+            f"building tiny model ({sum(p.numel() for p in model.parameters()):,} parameters) "
+            f"with {cfg.tiny.warmup_steps} warm-up steps → {path}"
+        )
+        info = _warmup(model, tok, task, cfg, seed)
     tmp = path.with_name(path.name + ".tmp")
     model.save_pretrained(tmp)
     (tmp / "tiny_tokenizer.json").write_text(

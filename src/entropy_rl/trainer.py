@@ -160,6 +160,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
         for k, v in state["loss_dynamic"].items():
             setattr(loss_cfg, k, v)
         start = state["step"] + 1
+        (run_dir / "interrupted").unlink(missing_ok=True)  # about the stop this resume continues from
         # drop log lines of steps after the checkpoint (a crashed run may have written some)
         if metrics_path.exists():
             kept = [
