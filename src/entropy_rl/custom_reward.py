@@ -74,21 +74,19 @@ def load_reward_fn(spec: str) -> Callable[..., Any]:
     return fn
 
 
-def _as_verdict(value: Any, problem: Problem) -> Verdict:
+def _as_verdict(value: Any) -> Verdict:
+    """The function's return value as a verdict; ``InvalidReward`` when it is not a reward."""
     parsed = None
     if isinstance(value, dict):
         if "reward" not in value:
-            raise InvalidReward(
-                f"`{FIELD}` returned a dict without 'reward' for problem {problem.prompt[:80]!r}"
-            )
+            raise InvalidReward(f"returned a dict without 'reward': {value!r:.200}")
         parsed = value.get("parsed")
         value = value["reward"]
     if isinstance(value, bool):
         value = float(value)
     if not isinstance(value, int | float) or not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise InvalidReward(
-            f"`{FIELD}` returned {value!r} for problem {problem.prompt[:80]!r}: a reward must be a "
-            "finite number in [0, 1] (rescale it in the function)"
+            f"returned {value!r:.200}: a reward must be a finite number in [0, 1] (rescale it in the function)"
         )
     value = float(value)
     return Verdict(value, None if parsed is None else str(parsed), "ok" if value >= 1.0 else "wrong")
@@ -105,7 +103,11 @@ class RewardFunctionTask(Task):
         self.train_pool, self.heldout = base.train_pool, base.heldout
 
     def score(self, problem: Problem, response: str) -> Verdict:
-        return _as_verdict(self.fn(problem.prompt, response, problem.answer), problem)
+        value = self.fn(problem.prompt, response, problem.answer)
+        try:
+            return _as_verdict(value)
+        except InvalidReward as e:
+            raise InvalidReward(f"`{FIELD}` ({self.spec}) {e}; problem {problem.prompt[:80]!r}") from None
 
     def teacher_answer(self, problem, rng):
         return self.base.teacher_answer(problem, rng)
@@ -123,13 +125,15 @@ class RewardFunctionTask(Task):
         where = f"config field `{FIELD}` ({self.spec}), called on training problem 1 {problem.prompt[:80]!r}"
         try:
             with _time_limit(self.score_timeout_s):
-                self.score(problem, problem.answer)
+                value = self.fn(problem.prompt, problem.answer, problem.answer)
         except ScoreTimeout:
             raise RewardFunctionError(f"{where}: no result within {self.score_timeout_s} s") from None
-        except InvalidReward as e:
-            raise RewardFunctionError(f"{where}: {e}") from None
         except Exception as e:
             raise RewardFunctionError(f"{where}: raised {e!r}") from e
+        try:
+            _as_verdict(value)
+        except InvalidReward as e:
+            raise RewardFunctionError(f"{where}: {e}") from None
 
 
 def with_reward_fn(task: Task, spec: str) -> RewardFunctionTask:
