@@ -3,7 +3,13 @@ import json
 from typer.testing import CliRunner
 
 from entropy_rl.cli import app
-from entropy_rl.report import entropy_change_correlation, load_run, summarize_runs, write_report
+from entropy_rl.report import (
+    entropy_change_correlation,
+    load_run,
+    paired_with_grpo,
+    summarize_runs,
+    write_report,
+)
 from entropy_rl.trainer import read_metrics, train
 
 runner = CliRunner()
@@ -47,6 +53,20 @@ def test_entropy_versus_grpo_is_paired_by_seed(tmp_path):
     assert ratio["n"] == 2 and abs(ratio["mean"] - 1.75) < 1e-9 and abs(ratio["std"] - 0.25) < 1e-9
     assert summary["grpo"]["entropy_final_vs_grpo"]["mean"] == 1.0
     assert "entropy_final_vs_grpo" not in summary["lone"]
+    # 95 % t-interval with 2 seeds: t(0.975, 1) = 12.706, sample std of (2, 1.5) = 0.3536
+    assert abs(ratio["ci95"] - 12.7062 * 0.353553 / 2**0.5) < 1e-3
+    runs_by = {(r.parent.name, r.name): load_run(r) for r in runs}
+    diffs = [
+        runs_by[("clip_cov", f"seed{i}")].rows[-1]["eval_accuracy"]
+        - runs_by[("grpo", f"seed{i}")].rows[-1]["eval_accuracy"]
+        for i in range(2)
+    ]
+    acc = summary["clip_cov"]["eval_accuracy_final_minus_grpo"]
+    assert acc["n"] == 2 and abs(acc["mean"] - sum(diffs) / 2) < 1e-12
+    (line,) = [ln for ln in paired_with_grpo(summary) if ln.startswith("clip_cov")]
+    lo, hi = 1.75 - ratio["ci95"], 1.75 + ratio["ci95"]
+    assert line.startswith(f"clip_cov: entropy × 1.75 [{lo:.2f}, {hi:.2f}], held-out accuracy ")
+    assert not [ln for ln in paired_with_grpo(summary) if ln.startswith(("grpo", "lone"))]
 
 
 def test_report_fit_and_summary(tmp_path):

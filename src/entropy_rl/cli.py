@@ -199,6 +199,8 @@ def _print_summary(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from entropy_rl.report import paired_with_grpo
+
     cols = {  # summary key → column header
         "entropy_start": "entropy start",
         "entropy_final": "entropy final",
@@ -218,7 +220,13 @@ def _print_summary(summary: dict) -> None:
             v = vals.get(c)
             cells.append("–" if v is None or v["n"] == 0 else f"{v['mean']:.3f} ± {v['std']:.3f}")
         table.add_row(method, *cells)
-    Console(width=140).print(table)
+    console = Console(width=140)
+    console.print(table)
+    paired = paired_with_grpo(summary)
+    if paired:
+        console.print("against GRPO, paired by seed (mean [95 % t-interval]):")
+        for line in paired:
+            console.print(f"  {line}")
 
 
 @app.command()

@@ -140,7 +140,9 @@ def _tail_mean(run: Run, key: str, n: int = 5) -> float:
 def summarize_runs(
     runs: list[Run], baseline: list[dict[str, float]] | None = None
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Per method: mean, std, min, max over seeds of the final metrics. With ``baseline`` (a
+    """Per method: mean, std (population), min, max, n and ``ci95`` (half-width of the 95 %
+    t-interval for the mean) over seeds of the final metrics, and paired comparisons with GRPO
+    (``_add_entropy_vs_grpo``). With ``baseline`` (a
     temperature sweep of the initial policy) also the initial policy's accuracy at each run's
     final held-out entropy, and the run's gain over it."""
     from entropy_rl.evaluation import matched_baseline
@@ -189,18 +191,53 @@ def summarize_runs(
                 "min": float(ok.min()) if ok.size else float("nan"),
                 "max": float(ok.max()) if ok.size else float("nan"),
                 "n": int(ok.size),
+                "ci95": _t_half_width(ok),
             }
     return out
 
 
+def _t_half_width(values: np.ndarray, level: float = 0.95) -> float:
+    """Half-width of the Student-t confidence interval for the mean over seeds (sample std);
+    NaN below 2 seeds. With 2 seeds t = 12.7: two seeds bound a mean only loosely."""
+    from scipy import stats
+
+    n = values.size
+    if n < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+
+
+def paired_with_grpo(summary: dict) -> list[str]:
+    """One line per method with at least 2 seeds paired with GRPO's: its final entropy as a
+    multiple of GRPO's and its held-out accuracy minus GRPO's, each with a 95 % t-interval."""
+
+    def interval(v: dict, fmt: str) -> str:
+        lo, hi = v["mean"] - v["ci95"], v["mean"] + v["ci95"]
+        return f"{v['mean']:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+    lines = []
+    for method, vals in summary.items():
+        ratio, diff = vals.get("entropy_final_vs_grpo"), vals.get("eval_accuracy_final_minus_grpo")
+        if method == "grpo" or ratio is None or diff is None or ratio["n"] < 2 or diff["n"] < 2:
+            continue
+        lines.append(
+            f"{method}: entropy × {interval(ratio, '.2f')}, held-out accuracy {interval(diff, '+.3f')}"
+        )
+    return lines
+
+
 def _add_entropy_vs_grpo(runs: list[Run], per_run: list[dict[str, float]]) -> None:
-    """``entropy_final_vs_grpo``: each run's final entropy over that of the GRPO run with the same
-    seed directory (``.../grpo/seedN``), so the spread over seeds is that of paired ratios."""
-    grpo = {r.path.name: v["entropy_final"] for r, v in zip(runs, per_run, strict=True) if r.method == "grpo"}
+    """Comparisons with the GRPO run of the same seed directory (``.../grpo/seedN``), so that the
+    spread over seeds is that of paired values: ``entropy_final_vs_grpo`` (ratio of final
+    entropies) and ``eval_accuracy_final_minus_grpo`` (difference of final held-out accuracies)."""
+    grpo = {r.path.name: v for r, v in zip(runs, per_run, strict=True) if r.method == "grpo"}
     for run, vals in zip(runs, per_run, strict=True):
         ref = grpo.get(run.path.name)
-        if ref is not None and ref > 0:
-            vals["entropy_final_vs_grpo"] = vals["entropy_final"] / ref
+        if ref is None:
+            continue
+        if ref["entropy_final"] > 0:
+            vals["entropy_final_vs_grpo"] = vals["entropy_final"] / ref["entropy_final"]
+        vals["eval_accuracy_final_minus_grpo"] = vals["eval_accuracy_final"] - ref["eval_accuracy_final"]
 
 
 # ----------------------------------------------------------------------------- plots
@@ -530,12 +567,21 @@ def _html(summary, laws, evals, figs, baseline=None) -> str:
     ev = ""
     if evals:
         ev = "<h2>Evaluations</h2><pre>" + html.escape(json.dumps(evals, indent=1)) + "</pre>"
+    paired = paired_with_grpo(summary)
+    paired_html = (
+        "<p>Against GRPO, paired by seed (mean [95 % t-interval]):</p><ul>"
+        + "".join(f"<li>{html.escape(line)}</li>" for line in paired)
+        + "</ul>"
+        if paired
+        else ""
+    )
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>entropy-rl report</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}
 figure{{display:inline-block;margin:8px}}</style></head><body>
 <h1>entropy-rl report</h1>
 <h2>Final metrics (mean ± std over seeds; "final" entropy and training accuracy are means of the last 5 steps)</h2>
 <table><tr>{head}</tr>{body}</table>
+{paired_html}
 <p>entropy_change_first_order + entropy_change_higher_order = the run's total entropy change on
 the probe batch. The first-order part is what the covariance of each step explains (what Clip-Cov
 and KL-Cov act on); the higher-order part grows with the size of the steps (learning rate,

@@ -69,6 +69,16 @@ class _Worker:
     started: float = 0.0
 
 
+def _close_pipes(proc: subprocess.Popen) -> None:
+    """Close a finished worker's pipes (a killed process leaves them open)."""
+    for pipe in (proc.stdin, proc.stdout):
+        try:
+            if pipe is not None:
+                pipe.close()
+        except OSError:
+            pass
+
+
 class MathVerifier:
     """A pool of ``workers`` math-verify processes; ``verify_many`` scores answers in parallel."""
 
@@ -105,6 +115,8 @@ class MathVerifier:
         # wait for the import to finish, so start-up never counts against an answer's time limit
         if not wait([proc.stdout], timeout=120) or '"ready"' not in proc.stdout.readline():
             proc.kill()
+            proc.wait(timeout=5)
+            _close_pipes(proc)
             raise RuntimeError("math-verify worker did not start (is math-verify installed?)")
         return _Worker(proc)
 
@@ -115,6 +127,7 @@ class MathVerifier:
     def _replace(self, w: _Worker) -> None:
         w.proc.kill()
         w.proc.wait(timeout=5)
+        _close_pipes(w.proc)
         self._workers[self._workers.index(w)] = self._spawn()
 
     def close(self) -> None:
@@ -124,6 +137,8 @@ class MathVerifier:
                 w.proc.wait(timeout=1)
             except (OSError, subprocess.TimeoutExpired):
                 w.proc.kill()
+                w.proc.wait(timeout=5)
+            _close_pipes(w.proc)
         self._workers = []
 
     def __del__(self):  # pragma: no cover
