@@ -30,6 +30,14 @@ class EntropyLaw:
         return -self.a * np.exp(np.asarray(entropy, dtype=float)) + self.b
 
 
+def law_points(rows: list[dict], metric: str = "eval_accuracy") -> list[tuple[float, float]]:
+    """(entropy, performance) pairs of a run's ``metrics.jsonl`` rows: the training-batch entropy
+    of each step that has ``metric`` (an evaluation step)."""
+    return [
+        (r["entropy"], r[metric]) for r in rows if r.get(metric) is not None and r.get("entropy") is not None
+    ]
+
+
 def fit_entropy_law(entropy, performance) -> EntropyLaw:
     """Least-squares fit of R = −a·exp(H) + b to paired points (H_i, R_i); needs ≥ 2 distinct H."""
     h = np.asarray(entropy, dtype=float).ravel()

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from entropy_rl.law import bootstrap_ceiling, fit_entropy_law, predict_from_prefix
+from entropy_rl.law import law_points as points_from_rows
 
 
 @dataclass
@@ -45,12 +46,8 @@ def load_run(path: str | Path) -> Run:
 
 
 def law_points(run: Run, metric: str = "eval_accuracy") -> tuple[np.ndarray, np.ndarray]:
-    """(entropy, performance) pairs: the training-batch entropy of each step that has ``metric``."""
-    pts = [
-        (r["entropy"], r[metric])
-        for r in run.rows
-        if r.get(metric) is not None and r.get("entropy") is not None
-    ]
+    """(entropy, performance) arrays of ``law.law_points`` for a run."""
+    pts = points_from_rows(run.rows, metric)
     if not pts:
         return np.array([]), np.array([])
     h, p = zip(*pts, strict=True)
@@ -344,11 +341,9 @@ def _plot_entropy_change(runs: list[Run], path: Path) -> Path:
         n = len(pred)
         if n == 0:
             continue
-        corr = np.corrcoef(pred[:n], meas[:n])[0, 1] if n > 2 else float("nan")
-        ax.scatter(
-            pred[:n], meas[:n], s=10, color=colours[i % len(colours)], label=f"{method} (r = {corr:.2f})"
-        )
-        allv.append(np.abs(np.concatenate([pred[:n], meas[:n]])))
+        corr = np.corrcoef(pred, meas)[0, 1] if n > 2 else float("nan")
+        ax.scatter(pred, meas, s=10, color=colours[i % len(colours)], label=f"{method} (r = {corr:.2f})")
+        allv.append(np.abs(np.concatenate([pred, meas])))
     if allv:
         lim = float(np.concatenate(allv).max()) * 1.05
         ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.7)

@@ -154,10 +154,9 @@ class ReasoningGymTask(Task):
             self._dataset = reasoning_gym.create_dataset(cfg.name, size=cfg.n_train, seed=cfg.seed, **opts)
         except TypeError as e:
             raise ValueError(f"task.options for {cfg.name}: {e}") from None
-        train = _generated_entries(cfg.name, cfg.n_train, cfg.seed, json.dumps(opts, sort_keys=True))
-        held = _generated_entries(
-            cfg.name, cfg.n_heldout * 3, cfg.seed + 10_007, json.dumps(opts, sort_keys=True)
-        )
+        opts_key = json.dumps(opts, sort_keys=True)
+        train = _generated_entries(cfg.name, cfg.n_train, cfg.seed, opts_key)
+        held = _generated_entries(cfg.name, cfg.n_heldout * 3, cfg.seed + 10_007, opts_key)
         # (prompt, answer) → scorer result. reasoning-gym's scorers are pure functions of the
         # entry and the answer, and a sharpening policy repeats its answers, so most verdicts of
         # a run are repeats (countdown's sympy scorer costs ~1 ms each).
@@ -265,6 +264,8 @@ def countdown_expressions(numbers: tuple[int, ...], operators: str = "+-*") -> d
     return {s: v for s, (v, _) in build(tuple(range(len(numbers)))).items()}
 
 
+# the only characters a countdown answer may hold (what sympy's parse_expr may ever see)
+_COUNTDOWN_CHARS = re.compile(r"[0-9+\-*/() ]+")
 _ARITH_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 
 
@@ -294,7 +295,7 @@ def countdown_reward(ans: str, numbers: list[int], target: int) -> float | None:
     sympy does, but without sympy's cost; ``tests/test_tasks.py`` checks that both agree on a large
     random sample of answers.
     """
-    if len(ans) > 200 or not re.fullmatch(r"[0-9+\-*/() ]+", ans):
+    if len(ans) > 200 or not _COUNTDOWN_CHARS.fullmatch(ans):
         return None
     try:
         with warnings.catch_warnings():  # "(1)(2)" warns 'int is not callable' while parsing
@@ -337,7 +338,7 @@ class CountdownTask(ReasoningGymTask):
         return fast if fast is not None else super()._scorer_reward(ans, entry)
 
     def _check_answer(self, ans: str) -> Verdict | None:
-        if not re.fullmatch(r"[0-9+\-*/() ]+", ans) or "**" in ans:
+        if not _COUNTDOWN_CHARS.fullmatch(ans) or "**" in ans:
             # sympy's parse_expr (inside reasoning-gym's scorer) would run anything else as Python
             return Verdict(0.0, ans[:50], "rejected_chars")
         return super()._check_answer(ans)

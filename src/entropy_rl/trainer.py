@@ -30,7 +30,7 @@ from entropy_rl.config import Config
 from entropy_rl.controllers import make_controller
 from entropy_rl.dynamics import covariance_top_share, first_order_entropy_change, token_covariance
 from entropy_rl.evaluation import ScoringFailed, sample_and_score, score_all, summarize
-from entropy_rl.law import fit_entropy_law
+from entropy_rl.law import fit_entropy_law, law_points
 from entropy_rl.losses import aggregate_loss, get_policy_loss, masked_mean
 from entropy_rl.policy import load_policy
 from entropy_rl.rollout import RolloutBatch, generate, response_log_probs, response_log_softmax
@@ -167,11 +167,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                 ln for ln in metrics_path.read_text().splitlines() if json.loads(ln)["step"] <= state["step"]
             ]
             metrics_path.write_text("".join(ln + "\n" for ln in kept))
-            law_pts = [
-                (r["entropy"], r["eval_accuracy"])
-                for r in map(json.loads, kept)
-                if r.get("eval_accuracy") is not None and r.get("entropy") is not None
-            ]
+            law_pts = law_points([json.loads(ln) for ln in kept])
         log(f"resuming {run_dir} from step {start}")
     probe = _load_or_make_probe(run_dir, policy, task, cfg, device)
     if resume:
