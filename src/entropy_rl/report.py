@@ -24,6 +24,8 @@ class Run:
     method: str
     rows: list[dict]
     eval: dict | None = None  # an `entropy-rl eval` summary, when one was saved in the run dir
+    performance_key: str = "eval_accuracy"
+    """The performance the entropy law is fitted on by default (TRL runs log only ``reward``)."""
 
     def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """(steps, values) where the key is present and not null."""
@@ -35,14 +37,40 @@ class Run:
 
 
 def load_run(path: str | Path) -> Run:
+    """An entropy-rl run (``metrics.jsonl``) or a TRL/transformers output directory
+    (``trainer_state.json``, else that of its latest ``checkpoint-N``)."""
     path = Path(path)
     mfile = path / "metrics.jsonl"
-    if not mfile.exists():
-        raise FileNotFoundError(f"{path} has no metrics.jsonl")
-    rows = [json.loads(line) for line in mfile.read_text().splitlines() if line.strip()]
     method = path.parent.name if re.fullmatch(r"seed\d+", path.name) else path.name
-    ev = path / "eval" / "summary.json"
-    return Run(path, method, rows, json.loads(ev.read_text()) if ev.exists() else None)
+    if mfile.exists():
+        rows = [json.loads(line) for line in mfile.read_text().splitlines() if line.strip()]
+        ev = path / "eval" / "summary.json"
+        return Run(path, method, rows, json.loads(ev.read_text()) if ev.exists() else None)
+    state = trainer_state_file(path)
+    if state is None:
+        raise FileNotFoundError(
+            f"{path} has no metrics.jsonl (an entropy-rl run) nor trainer_state.json (a TRL run)"
+        )
+    return Run(path, method, rows_from_trainer_state(state), performance_key="reward")
+
+
+def trainer_state_file(path: Path) -> Path | None:
+    """``path/trainer_state.json``, else the one in the highest-numbered ``checkpoint-N``."""
+    if (path / "trainer_state.json").exists():
+        return path / "trainer_state.json"
+    ckpts = [p for p in path.glob("checkpoint-*/trainer_state.json") if p.parent.name[11:].isdigit()]
+    return max(ckpts, key=lambda p: int(p.parent.name[11:]), default=None)
+
+
+def rows_from_trainer_state(state_file: Path) -> list[dict]:
+    """The training log rows of a transformers ``trainer_state.json`` that carry ``entropy``, with
+    the TRL plug-in's ``entropy_rl/`` prefix removed so they read like ``metrics.jsonl`` rows."""
+    history = json.loads(state_file.read_text()).get("log_history", [])
+    return [
+        {k.removeprefix("entropy_rl/"): v for k, v in row.items()}
+        for row in history
+        if "entropy" in row and "step" in row
+    ]
 
 
 def law_points(run: Run, metric: str = "eval_accuracy") -> tuple[np.ndarray, np.ndarray]:

@@ -31,12 +31,10 @@ from entropy_rl.controllers import make_controller
 from entropy_rl.dynamics import covariance_top_share, first_order_entropy_change, token_covariance
 from entropy_rl.evaluation import ScoringFailed, sample_and_score, score_all, summarize
 from entropy_rl.law import fit_entropy_law, law_points
-from entropy_rl.losses import aggregate_loss, get_policy_loss, masked_mean
+from entropy_rl.losses import DYNAMIC_LOSS_FIELDS, aggregate_loss, get_policy_loss, masked_mean
 from entropy_rl.policy import load_policy
 from entropy_rl.rollout import RolloutBatch, generate, response_log_probs, response_log_softmax
 from entropy_rl.tasks import make_task
-
-DYNAMIC_LOSS_FIELDS = ("entropy_coef", "lambda_pos", "lambda_neg", "entropic_alpha")
 
 
 def resolve_device(name: str) -> torch.device:

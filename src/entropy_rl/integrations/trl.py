@@ -1,0 +1,299 @@
+"""TRL plug-in: entropy-rl's losses, diagnostics and controllers inside TRL's ``GRPOTrainer``.
+
+TRL runs the loop and scales it out (accelerate, DeepSpeed, vLLM generation); this subclass
+replaces only the loss step (``_compute_loss``, TRL's documented extension point) and adds what
+TRL does not have:
+
+- every policy loss of ``entropy_rl.losses`` by name: Clip-Cov, KL-Cov, pos/neg reweighting,
+  EntroPIC weighting, 80/20 high-entropy tokens (renormalised), PPO with dual clip, REINFORCE;
+- per-step diagnostics under ``entropy_rl/`` in TRL's logs (so in wandb/trackio/TensorBoard and
+  ``trainer_state.json``): the covariance Cov(log π, A) and its parts on A > 0 / A < 0 tokens,
+  the share carried by the top 0.02 % / 0.2 % / 2 % tokens, entropy on A > 0 / A < 0 tokens,
+  clip and selection fractions, loss shares, approximate KL;
+- an entropy controller from ``entropy_rl.controllers`` (λ_pos schedule, EntroPIC PI control,
+  Skywork's adaptive bonus…), updated once per optimizer step with the window's mean token
+  entropy (as TRL's own adaptive bonus is) and checkpointed with TRL's checkpoints;
+- a running fit of the entropy–performance law R = −a·exp(H) + b on (entropy, ``law_metric``)
+  at each logging step, logged as ``entropy_rl/law_a``, ``law_b``, ``law_r2``, ``law_ceiling``
+  from the third point on. TRL logs training reward, not held-out accuracy, so by default the
+  law is fitted on the training reward; ``entropy-rl fit OUTPUT_DIR`` refits it afterwards.
+
+Usage::
+
+    from trl import GRPOConfig
+    from entropy_rl.integrations.trl import EntropyGRPOTrainer
+    from entropy_rl.losses import LossConfig
+
+    trainer = EntropyGRPOTrainer(
+        model=..., reward_funcs=..., train_dataset=..., processing_class=...,
+        # num_iterations > 1 makes updates off-policy: KL-Cov's penalty is 0 on on-policy updates
+        args=GRPOConfig(output_dir="out", num_iterations=2),
+        policy_loss="kl_cov",
+        loss_config=LossConfig(kl_cov_ratio=2e-3, kl_cov_coef=1.0),
+    )
+    trainer.train()
+
+Semantics: the loss sees TRL's per-token log-probs, entropies and ``old_per_token_logps``
+(``log_prob.detach()`` when TRL skips them because the update is on-policy); TRL's
+per-sequence advantages are broadcast over the completion tokens. The loss is aggregated with
+``loss_config.loss_agg_mode`` (TRL's ``loss_type`` is not used) over each micro-batch and divided
+by the gradient-accumulation steps, as TRL's ``grpo`` loss type is; Clip-Cov and KL-Cov centre
+the covariance over the micro-batch, as verl does. Without ``loss_config``, the PPO clip comes
+from TRL's ``epsilon`` / ``epsilon_high``. TRL's KL to the reference (``beta``) and MoE router loss
+are added as TRL adds them. TRL options that change the loss in ways these losses do not model
+(listed in ``UNSUPPORTED_OPTIONS``) are refused at construction with the replacement to use.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import warnings
+
+import torch
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from trl import GRPOTrainer
+
+from entropy_rl.controllers import Controller
+from entropy_rl.dynamics import covariance_top_share, token_covariance
+from entropy_rl.law import fit_entropy_law
+from entropy_rl.losses import DYNAMIC_LOSS_FIELDS, LossConfig, aggregate_loss, get_policy_loss, masked_mean
+
+PREFIX = "entropy_rl/"
+STATE_FILE = "entropy_rl_state.pt"
+
+# GRPOConfig option → (value that means "off", why it is refused and what to use instead).
+UNSUPPORTED_OPTIONS: dict[str, tuple[object, str]] = {
+    "importance_sampling_level": ("token", "entropy-rl's losses use token-level ratios"),
+    "top_entropy_quantile": (1.0, "use policy_loss='high_entropy' with loss_config.entropy_quantile"),
+    "entropy_coef": (0.0, "use loss_config.entropy_coef"),
+    "use_adaptive_entropy": (False, "use controller=AdaptiveEntropyBonus(...) from entropy_rl.controllers"),
+    "off_policy_mask_threshold": (None, "not modelled by entropy-rl's losses"),
+    "delta": (None, "two-sided clipping is not modelled; the ppo loss has a dual clip (clip_ratio_c)"),
+}
+
+# Extra model inputs (vision-language models) that TRL passes to its log-prob helper.
+_MODEL_INPUT_KEYS = (
+    "pixel_values", "image_grid_thw", "num_images", "pixel_attention_mask", "spatial_shapes",
+    "num_tiles", "image_sizes", "token_type_ids", "mm_token_type_ids", "image_position_ids",
+)  # fmt: skip
+
+
+def check_grpo_args(args, policy_loss: str) -> None:
+    """Refuse GRPOConfig options this plug-in cannot honour; warn about KL-Cov on-policy."""
+    for name, (off, why) in UNSUPPORTED_OPTIONS.items():
+        if hasattr(args, name) and getattr(args, name) != off:
+            raise ValueError(
+                f"GRPOConfig.{name}={getattr(args, name)!r} is not supported by EntropyGRPOTrainer "
+                f"(set it to {off!r}): {why}"
+            )
+    if getattr(args, "use_vllm", False) and getattr(args, "vllm_importance_sampling_correction", False):
+        raise ValueError(
+            "GRPOConfig.vllm_importance_sampling_correction=True is not supported by EntropyGRPOTrainer "
+            "(set it to False): entropy-rl's losses take no importance weights"
+        )
+    on_policy = args.num_iterations == 1 and args.steps_per_generation <= args.gradient_accumulation_steps
+    if policy_loss == "kl_cov" and on_policy:
+        warnings.warn(
+            "KL-Cov on purely on-policy updates does nothing (|log π − log π_old| = 0): set "
+            "GRPOConfig.num_iterations > 1 or steps_per_generation > gradient_accumulation_steps",
+            stacklevel=3,
+        )
+
+
+class EntropyGRPOTrainer(GRPOTrainer):
+    """TRL's ``GRPOTrainer`` with an entropy-rl policy loss, diagnostics, controller and law fit.
+
+    Args (besides ``GRPOTrainer``'s):
+        policy_loss: a name in ``entropy_rl.losses.POLICY_LOSSES``.
+        loss_config: the loss's knobs; None = defaults with TRL's ``epsilon`` / ``epsilon_high``.
+            Its ``generator`` (Clip-Cov's random choice) is seeded from ``args.seed`` and the
+            process index when None.
+        controller: an ``entropy_rl.controllers.Controller`` that sets ``loss_config`` fields
+            (e.g. ``lambda_pos`` for ``pos_neg``) from the measured entropy; None = fixed knobs.
+        law_metric: the TRL metric fitted against entropy by the running law (default
+            ``"reward"``, the mean training reward).
+    """
+
+    def __init__(
+        self,
+        *args,
+        policy_loss: str = "ppo",
+        loss_config: LossConfig | None = None,
+        controller: Controller | None = None,
+        law_metric: str = "reward",
+        **kwargs,
+    ):
+        self.policy_loss_fn = get_policy_loss(policy_loss)  # unknown names fail before any set-up
+        self.policy_loss = policy_loss
+        super().__init__(*args, **kwargs)
+        check_grpo_args(self.args, policy_loss)
+        if loss_config is None:
+            loss_config = LossConfig(clip_ratio_low=self.epsilon_low, clip_ratio_high=self.epsilon_high)
+        if loss_config.generator is None:
+            seed = self.args.seed + self.accelerator.process_index
+            loss_config.generator = torch.Generator().manual_seed(seed)
+        self.loss_config = loss_config
+        self.controller = controller
+        if controller is not None:
+            for k, v in controller.initial().items():
+                setattr(loss_config, k, v)
+        self.law_metric = law_metric
+        self.law_points: list[tuple[float, float]] = []
+        self._entropy_window: torch.Tensor | None = None  # (Σ entropy, Σ tokens) since the last step
+        params = inspect.signature(self._get_per_token_logps_and_entropies).parameters
+        self._model_input_keys = [k for k in _MODEL_INPUT_KEYS if k in params]
+
+    # ------------------------------------------------------------------------- the loss step
+
+    def _compute_loss(self, model, inputs):
+        prompt_ids, prompt_mask = inputs["prompt_ids"], inputs["prompt_mask"]
+        completion_ids, completion_mask = inputs["completion_ids"], inputs["completion_mask"]
+        input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+        attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
+        mask = completion_mask if "tool_mask" not in inputs else completion_mask * inputs["tool_mask"]
+        log_prob, entropy, aux_loss = self._get_per_token_logps_and_entropies(
+            model,
+            input_ids,
+            attention_mask,
+            completion_ids.size(1),
+            compute_entropy=True,
+            compute_aux_loss=self.aux_loss_enabled,
+            **{k: inputs.get(k) for k in self._model_input_keys},
+        )  # (batch, completion_len) each
+        advantages = inputs["advantages"]
+        if advantages.dim() == 1:  # TRL: one advantage per sequence
+            advantages = advantages.unsqueeze(1)
+        advantages = advantages.expand_as(log_prob).contiguous()
+        old_log_prob = inputs.get("old_per_token_logps")
+        if old_log_prob is None:  # TRL skips them when the update is on-policy
+            old_log_prob = log_prob.detach()
+
+        cfg = self.loss_config
+        loss, metrics = self.policy_loss_fn(log_prob, old_log_prob, advantages, mask, cfg, entropy=entropy)
+        mode = "train" if self.model.training else "eval"
+        if self.beta != 0.0:
+            ref = inputs["ref_per_token_logps"]
+            per_token_kl = torch.exp(ref - log_prob) - (ref - log_prob) - 1  # k3, as TRL
+            kl = aggregate_loss(per_token_kl, mask, cfg.loss_agg_mode, cfg.loss_scale_factor)
+            loss = loss + self.beta * kl
+            self._metrics[mode]["kl"].append(self._global_mean(per_token_kl.detach(), mask))
+        normalizer = self.current_gradient_accumulation_steps if mode == "train" else 1.0
+        loss = loss / normalizer
+        if self.aux_loss_enabled:
+            loss = loss + self.router_aux_loss_coef * aux_loss / normalizer
+
+        entropy = entropy.detach()
+        self._metrics[mode]["entropy"].append(self._global_mean(entropy, mask))
+        self._log_diagnostics(mode, metrics, log_prob.detach(), advantages, entropy, mask)
+        if mode == "train" and self.controller is not None:
+            self._step_controller(entropy, mask)
+        return loss
+
+    def _global_mean(self, values: torch.Tensor, mask: torch.Tensor) -> float:
+        """Token-weighted mean over all processes of ``values`` (batch, len) on ``mask``."""
+        totals = torch.stack([(values * mask).sum(), mask.sum().to(values.dtype)])
+        totals = self.accelerator.reduce(totals, reduction="sum")
+        return float(totals[0] / totals[1].clamp(min=1.0))
+
+    @torch.no_grad()
+    def _log_diagnostics(self, mode, metrics, log_prob, advantages, entropy, mask) -> None:
+        """The loss's metrics plus covariance concentration and per-sign entropy, averaged over
+        processes with one collective (NaN, e.g. no A > 0 token on a process, is skipped)."""
+        valid = mask.bool()
+        pos, neg = (advantages > 0) & valid, (advantages < 0) & valid
+        shares = covariance_top_share(token_covariance(log_prob, advantages, mask), mask)
+        values = dict(metrics)
+        values["entropy_pos"] = float(masked_mean(entropy, pos)) if pos.any() else math.nan
+        values["entropy_neg"] = float(masked_mean(entropy, neg)) if neg.any() else math.nan
+        values["cov_top_share_0.02%"] = shares[2e-4]
+        values["cov_top_share_0.2%"] = shares[2e-3]
+        values["cov_top_share_2%"] = shares[2e-2]
+        keys = sorted(values)  # the same loss on every process: the same keys in the same order
+        local = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=log_prob.device)
+        gathered = self.accelerator.gather(local.unsqueeze(0)).nanmean(0)
+        for k, v in zip(keys, gathered.tolist(), strict=True):
+            self._metrics[mode][PREFIX + k].append(v)
+
+    def _step_controller(self, entropy: torch.Tensor, mask: torch.Tensor) -> None:
+        """Accumulate this micro-batch's entropy; at the optimizer-step boundary, feed the window's
+        mean over all processes to the controller and apply its coefficients to the next step."""
+        stats = torch.stack([(entropy * mask).sum(), mask.sum().to(entropy.dtype)])
+        self._entropy_window = stats if self._entropy_window is None else self._entropy_window + stats
+        if not self.accelerator.sync_gradients:
+            return
+        totals = self.accelerator.reduce(self._entropy_window, reduction="sum")
+        self._entropy_window = None
+        measured = float(totals[0] / totals[1].clamp(min=1.0))
+        for k, v in self.controller.update(measured).items():
+            setattr(self.loss_config, k, v)
+            self._metrics["train"][f"{PREFIX}ctrl_{k}"].append(float(v))
+
+    # ------------------------------------------------------------------------- law and logging
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Add the running entropy-law fit, then let TRL average and emit its metrics."""
+        if self.model.training:
+            self._update_law(logs)
+        super().log(logs, start_time)
+
+    def _update_law(self, logs: dict[str, float]) -> None:
+        train = self._metrics["train"]
+        h, r = _nanmean(train.get("entropy", [])), _nanmean(train.get(self.law_metric, []))
+        if math.isnan(h) or math.isnan(r):
+            return  # e.g. a logging window without a new generation batch has no reward
+        self.law_points.append((h, r))
+        if len(self.law_points) < 3:
+            return
+        try:
+            law = fit_entropy_law(*zip(*self.law_points, strict=True))
+        except ValueError:  # all entropies equal so far
+            return
+        logs.update(
+            {
+                f"{PREFIX}law_a": law.a,
+                f"{PREFIX}law_b": law.b,
+                f"{PREFIX}law_r2": law.r2,
+                f"{PREFIX}law_ceiling": law.ceiling,
+            }
+        )
+
+    # ------------------------------------------------------------------------- checkpoints
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        if not self.args.should_save:
+            return
+        folder = os.path.join(
+            self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        )
+        state = {
+            "controller": self.controller.state_dict() if self.controller is not None else None,
+            "loss_dynamic": {k: getattr(self.loss_config, k) for k in DYNAMIC_LOSS_FIELDS},
+            "generator": self.loss_config.generator.get_state(),
+            "law_points": list(self.law_points),
+        }
+        tmp = os.path.join(folder, STATE_FILE + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, os.path.join(folder, STATE_FILE))
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        super()._load_optimizer_and_scheduler(checkpoint)
+        if checkpoint is None:
+            return
+        path = os.path.join(checkpoint, STATE_FILE)
+        if not os.path.exists(path):
+            return
+        state = torch.load(path, weights_only=True)
+        if self.controller is not None and state["controller"] is not None:
+            self.controller.load_state_dict(state["controller"])
+        for k, v in state["loss_dynamic"].items():
+            setattr(self.loss_config, k, v)
+        self.loss_config.generator.set_state(state["generator"])
+        self.law_points = [tuple(p) for p in state["law_points"]]
+
+
+def _nanmean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return sum(finite) / len(finite) if finite else math.nan
