@@ -2,6 +2,10 @@
 
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,7 +174,9 @@ def test_controller_law_fit_and_resume_equal_an_uninterrupted_run(tmp_path):
     full = make(tmp_path / "full")
     full.train()
     # Entropy is always below the threshold, so λ_pos falls by 0.1 at each optimizer step.
-    lams = [r["entropy_rl/ctrl_lambda_pos"] for r in full.state.log_history if "entropy_rl/ctrl_lambda_pos" in r]
+    lams = [
+        r["entropy_rl/ctrl_lambda_pos"] for r in full.state.log_history if "entropy_rl/ctrl_lambda_pos" in r
+    ]
     assert lams == pytest.approx([0.9, 0.8, 0.7, 0.6])
     assert full.loss_config.lambda_pos == pytest.approx(0.6)
     # One generation per step (num_iterations=1): a law point per step, a fit from the third on.
@@ -200,3 +206,42 @@ def test_controller_law_fit_and_resume_equal_an_uninterrupted_run(tmp_path):
     expected = fit_entropy_law([h for h, _ in law], [r for _, r in law])
     assert "points: 4 (entropy, reward)" in result.output
     assert f"b − a = {expected.ceiling:.4f}" in result.output
+
+
+WORKER = """
+import json, pathlib, sys
+sys.path.insert(0, {tests!r})
+from test_trl_plugin import _trainer
+from entropy_rl.controllers import LambdaPosSchedule
+from entropy_rl.losses import LossConfig
+out = pathlib.Path({out!r})
+t = _trainer(out, "clip_cov", loss_config=LossConfig(clip_cov_ratio=0.2, clip_cov_lb=-1e9, clip_cov_ub=1e9),
+             controller=LambdaPosSchedule(threshold=100.0, step=0.1, lambda_pos=1.0), max_steps=2)
+t.train()
+rank = t.accelerator.process_index
+rows = [r for r in t.state.log_history if "entropy" in r]
+(out / f"rank{{rank}}.json").write_text(json.dumps({{"world": t.accelerator.num_processes,
+    "lambda_pos": t.loss_config.lambda_pos, "rows": rows}}))
+"""
+
+
+def test_two_processes_agree(tmp_path):
+    """torchrun with 2 CPU processes (gloo): the collectives match up and both ranks' controllers agree."""
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER.format(tests=str(Path(__file__).parent), out=str(tmp_path)))
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1)]
+    assert [r["world"] for r in ranks] == [2, 2]
+    assert ranks[0]["lambda_pos"] == ranks[1]["lambda_pos"] == pytest.approx(0.8)
+    rows = ranks[0]["rows"]
+    assert len(rows) == 2 and all(math.isfinite(r["entropy_rl/covariance"]) for r in rows)
+    assert all(r["entropy_rl/selected_frac"] > 0.1 for r in rows)
