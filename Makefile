@@ -31,9 +31,10 @@ test: setup-all
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
-bench: setup
+bench: setup-all
 	$(PY) benchmarks/bench_entropy.py
 	$(PY) benchmarks/bench_scoring.py
+	$(PY) benchmarks/bench_trl_plugin.py
 
 clean:
 	rm -rf $(VENV) runs .cache
