@@ -53,7 +53,7 @@ def reward_digits(completions, **kw):
 
 
 def _trainer(tmp_path, policy_loss="ppo", seed=0, **kwargs):
-    grpo_keys = {"max_steps", "num_iterations", "save_steps", "beta", "top_entropy_quantile"}
+    grpo_keys = {"max_steps", "num_iterations", "save_steps", "beta", "top_entropy_quantile", "learning_rate"}
     grpo = {k: kwargs.pop(k) for k in list(kwargs) if k in grpo_keys}
     args = GRPOConfig(
         output_dir=str(tmp_path),
@@ -64,11 +64,10 @@ def _trainer(tmp_path, policy_loss="ppo", seed=0, **kwargs):
         report_to=[],
         logging_steps=1,
         save_strategy="steps" if "save_steps" in grpo else "no",
-        learning_rate=3e-3,
         temperature=1.0,
         disable_tqdm=True,
         seed=seed,
-        **({"max_steps": 2, "num_iterations": 2, "beta": 0.0} | grpo),
+        **({"max_steps": 2, "num_iterations": 2, "beta": 0.0, "learning_rate": 3e-3} | grpo),
     )
     return EntropyGRPOTrainer(
         model=_model(seed),
@@ -155,6 +154,27 @@ def test_loss_equals_the_core_loss_on_hand_built_inputs(tmp_path, name):
     assert len(logged) == 1 and math.isfinite(logged[0])
 
 
+def test_probe_entropy_change_is_predicted_to_first_order(tmp_path):
+    trainer = _trainer(tmp_path, "ppo", probe_size=4, max_steps=6, num_iterations=1, learning_rate=3e-6)
+    # At a uniform policy (maximal entropy) the first-order term vanishes and every change is of
+    # second order; the random model is nearly uniform, so sharpen its output layer first.
+    with torch.no_grad():
+        trainer.model.lm_head.weight.mul_(20.0)
+    trainer.train()
+    rows = [r for r in trainer.state.log_history if "entropy_rl/entropy_change" in r]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    measured = np.array([r["entropy_rl/entropy_change"] for r in rows])
+    predicted = np.array([r["entropy_rl/predicted_entropy_change"] for r in rows])
+    assert np.all(measured != 0) and np.abs(measured).max() > 1e-4
+    # Small steps: the first-order term carries the change. (At lr 3e-4, Adam's first step, which
+    # moves every weight by about the learning rate, is already large enough for the second-order
+    # term to matter: 0.26 of the change was predicted there, 0.8-1.0 at the steps after.)
+    np.testing.assert_allclose(predicted, measured, rtol=0.1, atol=1e-5)
+    # The probe's entropies chain: each step's change is the difference of consecutive values.
+    probe_h = np.array([r["entropy_rl/probe_entropy"] for r in rows])
+    np.testing.assert_allclose(np.diff(probe_h), measured[1:], rtol=1e-4, atol=1e-6)  # fp32 sums
+
+
 def test_unsupported_options_and_on_policy_kl_cov_are_reported(tmp_path):
     with pytest.raises(ValueError, match="top_entropy_quantile.*high_entropy"):
         _trainer(tmp_path, "ppo", top_entropy_quantile=0.5)
@@ -168,7 +188,7 @@ def test_controller_law_fit_and_resume_equal_an_uninterrupted_run(tmp_path):
     def make(out, **kw):
         return _trainer(
             out, "pos_neg", controller=LambdaPosSchedule(threshold=100.0, step=0.1, lambda_pos=1.0),
-            max_steps=4, save_steps=2, num_iterations=1, **kw,
+            max_steps=4, save_steps=2, num_iterations=1, probe_size=4, **kw,
         )  # fmt: skip
 
     full = make(tmp_path / "full")
@@ -192,6 +212,16 @@ def test_controller_law_fit_and_resume_equal_an_uninterrupted_run(tmp_path):
     assert np.allclose(resumed.law_points, full.law_points)
     for a, b in zip(resumed.model.parameters(), full.model.parameters(), strict=True):
         torch.testing.assert_close(a, b)
+
+    # The probe (saved in the checkpoint) gives the same entropy changes after the resume.
+    def changes(trainer):
+        return {
+            r["step"]: r["entropy_rl/entropy_change"]
+            for r in trainer.state.log_history
+            if r.get("step", 0) > 2 and "entropy_rl/entropy_change" in r
+        }
+
+    assert changes(resumed) == pytest.approx(changes(full)) and len(changes(full)) == 2
 
     # `entropy-rl fit` reads a TRL output directory (its latest checkpoint's trainer_state.json).
     run = load_run(tmp_path / "full")

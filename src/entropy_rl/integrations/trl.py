@@ -13,6 +13,10 @@ TRL does not have:
 - an entropy controller from ``entropy_rl.controllers`` (λ_pos schedule, EntroPIC PI control,
   Skywork's adaptive bonus…), updated once per optimizer step with the window's mean token
   entropy (as TRL's own adaptive bonus is) and checkpointed with TRL's checkpoints;
+- optionally (``probe_size`` > 0), the entropy change each optimizer step causes on a fixed
+  probe batch, measured (``entropy_rl/entropy_change``) and predicted to first order from the
+  realised logit change, −Cov_{a∼π_old}(log π_old, Δz) (``entropy_rl/predicted_entropy_change``),
+  as entropy-rl's own trainer logs them;
 - a running fit of the entropy–performance law R = −a·exp(H) + b on (entropy, ``law_metric``)
   at each logging step, logged as ``entropy_rl/law_a``, ``law_b``, ``law_r2``, ``law_ceiling``
   from the third point on. TRL logs training reward, not held-out accuracy, so by default the
@@ -52,11 +56,12 @@ import os
 import warnings
 
 import torch
+from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
 from entropy_rl.controllers import Controller
-from entropy_rl.dynamics import covariance_top_share, token_covariance
+from entropy_rl.dynamics import covariance_top_share, first_order_entropy_change, token_covariance
 from entropy_rl.law import fit_entropy_law
 from entropy_rl.losses import DYNAMIC_LOSS_FIELDS, LossConfig, aggregate_loss, get_policy_loss, masked_mean
 
@@ -114,6 +119,12 @@ class EntropyGRPOTrainer(GRPOTrainer):
             (e.g. ``lambda_pos`` for ``pos_neg``) from the measured entropy; None = fixed knobs.
         law_metric: the TRL metric fitted against entropy by the running law (default
             ``"reward"``, the mean training reward).
+        probe_size: sequences of the first training micro-batch kept as the probe batch on which
+            each optimizer step's entropy change is measured and predicted (0 = off). It costs
+            one forward pass on the probe per optimizer step and keeps its full-vocabulary
+            log-probabilities: probe_size × probe_max_tokens × vocab floats (4 × 256 × 50k fp32
+            ≈ 200 MB).
+        probe_max_tokens: completion tokens of each probe sequence that are kept.
     """
 
     def __init__(
@@ -123,8 +134,14 @@ class EntropyGRPOTrainer(GRPOTrainer):
         loss_config: LossConfig | None = None,
         controller: Controller | None = None,
         law_metric: str = "reward",
+        probe_size: int = 0,
+        probe_max_tokens: int = 256,
         **kwargs,
     ):
+        if probe_size < 0 or probe_max_tokens < 1:
+            raise ValueError(
+                f"probe_size must be >= 0 and probe_max_tokens >= 1, got {probe_size}, {probe_max_tokens}"
+            )
         self.policy_loss_fn = get_policy_loss(policy_loss)  # unknown names fail before any set-up
         self.policy_loss = policy_loss
         super().__init__(*args, **kwargs)
@@ -142,6 +159,11 @@ class EntropyGRPOTrainer(GRPOTrainer):
         self.law_metric = law_metric
         self.law_points: list[tuple[float, float]] = []
         self._entropy_window: torch.Tensor | None = None  # (Σ entropy, Σ tokens) since the last step
+        self.probe_size, self.probe_max_tokens = probe_size, probe_max_tokens
+        self._probe: dict[str, torch.Tensor] | None = None  # fixed prompt + completion ids
+        self._probe_lp: torch.Tensor | None = None  # its log-softmax under the current policy
+        if probe_size:
+            self.add_callback(_ProbeCallback(self))
         params = inspect.signature(self._get_per_token_logps_and_entropies).parameters
         self._model_input_keys = [k for k in _MODEL_INPUT_KEYS if k in params]
 
@@ -153,6 +175,9 @@ class EntropyGRPOTrainer(GRPOTrainer):
         input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
         attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
         mask = completion_mask if "tool_mask" not in inputs else completion_mask * inputs["tool_mask"]
+        mode = "train" if self.model.training else "eval"
+        if mode == "train" and self.probe_size:  # before the forward: the probe's pre-update state
+            self._ensure_probe(prompt_ids, completion_ids, attention_mask, mask)
         log_prob, entropy, aux_loss = self._get_per_token_logps_and_entropies(
             model,
             input_ids,
@@ -172,7 +197,6 @@ class EntropyGRPOTrainer(GRPOTrainer):
 
         cfg = self.loss_config
         loss, metrics = self.policy_loss_fn(log_prob, old_log_prob, advantages, mask, cfg, entropy=entropy)
-        mode = "train" if self.model.training else "eval"
         if self.beta != 0.0:
             ref = inputs["ref_per_token_logps"]
             per_token_kl = torch.exp(ref - log_prob) - (ref - log_prob) - 1  # k3, as TRL
@@ -230,6 +254,59 @@ class EntropyGRPOTrainer(GRPOTrainer):
             setattr(self.loss_config, k, v)
             self._metrics["train"][f"{PREFIX}ctrl_{k}"].append(float(v))
 
+    # ------------------------------------------------------------------------- probe batch
+
+    def _ensure_probe(self, prompt_ids, completion_ids, attention_mask, mask) -> None:
+        """Keep the first micro-batch's first sequences as the probe; (re)compute its log-softmax
+        under the current policy when missing (the first step, or after a resume)."""
+        if self._probe is None:
+            n, keep = (
+                min(self.probe_size, prompt_ids.size(0)),
+                min(self.probe_max_tokens, completion_ids.size(1)),
+            )
+            width = prompt_ids.size(1) + keep
+            self._probe = {
+                "input_ids": torch.cat([prompt_ids[:n], completion_ids[:n, :keep]], 1).detach().clone(),
+                "attention_mask": attention_mask[:n, :width].detach().clone(),
+                "mask": mask[:n, :keep].detach().clone(),
+            }
+        if self._probe_lp is None:
+            self._probe_lp = self._probe_log_softmax()
+
+    @torch.no_grad()
+    def _probe_log_softmax(self) -> torch.Tensor:
+        """(probe, kept completion tokens, vocab) log-softmax at the sampling temperature."""
+        p = self._probe
+        keep = p["mask"].size(1)
+        device = self.accelerator.device
+        out = self.model(
+            input_ids=p["input_ids"].to(device),
+            attention_mask=p["attention_mask"].to(device),
+            use_cache=False,
+        )
+        logits = out.logits[:, -keep - 1 : -1].float() / self.temperature
+        return torch.log_softmax(logits, -1)
+
+    def _measure_probe(self) -> None:
+        """After an optimizer step: the probe's entropy change, measured and predicted to first
+        order in the realised logit change (token means over all processes)."""
+        if self._probe is None or self._probe_lp is None:
+            return
+        old, new = self._probe_lp, self._probe_log_softmax()
+        mask = self._probe["mask"].to(new.device, new.dtype)
+        h_old, h_new = -(old.exp() * old).sum(-1), -(new.exp() * new).sum(-1)
+        predicted = first_order_entropy_change(old.double(), (new - old).double()).to(new.dtype)
+        sums = torch.stack(
+            [(h_new * mask).sum(), ((h_new - h_old) * mask).sum(), (predicted * mask).sum(), mask.sum()]
+        )
+        sums = self.accelerator.reduce(sums, reduction="sum")
+        n = sums[3].clamp(min=1.0)
+        train = self._metrics["train"]
+        train[f"{PREFIX}probe_entropy"].append(float(sums[0] / n))
+        train[f"{PREFIX}entropy_change"].append(float(sums[1] / n))
+        train[f"{PREFIX}predicted_entropy_change"].append(float(sums[2] / n))
+        self._probe_lp = new
+
     # ------------------------------------------------------------------------- law and logging
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
@@ -273,6 +350,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
             "loss_dynamic": {k: getattr(self.loss_config, k) for k in DYNAMIC_LOSS_FIELDS},
             "generator": self.loss_config.generator.get_state(),
             "law_points": list(self.law_points),
+            "probe": None if self._probe is None else {k: v.cpu() for k, v in self._probe.items()},
         }
         tmp = os.path.join(folder, STATE_FILE + ".tmp")
         torch.save(state, tmp)
@@ -292,8 +370,20 @@ class EntropyGRPOTrainer(GRPOTrainer):
             setattr(self.loss_config, k, v)
         self.loss_config.generator.set_state(state["generator"])
         self.law_points = [tuple(p) for p in state["law_points"]]
+        # The probe's log-softmax is recomputed from the restored weights before the next step.
+        self._probe, self._probe_lp = state.get("probe"), None
 
 
 def _nanmean(values: list[float]) -> float:
     finite = [v for v in values if not math.isnan(v)]
     return sum(finite) / len(finite) if finite else math.nan
+
+
+class _ProbeCallback(TrainerCallback):
+    """Measures the probe's entropy change right after each optimizer step, before logging."""
+
+    def __init__(self, trainer: EntropyGRPOTrainer):
+        self.trainer = trainer
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.trainer._measure_probe()
