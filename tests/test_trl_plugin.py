@@ -236,6 +236,16 @@ def test_controller_law_fit_and_resume_equal_an_uninterrupted_run(tmp_path):
     expected = fit_entropy_law([h for h, _ in law], [r for _, r in law])
     assert "points: 4 (entropy, reward)" in result.output
     assert f"b − a = {expected.ceiling:.4f}" in result.output
+    # ... and so does `entropy-rl report`: the law on the training reward, the probe's entropy budget.
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "full"), "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["laws"][str(tmp_path / "full")]["ceiling"] == pytest.approx(expected.ceiling)
+    total = summary["methods"]["full"]["entropy_change_total"]["mean"]
+    assert total == pytest.approx(
+        sum(changes(full).values())
+        + sum(r["entropy_rl/entropy_change"] for r in full.state.log_history if r.get("step") in (1, 2))
+    )
 
 
 WORKER = """

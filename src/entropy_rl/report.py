@@ -73,9 +73,10 @@ def rows_from_trainer_state(state_file: Path) -> list[dict]:
     ]
 
 
-def law_points(run: Run, metric: str = "eval_accuracy") -> tuple[np.ndarray, np.ndarray]:
-    """(entropy, performance) arrays of ``law.law_points`` for a run."""
-    pts = points_from_rows(run.rows, metric)
+def law_points(run: Run, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(entropy, performance) arrays of ``law.law_points`` for a run; performance is ``metric``,
+    by default the run's ``performance_key``."""
+    pts = points_from_rows(run.rows, metric or run.performance_key)
     if not pts:
         return np.array([]), np.array([])
     h, p = zip(*pts, strict=True)
@@ -97,7 +98,7 @@ class LawSummary:
     extra: dict = field(default_factory=dict)
 
 
-def fit_run_law(run: Run, metric: str = "eval_accuracy", prefix: float = 1 / 3) -> LawSummary:
+def fit_run_law(run: Run, metric: str | None = None, prefix: float = 1 / 3) -> LawSummary:
     h, p = law_points(run, metric)
     law = fit_entropy_law(h, p)
     lo, hi = bootstrap_ceiling(h, p, n_boot=500)
@@ -318,6 +319,9 @@ def _plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, titl
     return save_figure(fig, ax, path, "step", ylabel, title)
 
 
+_PERFORMANCE_LABELS = {"eval_accuracy": "held-out accuracy", "reward": "training reward (TRL runs)"}
+
+
 def _plot_law(runs: list[Run], path: Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -351,7 +355,7 @@ def _plot_law(runs: list[Run], path: Path) -> Path:
         ax,
         path,
         "policy entropy H (training batch)",
-        "held-out accuracy",
+        " / ".join(sorted({_PERFORMANCE_LABELS.get(r.performance_key, r.performance_key) for r in runs})),
         "Accuracy vs entropy, fitted law R = −a·exp(H) + b; ★ = ceiling b − a",
         legend_size=7,
     )
