@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: setup setup-all demo test lint bench clean
+.PHONY: setup setup-all demo test test-verl lint bench clean
 
 # What the quickstart needs: torch, the package, transformers, reasoning-gym, plotting.
 setup: $(VENV)/.installed
@@ -30,6 +30,24 @@ demo: setup
 test: setup-all
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(MAKE) test-verl
+
+# verl 0.9 pins transformers < 5.11 (the main venv has a newer one), so the verl plug-in is tested
+# in a venv of its own: torch first, verl without its GPU/serving dependencies (only what its
+# core_algos imports), then this package without dependencies. conftest.py needs the main venv.
+VERL_VENV ?= .venv-verl
+VPIP := $(VERL_VENV)/bin/python -m pip install -q --disable-pip-version-check
+
+$(VERL_VENV)/.installed: pyproject.toml
+	python3 -m venv $(VERL_VENV)
+	$(VPIP) torch==2.13.0
+	$(VPIP) --no-deps verl==0.9.1
+	$(VPIP) "transformers>=5.5.3,<5.11" omegaconf hydra-core "tensordict>=0.8,<=0.10" codetiming ray scipy pytest
+	$(VPIP) --no-deps -e .
+	touch $@
+
+test-verl: $(VERL_VENV)/.installed
+	$(VERL_VENV)/bin/python -m pytest -q -p no:cacheprovider --noconftest tests/test_verl_plugin.py
 
 bench: setup-all
 	$(PY) benchmarks/bench_entropy.py
@@ -37,4 +55,4 @@ bench: setup-all
 	$(PY) benchmarks/bench_trl_plugin.py
 
 clean:
-	rm -rf $(VENV) runs .cache
+	rm -rf $(VENV) $(VERL_VENV) runs .cache

@@ -1,0 +1,149 @@
+"""verl plug-in: entropy-rl's policy losses, with their covariance diagnostics, as verl losses.
+
+Importing this module registers, in verl's policy-loss registry, ``entropy_rl_<name>`` for each
+name in ``VERL_LOSSES``. Each one is the entropy-rl loss of that name, adapted to verl's
+signature, and returns entropy-rl's diagnostics as metrics under ``entropy_rl/`` (the covariance
+Cov(log π, A) and its parts on A > 0 / A < 0 tokens, loss shares, clip and selection
+fractions, approximate KL). verl logs them with its actor metrics. verl's own ``clip_cov`` and
+``kl_cov`` report only a clip fraction and the PPO KL.
+
+Use it in verl's workers (they are separate processes) by naming this module, and select a loss::
+
+    export VERL_USE_EXTERNAL_MODULES=entropy_rl.integrations.verl   # or model.external_lib=...
+    python -m verl.trainer.main_ppo ... \\
+        actor_rollout_ref.actor.policy_loss.loss_mode=entropy_rl_pos_neg
+
+Knobs come from verl's actor config where verl has them: ``clip_ratio`` / ``clip_ratio_low`` /
+``clip_ratio_high`` / ``clip_ratio_c`` and ``policy_loss.clip_cov_ratio`` / ``clip_cov_lb`` /
+``clip_cov_ub`` / ``kl_cov_ratio`` / ``ppo_kl_coef`` (KL-Cov's β, as in verl's ``kl_cov``).
+verl's config schema has no field for the others (``lambda_pos``, ``lambda_neg``,
+``entropic_alpha``, ``entropic_prob_threshold``), so they come from the environment variable
+``ENTROPY_RL_LOSS_CONFIG``, a JSON object of ``LossConfig`` fields, e.g.
+``{"lambda_pos": 0.5}``. It is read when each loss is called and is validated, with an error
+naming the field. Export it where the Ray workers inherit it.
+
+Aggregation: each loss aggregates over the micro-batch it is given, with the same semantics as
+verl's ``agg_loss`` on one device. It is then rescaled by the ratio of the micro-batch's
+normaliser to verl's global one (``config.global_batch_info``: ``dp_size``,
+``batch_num_tokens``, ``global_batch_size``). All four modes are linear in the per-token losses,
+so the result equals verl's aggregation of the same per-token losses. Clip-Cov and KL-Cov
+centre the covariance over the micro-batch, as verl's do.
+
+Refused with a clear error: verl's ``token-sum`` mode, and rollout-correction weights
+(``rollout_is_weights``), because a per-token weight cannot be applied after aggregation. Also
+refused: a non-zero ``entropy_coef`` in ``ENTROPY_RL_LOSS_CONFIG``, because verl adds its own
+entropy bonus (``actor.entropy_coeff``) outside the policy loss. ``high_entropy`` needs token
+entropies, which verl does not pass to policy losses, so it is not registered. Entropy
+controllers run in entropy-rl's and TRL's trainers, not in verl.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import torch
+from verl.trainer.ppo.core_algos import register_policy_loss
+
+from entropy_rl.losses import LossConfig, get_policy_loss
+
+VERL_LOSSES = ("ppo", "clip_cov", "kl_cov", "pos_neg", "entropic", "reinforce")
+ENV_VAR = "ENTROPY_RL_LOSS_CONFIG"
+PREFIX = "entropy_rl/"
+_FROM_ENV = ("lambda_pos", "lambda_neg", "entropic_alpha", "entropic_prob_threshold")
+
+
+def env_overrides() -> dict:
+    """The ``LossConfig`` fields given in ``ENTROPY_RL_LOSS_CONFIG`` (JSON), checked by name."""
+    raw = os.environ.get(ENV_VAR, "").strip()
+    if not raw:
+        return {}
+    try:
+        values = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{ENV_VAR} is not valid JSON ({e}): {raw!r}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{ENV_VAR} must be a JSON object of LossConfig fields, got {raw!r}")
+    allowed = set(_FROM_ENV) | {"entropy_coef"}
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ValueError(
+            f"{ENV_VAR}: unknown field(s) {unknown}; allowed {sorted(_FROM_ENV)} "
+            "(the others come from verl's actor config)"
+        )
+    if values.get("entropy_coef", 0.0) != 0.0:
+        raise ValueError(f"{ENV_VAR}: entropy_coef is not supported in verl; use actor.entropy_coeff")
+    return {k: v for k, v in values.items() if k != "entropy_coef"}
+
+
+def loss_config_from_verl(config, loss_agg_mode: str) -> LossConfig:
+    """A ``LossConfig`` from verl's ``ActorConfig`` (or a DictConfig of the same shape)."""
+    if loss_agg_mode == "token-sum":
+        raise ValueError("loss_agg_mode='token-sum' is not supported by entropy-rl's losses")
+    clip = config.clip_ratio
+    pl = config.policy_loss
+    low, high = config.clip_ratio_low, config.clip_ratio_high
+    return LossConfig(
+        loss_agg_mode=loss_agg_mode,
+        loss_scale_factor=config.get("loss_scale_factor", None),
+        clip_ratio_low=clip if low is None else low,
+        clip_ratio_high=clip if high is None else high,
+        clip_ratio_c=config.get("clip_ratio_c", 3.0),
+        clip_cov_ratio=pl.clip_cov_ratio,
+        clip_cov_lb=pl.clip_cov_lb,
+        clip_cov_ub=pl.clip_cov_ub,
+        kl_cov_ratio=pl.kl_cov_ratio,
+        kl_cov_coef=pl.ppo_kl_coef,
+        **env_overrides(),
+    )
+
+
+def global_scale(mask: torch.Tensor, loss_agg_mode: str, info: dict) -> float:
+    """Local normaliser × dp_size / global normaliser: turns a micro-batch aggregate into verl's
+    globally normalised one (1 when ``global_batch_info`` is empty, a single device)."""
+    dp = info.get("dp_size", 1)
+    if loss_agg_mode == "token-mean":
+        total = info.get("batch_num_tokens")
+        local = mask.sum()
+    else:  # the seq-mean modes: the number of non-empty sequences
+        total = info.get("global_batch_size")
+        local = (mask.sum(-1) > 0).sum()
+    if total is None:
+        if dp > 1:
+            raise ValueError(f"verl's global_batch_info lacks the global normaliser of {loss_agg_mode!r}")
+        return 1.0
+    return float(local) * dp / float(total)
+
+
+def make_verl_loss(name: str):
+    """verl's policy-loss signature around the entropy-rl loss ``name``."""
+    loss_fn = get_policy_loss(name)
+
+    def verl_policy_loss(
+        old_log_prob: torch.Tensor,
+        log_prob: torch.Tensor,
+        advantages: torch.Tensor,
+        response_mask: torch.Tensor,
+        loss_agg_mode: str = "token-mean",
+        config=None,
+        rollout_is_weights: torch.Tensor | None = None,
+    ):
+        """(batch, response_len) tensors → (loss, metrics), as verl's policy losses."""
+        if config is None:
+            raise ValueError(f"entropy_rl_{name}: verl passes the actor config; got None")
+        if rollout_is_weights is not None:
+            raise ValueError(
+                f"entropy_rl_{name}: rollout-correction weights are not supported (a per-token weight "
+                "cannot be applied after aggregation); disable policy_loss.rollout_correction"
+            )
+        cfg = loss_config_from_verl(config, loss_agg_mode)
+        loss, metrics = loss_fn(log_prob, old_log_prob, advantages, response_mask, cfg)
+        loss = loss * global_scale(response_mask, loss_agg_mode, config.get("global_batch_info", None) or {})
+        return loss, {PREFIX + k: v for k, v in metrics.items()}
+
+    verl_policy_loss.__name__ = f"entropy_rl_{name}"
+    return verl_policy_loss
+
+
+for _name in VERL_LOSSES:
+    register_policy_loss(f"entropy_rl_{_name}")(make_verl_loss(_name))

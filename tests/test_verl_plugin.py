@@ -1,0 +1,109 @@
+"""The verl plug-in against verl's own losses (verl 0.9 pins transformers < 5.11, so this file runs
+in the separate venv of `make test-verl`; in the main venv it is skipped)."""
+
+import json
+
+import pytest
+import torch
+
+pytest.importorskip("verl")
+from verl.trainer.ppo.core_algos import get_policy_loss_fn  # noqa: E402
+from verl.workers.config import ActorConfig, PolicyLossConfig  # noqa: E402
+
+import entropy_rl.integrations.verl as plugin  # noqa: E402  (registers the losses)
+from entropy_rl.dynamics import covariance  # noqa: E402
+from entropy_rl.losses import LossConfig, get_policy_loss  # noqa: E402
+
+MODES = ["token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"]
+
+
+def _config(**policy_loss):
+    cfg = ActorConfig(
+        strategy="fsdp", rollout_n=4, ppo_mini_batch_size=4, ppo_micro_batch_size_per_gpu=2,
+        clip_ratio=0.2, clip_ratio_high=0.28, policy_loss=PolicyLossConfig(**policy_loss),
+    )  # fmt: skip
+    return cfg
+
+
+def _batch(seed=0, b=6, t=7):
+    g = torch.Generator().manual_seed(seed)
+    old = -torch.rand(b, t, generator=g) * 3
+    log_prob = old + 0.3 * torch.randn(b, t, generator=g)
+    log_prob[0, :2] += 1.5  # ratios above the dual-clip constant 3 ...
+    adv = torch.randn(b, 1, generator=g)
+    adv[0] = -1.0  # ... on a negative-advantage row
+    adv = adv.expand(b, t).contiguous()
+    mask = (torch.arange(t) < torch.randint(1, t + 1, (b, 1), generator=g)).float()
+    mask[-1] = 0.0  # a fully masked row
+    mask[0, :2] = 1.0
+    return old, log_prob.requires_grad_(), adv, mask
+
+
+def _both(verl_name, ours, cfg, mode, batch):
+    old, log_prob, adv, mask = batch
+    out = []
+    for name in (verl_name, ours):
+        lp = log_prob.detach().clone().requires_grad_()
+        loss, metrics = get_policy_loss_fn(name)(old, lp, adv, mask, loss_agg_mode=mode, config=cfg)
+        loss.backward()
+        out.append((loss.detach(), lp.grad, metrics))
+    return out
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("global_info", [False, True])
+def test_ppo_equals_verls_vanilla_loss(mode, global_info):
+    cfg = _config(loss_mode="entropy_rl_ppo")
+    batch = _batch()
+    if global_info:  # this micro-batch is part of a larger global batch on 2 data-parallel ranks
+        cfg.global_batch_info.update(dp_size=2, batch_num_tokens=57, global_batch_size=13)
+    (lv, gv, _), (lo, go, metrics) = _both("vanilla", "entropy_rl_ppo", cfg, mode, batch)
+    torch.testing.assert_close(lo, lv)
+    torch.testing.assert_close(go, gv)
+    old, log_prob, adv, mask = batch
+    assert metrics["entropy_rl/covariance"] == pytest.approx(float(covariance(log_prob.detach(), adv, mask)))
+    assert set(metrics) >= {"entropy_rl/covariance_pos", "entropy_rl/covariance_neg", "entropy_rl/clip_frac"}
+
+
+@pytest.mark.parametrize("mode", ["token-mean", "seq-mean-token-mean"])
+def test_kl_cov_equals_verls_kl_cov(mode):
+    cfg = _config(loss_mode="entropy_rl_kl_cov", kl_cov_ratio=0.2, ppo_kl_coef=1.0)
+    cfg.global_batch_info.update(dp_size=2, batch_num_tokens=50, global_batch_size=11)
+    (lv, gv, _), (lo, go, metrics) = _both("kl_cov", "entropy_rl_kl_cov", cfg, mode, _batch(seed=1))
+    torch.testing.assert_close(lo, lv)
+    torch.testing.assert_close(go, gv)
+    assert metrics["entropy_rl/selected_frac"] > 0.1
+
+
+def test_clip_cov_equals_verls_clip_cov_when_every_candidate_is_detached():
+    # r = 1: both detach every candidate, so their random choices cannot differ.
+    cfg = _config(loss_mode="entropy_rl_clip_cov", clip_cov_ratio=1.0, clip_cov_lb=-0.05, clip_cov_ub=5.0)
+    (lv, gv, _), (lo, go, metrics) = _both(
+        "clip_cov", "entropy_rl_clip_cov", cfg, "token-mean", _batch(seed=2)
+    )
+    torch.testing.assert_close(lo, lv)
+    torch.testing.assert_close(go, gv)
+    assert 0 < metrics["entropy_rl/selected_frac"] < 1
+
+
+def test_knobs_from_the_environment_and_refusals(monkeypatch):
+    cfg = _config(loss_mode="entropy_rl_pos_neg")
+    old, log_prob, adv, mask = _batch(seed=3)
+    monkeypatch.setenv(plugin.ENV_VAR, json.dumps({"lambda_pos": 0.25}))
+    loss, metrics = get_policy_loss_fn("entropy_rl_pos_neg")(old, log_prob, adv, mask, config=cfg)
+    ref_cfg = LossConfig(clip_ratio_low=0.2, clip_ratio_high=0.28, lambda_pos=0.25)
+    ref, _ = get_policy_loss("pos_neg")(log_prob, old, adv, mask, ref_cfg)
+    torch.testing.assert_close(loss, ref)
+    assert metrics["entropy_rl/lambda_pos"] == 0.25
+
+    monkeypatch.setenv(plugin.ENV_VAR, json.dumps({"lambda_pso": 0.25}))
+    with pytest.raises(ValueError, match=r"unknown field\(s\) \['lambda_pso'\]"):
+        get_policy_loss_fn("entropy_rl_pos_neg")(old, log_prob, adv, mask, config=cfg)
+    monkeypatch.setenv(plugin.ENV_VAR, "{lambda_pos: 0.25")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        get_policy_loss_fn("entropy_rl_pos_neg")(old, log_prob, adv, mask, config=cfg)
+    monkeypatch.delenv(plugin.ENV_VAR)
+    with pytest.raises(ValueError, match="rollout-correction weights"):
+        get_policy_loss_fn("entropy_rl_ppo")(old, log_prob, adv, mask, config=cfg, rollout_is_weights=mask)
+    with pytest.raises(ValueError, match="token-sum"):
+        get_policy_loss_fn("entropy_rl_ppo")(old, log_prob, adv, mask, loss_agg_mode="token-sum", config=cfg)
