@@ -117,9 +117,9 @@ def _batch(trainer, seed=0):
     }
 
 
-@pytest.mark.parametrize("name", ["ppo", "kl_cov", "pos_neg"])
-def test_loss_equals_the_core_loss_on_hand_built_inputs(tmp_path, name):
-    cfg = LossConfig(kl_cov_ratio=0.3, lambda_pos=0.5)
+@pytest.mark.parametrize("name, bonus", [("ppo", 0.0), ("ppo", 0.05), ("kl_cov", 0.0), ("pos_neg", 0.0)])
+def test_loss_equals_the_core_loss_on_hand_built_inputs(tmp_path, name, bonus):
+    cfg = LossConfig(kl_cov_ratio=0.3, lambda_pos=0.5, entropy_coef=bonus)
     trainer = _trainer(tmp_path, name, loss_config=cfg)
     trainer.current_gradient_accumulation_steps = 1  # set by train() for each accumulation window
     inputs = _batch(trainer)
@@ -130,8 +130,10 @@ def test_loss_equals_the_core_loss_on_hand_built_inputs(tmp_path, name):
 
     def reference():
         """The core loss on TRL's own log-probs (its chunked kernel), built independently here."""
-        log_prob, _, _ = trainer._get_per_token_logps_and_entropies(trainer.model, ids, attn, 3)
-        return get_policy_loss(name)(log_prob, old, adv, mask, cfg)[0], log_prob
+        log_prob, entropy, _ = trainer._get_per_token_logps_and_entropies(
+            trainer.model, ids, attn, 3, compute_entropy=True
+        )  # the entropy bonus differentiates through TRL's entropies
+        return get_policy_loss(name)(log_prob, old, adv, mask, cfg, entropy=entropy)[0], log_prob
 
     def grads(loss):
         trainer.model.zero_grad()

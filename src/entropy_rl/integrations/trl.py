@@ -144,8 +144,12 @@ class EntropyGRPOTrainer(GRPOTrainer):
             )
         self.policy_loss_fn = get_policy_loss(policy_loss)  # unknown names fail before any set-up
         self.policy_loss = policy_loss
+        grpo_args = kwargs.get("args", args[2] if len(args) > 2 else None)
+        if grpo_args is not None:  # before TRL loads models or starts vLLM
+            check_grpo_args(grpo_args, policy_loss)
         super().__init__(*args, **kwargs)
-        check_grpo_args(self.args, policy_loss)
+        if grpo_args is None:  # TRL built its default GRPOConfig
+            check_grpo_args(self.args, policy_loss)
         if loss_config is None:
             loss_config = LossConfig(clip_ratio_low=self.epsilon_low, clip_ratio_high=self.epsilon_high)
         if loss_config.generator is None:
@@ -235,7 +239,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
         values["cov_top_share_0.2%"] = shares[2e-3]
         values["cov_top_share_2%"] = shares[2e-2]
         keys = sorted(values)  # the same loss on every process: the same keys in the same order
-        local = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=log_prob.device)
+        local = torch.tensor([values[k] for k in keys], dtype=torch.float32, device=log_prob.device)
         gathered = self.accelerator.gather(local.unsqueeze(0)).nanmean(0)
         for k, v in zip(keys, gathered.tolist(), strict=True):
             self._metrics[mode][PREFIX + k].append(v)
