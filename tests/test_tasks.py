@@ -231,6 +231,21 @@ def test_tokenizers_roundtrip_and_errors():
     assert num.decode(ids) == "1234-07=5" and num.encode("7") != num.encode("07")
 
 
+def test_char_tokenizer_as_transformers_tokenizer_gives_the_same_ids():
+    from entropy_rl.policy import BOS, EOS, PAD, CharTokenizer, NumberTokenizer
+
+    char = CharTokenizer("0123456789+-= ")
+    hf = char.to_transformers()
+    rng = random.Random(0)
+    for _ in range(50):
+        text = "".join(rng.choice(char.alphabet) for _ in range(rng.randint(1, 12)))
+        assert hf(text).input_ids == [BOS, *char.encode(text)]  # as Policy.prompt_ids
+        assert hf.decode([*char.encode(text), EOS, PAD], skip_special_tokens=True) == char.decode(char.encode(text))
+    assert (hf.pad_token_id, hf.bos_token_id, hf.eos_token_id) == (PAD, BOS, EOS)
+    with pytest.raises(ValueError, match="character tokenizer, not NumberTokenizer"):
+        NumberTokenizer("0123456789+-=").to_transformers()
+
+
 def test_noisy_teacher_units():
     from entropy_rl.policy import _noisy_answer
 

@@ -51,6 +51,23 @@ class CharTokenizer:
                 out.append(self.alphabet[i - 3])
         return "".join(out)
 
+    def to_transformers(self):
+        """The same ids as a ``PreTrainedTokenizerFast`` (for engines such as TRL): one token per
+        character, ``<bos>`` prepended as ``Policy.prompt_ids`` does, decoding without spaces."""
+        if type(self) is not CharTokenizer:
+            raise ValueError(f"to_transformers supports the character tokenizer, not {type(self).__name__}")
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+        from transformers import PreTrainedTokenizerFast
+
+        vocab = {"<pad>": PAD, "<bos>": BOS, "<eos>": EOS} | self._ids
+        tk = Tokenizer(models.WordLevel(vocab, unk_token="<pad>"))
+        tk.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+        tk.post_processor = processors.TemplateProcessing(single="<bos> $A", special_tokens=[("<bos>", BOS)])
+        tk.decoder = decoders.Fuse()
+        return PreTrainedTokenizerFast(
+            tokenizer_object=tk, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>", unk_token="<pad>"
+        )
+
 
 class NumberTokenizer(CharTokenizer):
     """Like ``CharTokenizer``, but every run of up to three digits is one token ("47" → one id),
