@@ -251,12 +251,13 @@ def report(
 @app.command()
 def fit(
     run_dir: Path = typer.Argument(..., help="Run directory."),
-    metric: str = typer.Option(
+    metric: str | None = typer.Option(
         None, help="Performance key (default: eval_accuracy; reward for a TRL run's trainer_state.json)."
     ),
 ) -> None:
-    """Fit R = −a·exp(H) + b on a run (entropy-rl's, or a TRL output directory); print a, b, R², ceiling and the first-third prediction,
-    then the run's entropy budget (its entropy change split into first and higher order)."""
+    """Fit R = −a·exp(H) + b on a run (entropy-rl's, or a TRL output directory); print a, b, R²,
+    the ceiling and the first-third prediction, then the run's entropy budget (its entropy change
+    split into first and higher order)."""
     from entropy_rl.report import entropy_budget, fit_run_law, load_run
 
     try:

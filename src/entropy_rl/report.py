@@ -58,8 +58,9 @@ def trainer_state_file(path: Path) -> Path | None:
     """``path/trainer_state.json``, else the one in the highest-numbered ``checkpoint-N``."""
     if (path / "trainer_state.json").exists():
         return path / "trainer_state.json"
-    ckpts = [p for p in path.glob("checkpoint-*/trainer_state.json") if p.parent.name[11:].isdigit()]
-    return max(ckpts, key=lambda p: int(p.parent.name[11:]), default=None)
+    steps = {p: p.parent.name.removeprefix("checkpoint-") for p in path.glob("checkpoint-*/trainer_state.json")}
+    numbered = [p for p, n in steps.items() if n.isdigit()]
+    return max(numbered, key=lambda p: int(steps[p]), default=None)
 
 
 def rows_from_trainer_state(state_file: Path) -> list[dict]:
