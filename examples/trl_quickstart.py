@@ -1,14 +1,18 @@
-"""The quickstart's tiny model and task, trained by TRL's ``GRPOTrainer`` through entropy-rl's plug-in.
+"""A tiny-model experiment of entropy-rl (the quickstart by default) trained by TRL's ``GRPOTrainer``
+through entropy-rl's plug-in.
 
-Builds (or loads from the cache) the quickstart's warm-started tiny model, then trains one copy
-per method with ``EntropyGRPOTrainer``: the same batch as the quickstart (32 prompts × 8
-samples per generation, 4 mini-batch updates per generation batch, lr 1e-4, temperature 1).
+Builds (or loads from the cache) the config's warm-started tiny model, then trains one copy per
+method with ``EntropyGRPOTrainer``, each method's loss and knobs taken from the config's
+``methods:`` section. The batch is the config's: ``prompts_per_step`` × ``group_size``
+completions per generation batch, ``mini_batches`` updates per pass over it, ``ppo_epochs``
+passes (TRL's ``num_iterations``), and the config's lr and temperature.
 Each run lands in ``OUT/<method>/``, TRL's output directory, with ``results.json``. The script prints the pre-update
 entropy at the start and the end, and the held-out accuracy before and after, computed by
 entropy-rl's evaluation on the quickstart's 64 held-out problems × 4 samples. Then
 ``entropy-rl report OUT/* --out OUT/report`` and ``entropy-rl fit OUT/grpo`` read the runs.
 
-Usage: python examples/trl_quickstart.py [--methods grpo,clip_cov,kl_cov] [--steps 60] [--out runs/trl-quickstart]
+Usage: python examples/trl_quickstart.py [--config configs/quickstart.yaml] [--methods grpo,clip_cov,kl_cov]
+       [--steps N (default: the config's)] [--out runs/trl-quickstart]
 """
 
 from __future__ import annotations
@@ -27,17 +31,10 @@ from trl import GRPOConfig
 from entropy_rl.config import load_config
 from entropy_rl.evaluation import sample_and_score, summarize
 from entropy_rl.integrations.trl import EntropyGRPOTrainer
-from entropy_rl.losses import LossConfig
 from entropy_rl.policy import load_policy
 from entropy_rl.tasks import make_task
 
 ROOT = Path(__file__).resolve().parent.parent
-# The quickstart's methods (configs/quickstart.yaml): the loss and its knobs.
-METHODS = {
-    "grpo": ("ppo", {}),
-    "clip_cov": ("clip_cov", {"clip_cov_ratio": 0.02, "clip_cov_lb": 1.0, "clip_cov_ub": 5.0}),
-    "kl_cov": ("kl_cov", {"kl_cov_ratio": 0.02, "kl_cov_coef": 1.0}),
-}
 
 
 def heldout_accuracy(policy, task, cfg) -> dict[str, float]:
@@ -54,13 +51,14 @@ def heldout_accuracy(policy, task, cfg) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default=str(ROOT / "configs" / "quickstart.yaml"))
     ap.add_argument("--methods", default="grpo,clip_cov,kl_cov")
-    ap.add_argument("--steps", type=int, default=60, help="generation batches (RL steps)")
+    ap.add_argument("--steps", type=int, default=0, help="generation batches (RL steps); 0 = the config's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/trl-quickstart")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cfg = load_config(ROOT / "configs" / "quickstart.yaml")
+    cfg = load_config(args.config)
     task = make_task(cfg.task)
     base = load_policy(cfg.model, task, seed=args.seed)
     tokenizer = base.tokenizer.to_transformers()
@@ -73,8 +71,11 @@ def main() -> None:
     r, t = cfg.rollout, cfg.trainer
     results = {"initial": heldout_accuracy(base, task, cfg)}
     print("initial policy, held-out:", results["initial"])
+    steps = args.steps or t.steps
     for method in args.methods.split(","):
-        loss, knobs = METHODS[method]
+        mcfg = cfg.for_method(method)
+        if mcfg.algorithm.controller != "none":
+            raise SystemExit(f"method {method!r}: its controller is not wired into this example")
         policy = copy.deepcopy(base)
         out = Path(args.out) / method
         grpo = GRPOConfig(
@@ -87,12 +88,13 @@ def main() -> None:
             learning_rate=t.lr,
             lr_scheduler_type="constant",
             weight_decay=t.weight_decay,
-            max_steps=args.steps * t.mini_batches,
+            num_iterations=t.ppo_epochs,  # passes over each generation batch
+            max_steps=steps * t.mini_batches * t.ppo_epochs,
             beta=0.0,
             gradient_checkpointing=False,
             use_cpu=True,
             report_to=[],
-            logging_steps=t.mini_batches,
+            logging_steps=t.mini_batches * t.ppo_epochs,  # one log per generation batch
             save_strategy="no",
             disable_tqdm=True,
             seed=args.seed,
@@ -103,8 +105,8 @@ def main() -> None:
             args=grpo,
             train_dataset=dataset,
             processing_class=tokenizer,
-            policy_loss=loss,
-            loss_config=LossConfig(**knobs),
+            policy_loss=mcfg.algorithm.loss,
+            loss_config=mcfg.loss_config(),
             probe_size=16,
         )
         trainer.remove_callback(PrinterCallback)  # the logs go to OUT/<method>/trainer_state.json
