@@ -62,7 +62,7 @@ from trl import GRPOTrainer
 
 from entropy_rl.controllers import Controller
 from entropy_rl.dynamics import covariance_top_share, first_order_entropy_change, token_covariance
-from entropy_rl.law import fit_entropy_law
+from entropy_rl.law import fit_entropy_law, law_points
 from entropy_rl.losses import DYNAMIC_LOSS_FIELDS, LossConfig, aggregate_loss, get_policy_loss, masked_mean
 
 PREFIX = "entropy_rl/"
@@ -161,7 +161,6 @@ class EntropyGRPOTrainer(GRPOTrainer):
             for k, v in controller.initial().items():
                 setattr(loss_config, k, v)
         self.law_metric = law_metric
-        self.law_points: list[tuple[float, float]] = []
         self._entropy_window: torch.Tensor | None = None  # (Σ entropy, Σ tokens) since the last step
         self.probe_size, self.probe_max_tokens = probe_size, probe_max_tokens
         self._probe: dict[str, torch.Tensor] | None = None  # fixed prompt + completion ids
@@ -319,16 +318,22 @@ class EntropyGRPOTrainer(GRPOTrainer):
             self._update_law(logs)
         super().log(logs, start_time)
 
+    @property
+    def law_points(self) -> list[tuple[float, float]]:
+        """(entropy, ``law_metric``) of every logged training step so far. Derived from TRL's
+        ``log_history``, which checkpoints restore, so a resumed run has the same points."""
+        return law_points(self.state.log_history, self.law_metric)
+
     def _update_law(self, logs: dict[str, float]) -> None:
         train = self._metrics["train"]
         h, r = _nanmean(train.get("entropy", [])), _nanmean(train.get(self.law_metric, []))
         if math.isnan(h) or math.isnan(r):
             return  # e.g. a logging window without a new generation batch has no reward
-        self.law_points.append((h, r))
-        if len(self.law_points) < 3:
+        points = [*self.law_points, (h, r)]  # this step's point joins log_history in super().log
+        if len(points) < 3:
             return
         try:
-            law = fit_entropy_law(*zip(*self.law_points, strict=True))
+            law = fit_entropy_law(*zip(*points, strict=True))
         except ValueError:  # all entropies equal so far
             return
         logs.update(
@@ -353,7 +358,6 @@ class EntropyGRPOTrainer(GRPOTrainer):
             "controller": self.controller.state_dict() if self.controller is not None else None,
             "loss_dynamic": {k: getattr(self.loss_config, k) for k in DYNAMIC_LOSS_FIELDS},
             "generator": self.loss_config.generator.get_state(),
-            "law_points": list(self.law_points),
             "probe": None if self._probe is None else {k: v.cpu() for k, v in self._probe.items()},
         }
         tmp = os.path.join(folder, STATE_FILE + ".tmp")
@@ -373,7 +377,6 @@ class EntropyGRPOTrainer(GRPOTrainer):
         for k, v in state["loss_dynamic"].items():
             setattr(self.loss_config, k, v)
         self.loss_config.generator.set_state(state["generator"])
-        self.law_points = [tuple(p) for p in state["law_points"]]
         # The probe's log-softmax is recomputed from the restored weights before the next step.
         self._probe, self._probe_lp = state.get("probe"), None
 
