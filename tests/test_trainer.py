@@ -19,6 +19,7 @@ REQUIRED = [
     "entropy_in_update",
     "entropy_pos",
     "entropy_neg",
+    "zero_adv_fraction",
     "covariance",
     "covariance_pos",
     "covariance_neg",
@@ -177,6 +178,22 @@ def test_reward_function_that_raises_does_not_stop_training(tiny_config, tmp_pat
     rows = read_metrics(tmp_path / "r")
     assert [r["step"] for r in rows] == [0, 1]
     assert all(r["verifier_verifier_error"] == 0.5 for r in rows)  # 16 answers a step, every other one
+
+
+def test_tokens_without_signal_are_counted(tiny_config, tmp_path, monkeypatch):
+    """A reward that depends only on the problem makes every group uniform: every advantage is 0,
+    so all tokens fall in ``entropy_zero`` and none in the per-sign entropies."""
+    from entropy_rl.tasks import ReasoningGymTask, Verdict
+
+    def by_problem(self, problem, response):
+        return Verdict(float(len(problem.prompt) % 2), None, "ok")
+
+    monkeypatch.setattr(ReasoningGymTask, "score", by_problem)
+    train(tiny_config("trainer.steps=2"), tmp_path / "r", quiet=True)
+    for row in read_metrics(tmp_path / "r"):
+        assert row["zero_adv_fraction"] == 1.0
+        assert row["entropy_pos"] is None and row["entropy_neg"] is None
+        assert row["entropy_zero"] == pytest.approx(row["entropy_token_mean"])
 
 
 def test_reward_function_that_hangs_does_not_stop_training(tiny_config, tmp_path, monkeypatch):

@@ -253,6 +253,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                 cov_tok = token_covariance(old_logp, adv, mask)
                 n_valid = valid.sum().clamp(min=1)
                 pos, neg = (adv > 0) & valid, (adv < 0) & valid
+                zero = valid & ~pos & ~neg  # no policy-gradient signal (e.g. all-equal-reward groups)
                 shares = covariance_top_share(cov_tok, mask)
                 row = {
                     "step": step,
@@ -262,6 +263,8 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                     "entropy_token_mean": float(masked_mean(old_ent, mask)),
                     "entropy_pos": float(masked_mean(old_ent, pos)) if pos.any() else None,
                     "entropy_neg": float(masked_mean(old_ent, neg)) if neg.any() else None,
+                    "entropy_zero": float(masked_mean(old_ent, zero)) if zero.any() else None,
+                    "zero_adv_fraction": float(zero.sum() / n_valid),
                     "sampled_neg_log_prob": float(-masked_mean(old_logp, mask)),
                     "covariance": float(cov_tok.sum() / n_valid),
                     "covariance_pos": float((cov_tok * pos).sum() / n_valid),
