@@ -184,3 +184,35 @@ def test_bad_config_values():
         LossConfig(loss_agg_mode="sum")
     with pytest.raises(ValueError, match="clip_ratio_c"):
         LossConfig(clip_ratio_c=0.5)
+
+
+def test_importance_weights_scale_each_token_after_selection():
+    """Engine-mismatch weights multiply the per-token loss (and its gradient) of every loss; the
+    remedies choose the same tokens as without them; (batch, 1) weights scale whole sequences."""
+    w = torch.tensor([[0.5, 2.0, 1.0], [0.0, 3.0, 9.0]])
+    old = LOGP - 0.3  # off-policy, so KL-Cov's penalty is active
+    entropy = torch.rand(2, 3)
+    for name in sorted(POLICY_LOSSES):
+        cfg = LossConfig(clip_cov_ratio=0.2, kl_cov_ratio=0.2)
+        grads = []
+        for weights in (None, w):
+            cfg.generator = torch.Generator().manual_seed(3)
+            logp = LOGP.clone().requires_grad_()
+            loss, m = get_policy_loss(name)(logp, old, A, MASK, cfg, entropy=entropy, weights=weights)
+            loss.backward()
+            grads.append(logp.grad)
+        # Every loss aggregates a per-token term: its gradient on each token scales by that token's weight.
+        assert torch.allclose(grads[1], grads[0] * w), name
+    # ppo by hand, token-mean: every ratio is e^0.3 ≈ 1.35, so A > 0 tokens are clipped at 1.2
+    # and A < 0 tokens keep 1.35 (the dual clip, c = 3, does not bind); then × w.
+    loss, _ = get_policy_loss("ppo")(LOGP, old, A, MASK, LossConfig(), weights=w)
+    r = math.exp(0.3)
+    per_token = torch.tensor([[-1.2, -1.2, -1.2], [r, r, 0.0]])
+    assert isclose(float(loss), float((per_token * w * MASK).sum() / 5))
+    # Sequence-level weights broadcast over the tokens.
+    seq = torch.tensor([[2.0], [0.5]])
+    l_seq, _ = get_policy_loss("ppo")(LOGP, old, A, MASK, LossConfig(), weights=seq)
+    l_full, _ = get_policy_loss("ppo")(LOGP, old, A, MASK, LossConfig(), weights=seq.expand(2, 3))
+    assert isclose(float(l_seq), float(l_full))
+    with pytest.raises(ValueError, match=r"weights must have shape .*\(2, 3\).*got \(3,\)"):
+        get_policy_loss("ppo")(LOGP, old, A, MASK, LossConfig(), weights=torch.ones(3))

@@ -15,7 +15,7 @@ pytest.importorskip("trl")
 from datasets import Dataset  # noqa: E402
 from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast  # noqa: E402
-from trl import GRPOConfig  # noqa: E402
+from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from entropy_rl.cli import app  # noqa: E402
@@ -154,6 +154,42 @@ def test_loss_equals_the_core_loss_on_hand_built_inputs(tmp_path, name, bonus):
     torch.testing.assert_close(log_prob.detach() * mask, naive * mask, rtol=0, atol=2e-3)
     logged = trainer._metrics["train"]["entropy_rl/covariance"]
     assert len(logged) == 1 and math.isfinite(logged[0])
+
+
+@pytest.mark.parametrize("loss_type, agg", [("grpo", "seq-mean-token-mean"), ("bnpo", "token-mean")])
+@pytest.mark.parametrize("is_shape", ["token", "sequence"])
+def test_ppo_equals_trl_with_vllm_importance_correction_and_kl(tmp_path, loss_type, agg, is_shape):
+    """With vLLM's importance-sampling correction and a bias-corrected KL to the reference (TRL's
+    defaults when generating with vLLM and beta > 0), the plug-in's ``ppo`` loss equals TRL's own
+    loss, value and gradients. (The dual clip is opened: TRL's loss has none.)"""
+    cfg = LossConfig(loss_agg_mode=agg, clip_ratio_c=1e9)
+    trainer = _trainer(tmp_path, "ppo", loss_config=cfg)
+    # ref_per_token_logps come with the inputs, so no reference model is needed: set beta after.
+    trainer.beta, trainer.loss_type = 0.04, loss_type
+    trainer.current_gradient_accumulation_steps = 2
+    # As if completions came from vLLM: no vLLM here, but the loss step only reads these fields.
+    trainer.use_vllm, trainer.vllm_importance_sampling_correction = True, True
+    assert trainer.args.use_bias_correction_kl  # TRL's default
+    inputs = _batch(trainer)
+    g = torch.Generator().manual_seed(1)
+    width = 3 if is_shape == "token" else 1
+    inputs["importance_sampling_ratio"] = torch.rand(4, width, generator=g) * 2  # as if truncated at 2
+    inputs["ref_per_token_logps"] = inputs["old_per_token_logps"] + 0.2 * torch.randn(4, 3, generator=g)
+
+    def loss_and_grads(compute):
+        trainer.model.zero_grad()
+        loss = compute(trainer, trainer.model, inputs)
+        loss.backward()
+        return float(loss.detach()), [p.grad.clone() for p in trainer.model.parameters()]
+
+    got, got_grads = loss_and_grads(EntropyGRPOTrainer._compute_loss)
+    trl_loss, trl_grads = loss_and_grads(GRPOTrainer._compute_loss)
+    assert got == pytest.approx(trl_loss, rel=1e-5)
+    for a, b in zip(got_grads, trl_grads, strict=True):
+        torch.testing.assert_close(a, b)
+    # ... and the weights matter: without them the loss differs.
+    trainer.vllm_importance_sampling_correction = False
+    assert loss_and_grads(EntropyGRPOTrainer._compute_loss)[0] != pytest.approx(got, rel=1e-3)
 
 
 def test_probe_entropy_change_is_predicted_to_first_order(tmp_path):

@@ -2,7 +2,8 @@
 
 Every loss has one signature::
 
-    loss_fn(log_prob, old_log_prob, advantages, mask, config, entropy=None) -> (loss, metrics)
+    loss_fn(log_prob, old_log_prob, advantages, mask, config, entropy=None, weights=None)
+        -> (loss, metrics)
 
 - ``log_prob``      (batch, response_len) log π_θ of the sampled tokens, with gradient.
 - ``old_log_prob``  (batch, response_len) log π_old of the same tokens (rollout policy), no grad.
@@ -11,6 +12,11 @@ Every loss has one signature::
 - ``config``        a :class:`LossConfig`.
 - ``entropy``       (batch, response_len) token entropy; with gradient when
                     ``config.entropy_coef`` ≠ 0; required by ``high_entropy``.
+- ``weights``       (batch, response_len) or (batch, 1) importance weights that correct for a
+                    rollout engine whose probabilities differ from the trainer's (verl's
+                    ``rollout_is_weights``, TRL's vLLM ``importance_sampling_ratio``): the
+                    per-token loss is multiplied by them (no gradient) before aggregation, after
+                    any token selection, as verl and TRL do. None = all 1.
 
 ``loss`` is a scalar already aggregated with ``config.loss_agg_mode``; ``metrics`` is a flat
 dict of Python floats. Every loss reports the same diagnostic keys (see ``_common_metrics``).
@@ -205,8 +211,18 @@ def _finish(
     config: LossConfig,
     entropy: torch.Tensor | None,
     metrics: dict[str, float],
+    weights: torch.Tensor | None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Aggregate, add the optional entropy bonus, and attach the diagnostics every loss reports."""
+    """Weight, aggregate, add the optional entropy bonus, and attach the diagnostics every loss
+    reports. The covariance diagnostics and the remedies' token choice ignore the weights."""
+    if weights is not None:
+        batch, length = loss_mat.shape
+        if weights.shape not in ((batch, length), (batch, 1)):
+            raise ValueError(
+                f"weights must have shape (batch, response_len) = {tuple(loss_mat.shape)} or "
+                f"(batch, 1), got {tuple(weights.shape)}"
+            )
+        loss_mat = loss_mat * weights.detach().to(loss_mat.dtype)
     loss = aggregate_loss(loss_mat, agg_mask, config.loss_agg_mode, config.loss_scale_factor)
     if config.entropy_coef != 0.0:
         if entropy is None:
@@ -254,18 +270,20 @@ def _ppo_metrics(terms: _PPOTerms, mask: torch.Tensor) -> dict[str, float]:
 
 
 @register_policy_loss("ppo")
-def ppo_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None):
+def ppo_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None):
     """Clipped surrogate with asymmetric ε (clip-higher) and dual clip (Schulman 2017; DAPO; Ye 2020).
 
     ℓ = max(−A·r, −A·clip(r, 1−ε_low, 1+ε_high)), and for A < 0 additionally min(ℓ, −c·A).
     """
     terms = _ppo_terms(log_prob, old_log_prob, advantages, mask, config)
     metrics = _ppo_metrics(terms, mask) | {"selected_frac": 0.0}
-    return _finish(terms.loss, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics)
+    return _finish(
+        terms.loss, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights
+    )
 
 
 @register_policy_loss("clip_cov")
-def clip_cov_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None):
+def clip_cov_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None):
     """Clip-Cov (Cui et al. 2025): detach the gradient of a few high-covariance tokens.
 
     Candidates are valid tokens not clipped by the PPO clip with lb < Cov_i < ub (strict);
@@ -292,11 +310,13 @@ def clip_cov_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, 
         "selected_frac": float(masked_mean((keep == 0).float(), mask)),
         "candidate_frac": float(masked_mean(candidates.float(), mask)),
     }
-    return _finish(loss_mat, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics)
+    return _finish(
+        loss_mat, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights
+    )
 
 
 @register_policy_loss("kl_cov")
-def kl_cov_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None):
+def kl_cov_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None):
     """KL-Cov (Cui et al. 2025): −A·r on valid tokens (no PPO clip), plus β·|log π − log π_old| on
     the top max(1, ⌊k·N_valid⌋) tokens by covariance.
 
@@ -319,11 +339,13 @@ def kl_cov_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, en
         "selected_frac": float(masked_mean(selected.float(), mask)),
         "kl_cov_penalty": float((kl_abs.detach() * selected).sum() / max(n_sel, 1)),
     }
-    return _finish(loss_mat, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics)
+    return _finish(
+        loss_mat, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights
+    )
 
 
 @register_policy_loss("pos_neg")
-def pos_neg_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None):
+def pos_neg_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None):
     """Positive/negative-advantage reweighting (Jin et al. 2025): the ``ppo`` per-token loss × λ_pos
     on A > 0 tokens and × λ_neg on A < 0 tokens. λ_pos < 1 slows the entropy collapse.
     """
@@ -337,12 +359,12 @@ def pos_neg_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, e
         "lambda_neg": float(config.lambda_neg),
     }
     return _finish(
-        terms.loss * weight, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics
+        terms.loss * weight, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights
     )
 
 
 @register_policy_loss("entropic")
-def entropic_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None):
+def entropic_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None):
     """EntroPIC weighting: the ``ppo`` per-token loss × (1 + α) on confident (π_old > 0.95) A > 0
     tokens and × (1 − α) on confident A < 0 tokens; α comes from the PI controller.
     """
@@ -357,12 +379,14 @@ def entropic_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, 
         "entropic_alpha": float(alpha),
     }
     return _finish(
-        terms.loss * weight, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics
+        terms.loss * weight, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights
     )
 
 
 @register_policy_loss("high_entropy")
-def high_entropy_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None):
+def high_entropy_loss(
+    log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None
+):
     """80/20 high-entropy minority tokens (Wang et al. 2025): the ``ppo`` loss only on tokens whose
     entropy is at or above the batch's top-ρ quantile, renormalised by the number kept (the
     aggregation runs over the kept tokens). TRL's ``top_entropy_quantile`` masks without
@@ -379,12 +403,16 @@ def high_entropy_loss(log_prob, old_log_prob, advantages, mask, config: LossConf
     else:
         kept = valid
     metrics = _ppo_metrics(terms, mask) | {"selected_frac": float(masked_mean(kept.float(), mask))}
-    return _finish(terms.loss, kept, log_prob, old_log_prob, advantages, mask, config, entropy, metrics)
+    return _finish(
+        terms.loss, kept, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights
+    )
 
 
 @register_policy_loss("reinforce")
-def reinforce_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None):
+def reinforce_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None):
     """Plain policy gradient −A·log π, no ratio and no clip (REINFORCE / GPG)."""
     loss_mat = -advantages * log_prob
     metrics = {"clip_frac": 0.0, "selected_frac": 0.0}
-    return _finish(loss_mat, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics)
+    return _finish(
+        loss_mat, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights
+    )

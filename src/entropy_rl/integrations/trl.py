@@ -43,8 +43,11 @@ per-sequence advantages are broadcast over the completion tokens. The loss is ag
 ``loss_config.loss_agg_mode`` (TRL's ``loss_type`` is not used) over each micro-batch and divided
 by the gradient-accumulation steps, as TRL's ``grpo`` loss type is; Clip-Cov and KL-Cov centre
 the covariance over the micro-batch, as verl does. Without ``loss_config``, the PPO clip comes
-from TRL's ``epsilon`` / ``epsilon_high``. TRL's KL to the reference (``beta``) and MoE router loss
-are added as TRL adds them. TRL options that change the loss in ways these losses do not model
+from TRL's ``epsilon`` / ``epsilon_high``. TRL's KL to the reference (``beta``, with
+``use_bias_correction_kl``) and MoE router loss are added as TRL adds them. With vLLM generation,
+TRL's importance-sampling correction (``vllm_importance_sampling_correction``, on by default)
+weights each token's policy loss by TRL's truncated or masked ratio π_trainer/π_vLLM, as TRL's
+own losses do; the remedies choose their tokens before that weighting, as verl's do. TRL options that change the loss in ways these losses do not model
 (listed in ``UNSUPPORTED_OPTIONS``) are refused at construction with the replacement to use.
 """
 
@@ -93,11 +96,6 @@ def check_grpo_args(args, policy_loss: str) -> None:
                 f"GRPOConfig.{name}={getattr(args, name)!r} is not supported by EntropyGRPOTrainer "
                 f"(set it to {off!r}): {why}"
             )
-    if getattr(args, "use_vllm", False) and getattr(args, "vllm_importance_sampling_correction", False):
-        raise ValueError(
-            "GRPOConfig.vllm_importance_sampling_correction=True is not supported by EntropyGRPOTrainer "
-            "(set it to False): entropy-rl's losses take no importance weights"
-        )
     on_policy = args.num_iterations == 1 and args.steps_per_generation <= args.gradient_accumulation_steps
     if policy_loss == "kl_cov" and on_policy:
         warnings.warn(
@@ -198,11 +196,20 @@ class EntropyGRPOTrainer(GRPOTrainer):
         if old_log_prob is None:  # TRL skips them when the update is on-policy
             old_log_prob = log_prob.detach()
 
+        # vLLM's sampling probabilities differ from the trainer's: TRL's truncated (or masked)
+        # importance ratio, (batch, len) or (batch, 1), weights the per-token loss, as in TRL.
+        weights = None
+        if self.use_vllm and self.vllm_importance_sampling_correction:
+            weights = inputs["importance_sampling_ratio"]
         cfg = self.loss_config
-        loss, metrics = self.policy_loss_fn(log_prob, old_log_prob, advantages, mask, cfg, entropy=entropy)
+        loss, metrics = self.policy_loss_fn(
+            log_prob, old_log_prob, advantages, mask, cfg, entropy=entropy, weights=weights
+        )
         if self.beta != 0.0:
             ref = inputs["ref_per_token_logps"]
             per_token_kl = torch.exp(ref - log_prob) - (ref - log_prob) - 1  # k3, as TRL
+            if self.args.use_bias_correction_kl:  # TRL: × the (token-level) ratio π/π_old
+                per_token_kl = per_token_kl * torch.exp(log_prob - old_log_prob)
             kl = aggregate_loss(per_token_kl, mask, cfg.loss_agg_mode, cfg.loss_scale_factor)
             loss = loss + self.beta * kl
             self._metrics[mode]["kl"].append(self._global_mean(per_token_kl.detach(), mask))
