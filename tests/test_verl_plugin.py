@@ -39,25 +39,34 @@ def _batch(seed=0, b=6, t=7):
     return old, log_prob.requires_grad_(), adv, mask
 
 
-def _both(verl_name, ours, cfg, mode, batch):
+def _is_weights(batch, seed=5):
+    """Rollout-correction weights as verl's truncated IS produces them: (batch, len), in [0, 2]."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(batch[0].shape, generator=g) * 2
+
+
+def _both(verl_name, ours, cfg, mode, batch, weights=None):
     old, log_prob, adv, mask = batch
     out = []
     for name in (verl_name, ours):
         lp = log_prob.detach().clone().requires_grad_()
-        loss, metrics = get_policy_loss_fn(name)(old, lp, adv, mask, loss_agg_mode=mode, config=cfg)
+        loss, metrics = get_policy_loss_fn(name)(
+            old, lp, adv, mask, loss_agg_mode=mode, config=cfg, rollout_is_weights=weights
+        )
         loss.backward()
         out.append((loss.detach(), lp.grad, metrics))
     return out
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("global_info", [False, True])
-def test_ppo_equals_verls_vanilla_loss(mode, global_info):
+@pytest.mark.parametrize("global_info, weighted", [(False, False), (True, False), (True, True)])
+def test_ppo_equals_verls_vanilla_loss(mode, global_info, weighted):
     cfg = _config(loss_mode="entropy_rl_ppo")
     batch = _batch()
     if global_info:  # this micro-batch is part of a larger global batch on 2 data-parallel ranks
         cfg.global_batch_info.update(dp_size=2, batch_num_tokens=57, global_batch_size=13)
-    (lv, gv, _), (lo, go, metrics) = _both("vanilla", "entropy_rl_ppo", cfg, mode, batch)
+    weights = _is_weights(batch) if weighted else None
+    (lv, gv, _), (lo, go, metrics) = _both("vanilla", "entropy_rl_ppo", cfg, mode, batch, weights)
     torch.testing.assert_close(lo, lv)
     torch.testing.assert_close(go, gv)
     old, log_prob, adv, mask = batch
@@ -66,20 +75,26 @@ def test_ppo_equals_verls_vanilla_loss(mode, global_info):
 
 
 @pytest.mark.parametrize("mode", ["token-mean", "seq-mean-token-mean"])
-def test_kl_cov_equals_verls_kl_cov(mode):
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kl_cov_equals_verls_kl_cov(mode, weighted):
     cfg = _config(loss_mode="entropy_rl_kl_cov", kl_cov_ratio=0.2, ppo_kl_coef=1.0)
     cfg.global_batch_info.update(dp_size=2, batch_num_tokens=50, global_batch_size=11)
-    (lv, gv, _), (lo, go, metrics) = _both("kl_cov", "entropy_rl_kl_cov", cfg, mode, _batch(seed=1))
+    batch = _batch(seed=1)
+    weights = _is_weights(batch) if weighted else None
+    (lv, gv, _), (lo, go, metrics) = _both("kl_cov", "entropy_rl_kl_cov", cfg, mode, batch, weights)
     torch.testing.assert_close(lo, lv)
     torch.testing.assert_close(go, gv)
     assert metrics["entropy_rl/selected_frac"] > 0.1
 
 
-def test_clip_cov_equals_verls_clip_cov_when_every_candidate_is_detached():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_clip_cov_equals_verls_clip_cov_when_every_candidate_is_detached(weighted):
     # r = 1: both detach every candidate, so their random choices cannot differ.
     cfg = _config(loss_mode="entropy_rl_clip_cov", clip_cov_ratio=1.0, clip_cov_lb=-0.05, clip_cov_ub=5.0)
+    batch = _batch(seed=2)
+    weights = _is_weights(batch) if weighted else None
     (lv, gv, _), (lo, go, metrics) = _both(
-        "clip_cov", "entropy_rl_clip_cov", cfg, "token-mean", _batch(seed=2)
+        "clip_cov", "entropy_rl_clip_cov", cfg, "token-mean", batch, weights
     )
     torch.testing.assert_close(lo, lv)
     torch.testing.assert_close(go, gv)
@@ -103,7 +118,5 @@ def test_knobs_from_the_environment_and_refusals(monkeypatch):
     with pytest.raises(ValueError, match="not valid JSON"):
         get_policy_loss_fn("entropy_rl_pos_neg")(old, log_prob, adv, mask, config=cfg)
     monkeypatch.delenv(plugin.ENV_VAR)
-    with pytest.raises(ValueError, match="rollout-correction weights"):
-        get_policy_loss_fn("entropy_rl_ppo")(old, log_prob, adv, mask, config=cfg, rollout_is_weights=mask)
     with pytest.raises(ValueError, match="token-sum"):
         get_policy_loss_fn("entropy_rl_ppo")(old, log_prob, adv, mask, loss_agg_mode="token-sum", config=cfg)

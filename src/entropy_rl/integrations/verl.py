@@ -29,9 +29,10 @@ normaliser to verl's global one (``config.global_batch_info``: ``dp_size``,
 so the result equals verl's aggregation of the same per-token losses. Clip-Cov and KL-Cov
 centre the covariance over the micro-batch, as verl's do.
 
-Refused with a clear error: verl's ``token-sum`` mode, and rollout-correction weights
-(``rollout_is_weights``), because a per-token weight cannot be applied after aggregation. Also
-refused: a non-zero ``entropy_coef`` in ``ENTROPY_RL_LOSS_CONFIG``, because verl adds its own
+Rollout-correction weights (``rollout_is_weights``, verl's truncated importance weights for the
+rollout engine's mismatch) multiply each token's loss before aggregation, after the remedies'
+token choice, as in verl's own losses. Refused with a clear error: verl's ``token-sum`` mode, and
+a non-zero ``entropy_coef`` in ``ENTROPY_RL_LOSS_CONFIG``, because verl adds its own
 entropy bonus (``actor.entropy_coeff``) outside the policy loss. ``high_entropy`` needs token
 entropies, which verl does not pass to policy losses, so it is not registered. Entropy
 controllers run in entropy-rl's and TRL's trainers, not in verl.
@@ -131,13 +132,10 @@ def make_verl_loss(name: str):
         """(batch, response_len) tensors → (loss, metrics), as verl's policy losses."""
         if config is None:
             raise ValueError(f"entropy_rl_{name}: verl passes the actor config; got None")
-        if rollout_is_weights is not None:
-            raise ValueError(
-                f"entropy_rl_{name}: rollout-correction weights are not supported (a per-token weight "
-                "cannot be applied after aggregation); disable policy_loss.rollout_correction"
-            )
         cfg = loss_config_from_verl(config, loss_agg_mode)
-        loss, metrics = loss_fn(log_prob, old_log_prob, advantages, response_mask, cfg)
+        loss, metrics = loss_fn(
+            log_prob, old_log_prob, advantages, response_mask, cfg, weights=rollout_is_weights
+        )
         loss = loss * global_scale(response_mask, loss_agg_mode, config.get("global_batch_info", None) or {})
         return loss, {PREFIX + k: v for k, v in metrics.items()}
 
