@@ -124,6 +124,48 @@ def test_pos_neg_weights_and_reinforce():
     assert isclose(float(loss_r.detach()), -(2.0 * -1.0 + -1.0 * -1.0) / 3)
 
 
+def test_cispo_clips_the_weight_but_keeps_every_gradient():
+    # ratios 1.5 (A > 0) and 0.5 (A < 0): PPO would give both zero gradient; CISPO clips their
+    # weights to 1.28 and 0.8 and keeps −w·A as each token's gradient on log π.
+    old = torch.zeros(1, 3)
+    logp = torch.log(torch.tensor([[1.5, 0.5, 1.0]])).requires_grad_()
+    adv = torch.tensor([[1.0, -1.0, 2.0]])
+    cfg = LossConfig(clip_ratio_low=0.2, clip_ratio_high=0.28)
+    loss, m = get_policy_loss("cispo")(logp, old, adv, torch.ones(1, 3), cfg)
+    lp = logp.detach()
+    expected = -(torch.tensor([[1.28, 0.8, 1.0]]) * adv * lp).sum() / 3
+    assert isclose(float(loss.detach()), float(expected))
+    loss.backward()
+    assert torch.allclose(logp.grad, -torch.tensor([[1.28, -0.8, 2.0]]) / 3)
+    assert isclose(m["clip_frac"], 2 / 3) and isclose(m["clip_frac_high"], 1 / 3)
+    ppo_logp = logp.detach().clone().requires_grad_()
+    get_policy_loss("ppo")(ppo_logp, old, adv, torch.ones(1, 3), cfg)[0].backward()
+    assert ppo_logp.grad[0, 0] == 0 and ppo_logp.grad[0, 1] == 0
+
+
+def test_gspo_clips_on_the_sequence_ratio():
+    # Sequence 0: token log-ratios 0.2 and −0.1, mean 0.05: s = e^0.05 ≈ 1.051 on both tokens,
+    # inside ε = 0.2; sequence 1: mean log-ratio 0.5 → s ≈ 1.65 > 1.2 with A > 0: clipped.
+    old = torch.zeros(2, 2)
+    logp = torch.tensor([[0.2, -0.1], [0.5, 0.5]]).requires_grad_()
+    adv = torch.tensor([[1.0, 1.0], [1.0, 1.0]])
+    mask = torch.ones(2, 2)
+    cfg = LossConfig(clip_ratio_low=0.2, clip_ratio_high=0.2, loss_agg_mode="seq-mean-token-mean")
+    loss, m = get_policy_loss("gspo")(logp, old, adv, mask, cfg)
+    s0 = math.exp(0.05)
+    assert isclose(float(loss.detach()), (-s0 - 1.2) / 2)
+    loss.backward()
+    # d/dlog π_t of −A·s_t is −A·s (value of the sequence ratio) / tokens / sequences.
+    assert torch.allclose(logp.grad, torch.tensor([[-s0 / 4, -s0 / 4], [0.0, 0.0]]))
+    assert m["clip_frac"] == 0.5 and m["clip_frac_high"] == 0.5
+    # One token per sequence: GSPO is the token-level PPO clip without the dual clip.
+    lp1 = torch.tensor([[0.3], [-0.6]])
+    a1 = torch.tensor([[1.0], [-1.0]])
+    l_gspo, _ = get_policy_loss("gspo")(lp1, torch.zeros(2, 1), a1, torch.ones(2, 1), LossConfig())
+    l_ppo, _ = get_policy_loss("ppo")(lp1, torch.zeros(2, 1), a1, torch.ones(2, 1), LossConfig())
+    assert isclose(float(l_gspo), float(l_ppo))
+
+
 def test_entropic_weights_only_confident_tokens():
     old = torch.log(torch.tensor([[0.99, 0.99, 0.5]]))
     adv = torch.tensor([[1.0, -1.0, 1.0]])

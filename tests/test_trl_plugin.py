@@ -53,7 +53,10 @@ def reward_digits(completions, **kw):
 
 
 def _trainer(tmp_path, policy_loss="ppo", seed=0, **kwargs):
-    grpo_keys = {"max_steps", "num_iterations", "save_steps", "beta", "top_entropy_quantile", "learning_rate"}
+    grpo_keys = {
+        "max_steps", "num_iterations", "save_steps", "beta", "top_entropy_quantile", "learning_rate",
+        "importance_sampling_level",
+    }  # fmt: skip
     grpo = {k: kwargs.pop(k) for k in list(kwargs) if k in grpo_keys}
     args = GRPOConfig(
         output_dir=str(tmp_path),
@@ -80,7 +83,9 @@ def _trainer(tmp_path, policy_loss="ppo", seed=0, **kwargs):
     )
 
 
-@pytest.mark.parametrize("name", ["ppo", "clip_cov", "kl_cov", "pos_neg", "high_entropy", "reinforce"])
+@pytest.mark.parametrize(
+    "name", ["ppo", "clip_cov", "kl_cov", "pos_neg", "high_entropy", "cispo", "gspo", "reinforce"]
+)
 def test_every_loss_trains_and_logs_diagnostics(tmp_path, name):
     cfg = LossConfig(clip_cov_ratio=0.2, clip_cov_lb=-1e9, clip_cov_ub=1e9, kl_cov_ratio=0.2)
     trainer = _trainer(tmp_path, name, loss_config=cfg, max_steps=3)
@@ -192,6 +197,30 @@ def test_ppo_equals_trl_with_vllm_importance_correction_and_kl(tmp_path, loss_ty
     assert loss_and_grads(EntropyGRPOTrainer._compute_loss)[0] != pytest.approx(got, rel=1e-3)
 
 
+@pytest.mark.parametrize("loss_type, agg", [("grpo", "seq-mean-token-mean"), ("bnpo", "token-mean")])
+def test_gspo_equals_trl_with_sequence_level_importance_sampling(tmp_path, loss_type, agg):
+    """TRL's GSPO (``importance_sampling_level="sequence"``) is the plug-in's ``gspo`` loss."""
+    cfg = LossConfig(loss_agg_mode=agg, clip_ratio_low=0.01, clip_ratio_high=0.01)
+    trainer = _trainer(tmp_path, "gspo", loss_config=cfg)
+    trainer.current_gradient_accumulation_steps = 1
+    inputs = _batch(trainer)
+
+    def loss_and_grads(compute):
+        trainer.model.zero_grad()
+        loss = compute(trainer, trainer.model, inputs)
+        loss.backward()
+        return float(loss.detach()), [p.grad.clone() for p in trainer.model.parameters()]
+
+    got, got_grads = loss_and_grads(EntropyGRPOTrainer._compute_loss)
+    assert 0 < trainer._metrics["train"]["entropy_rl/clip_frac"][-1] < 1  # some sequences are clipped
+    trainer.loss_type, trainer.importance_sampling_level = loss_type, "sequence"
+    trainer.epsilon_low = trainer.epsilon_high = 0.01
+    trl_loss, trl_grads = loss_and_grads(GRPOTrainer._compute_loss)
+    assert got == pytest.approx(trl_loss, rel=1e-5)
+    for a, b in zip(got_grads, trl_grads, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 def test_probe_entropy_change_is_predicted_to_first_order(tmp_path):
     trainer = _trainer(tmp_path, "ppo", probe_size=4, max_steps=6, num_iterations=1, learning_rate=3e-6)
     # At a uniform policy (maximal entropy) the first-order term vanishes and every change is of
@@ -216,6 +245,8 @@ def test_probe_entropy_change_is_predicted_to_first_order(tmp_path):
 def test_unsupported_options_and_on_policy_kl_cov_are_reported(tmp_path):
     with pytest.raises(ValueError, match="top_entropy_quantile.*high_entropy"):
         _trainer(tmp_path, "ppo", top_entropy_quantile=0.5)
+    with pytest.raises(ValueError, match="importance_sampling_level.*policy_loss='gspo'"):
+        _trainer(tmp_path, "ppo", importance_sampling_level="sequence")
     with pytest.raises(ValueError, match="unknown policy loss 'nope'"):
         _trainer(tmp_path, "nope")
     with pytest.warns(UserWarning, match="KL-Cov on purely on-policy updates does nothing"):

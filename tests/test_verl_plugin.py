@@ -17,10 +17,11 @@ from entropy_rl.losses import LossConfig, get_policy_loss  # noqa: E402
 MODES = ["token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"]
 
 
-def _config(**policy_loss):
+def _config(clip_ratio_low=None, clip_ratio_high=0.28, **policy_loss):
     cfg = ActorConfig(
         strategy="fsdp", rollout_n=4, ppo_mini_batch_size=4, ppo_micro_batch_size_per_gpu=2,
-        clip_ratio=0.2, clip_ratio_high=0.28, policy_loss=PolicyLossConfig(**policy_loss),
+        clip_ratio=0.2, clip_ratio_low=clip_ratio_low, clip_ratio_high=clip_ratio_high,
+        policy_loss=PolicyLossConfig(**policy_loss),
     )  # fmt: skip
     return cfg
 
@@ -85,6 +86,20 @@ def test_kl_cov_equals_verls_kl_cov(mode, weighted):
     torch.testing.assert_close(lo, lv)
     torch.testing.assert_close(go, gv)
     assert metrics["entropy_rl/selected_frac"] > 0.1
+
+
+@pytest.mark.parametrize("name", ["cispo", "gspo"])
+@pytest.mark.parametrize("mode", ["token-mean", "seq-mean-token-mean"])
+def test_cispo_and_gspo_equal_verls(name, mode):
+    # GSPO with the paper's tiny ε, so that some sequence ratios are clipped
+    clip = {"clip_ratio_low": 3e-4, "clip_ratio_high": 4e-4} if name == "gspo" else {}
+    cfg = _config(loss_mode=f"entropy_rl_{name}", **clip)
+    cfg.global_batch_info.update(dp_size=2, batch_num_tokens=57, global_batch_size=13)
+    batch = _batch(seed=4)
+    (lv, gv, _), (lo, go, metrics) = _both(name, f"entropy_rl_{name}", cfg, mode, batch, _is_weights(batch))
+    torch.testing.assert_close(lo, lv)
+    torch.testing.assert_close(go, gv)
+    assert 0 < metrics["entropy_rl/clip_frac"] < 1
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -408,6 +408,57 @@ def high_entropy_loss(
     )
 
 
+@register_policy_loss("cispo")
+def cispo_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None):
+    """CISPO (MiniMax-M1, Chen et al. 2025): −sg(clip(r, 1−ε_low, 1+ε_high))·A·log π.
+
+    The ratio is clipped as a weight and never masks a token's gradient, so low-probability
+    tokens whose ratio has grown (often the high-entropy "forks") keep learning, where PPO's clip
+    drops them. Clipping as verl's ``cispo``; MiniMax clips only above (a large ε_low, e.g. 1).
+    """
+    ratio = _ratio(log_prob, old_log_prob).detach()
+    clipped_ratio = torch.clamp(ratio, 1.0 - config.clip_ratio_low, 1.0 + config.clip_ratio_high)
+    loss_mat = -clipped_ratio * advantages * log_prob
+    metrics = {
+        "clip_frac": float(masked_mean((clipped_ratio != ratio).float(), mask)),
+        "clip_frac_low": float(masked_mean((ratio < 1.0 - config.clip_ratio_low).float(), mask)),
+        "clip_frac_high": float(masked_mean((ratio > 1.0 + config.clip_ratio_high).float(), mask)),
+        "selected_frac": 0.0,
+    }
+    return _finish(
+        loss_mat, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights
+    )
+
+
+@register_policy_loss("gspo")
+def gspo_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None):
+    """GSPO (Zheng et al. 2025): the PPO clip on the sequence ratio s = exp(mean_t log r_t).
+
+    Token t's ratio is s_t = sg(s)·π_t/sg(π_t): its value is the sequence's, its gradient that
+    of log π_t scaled by s, as verl's ``gspo``. ℓ = max(−A·s_t, −A·clip(s_t, 1−ε_low, 1+ε_high)),
+    no dual clip. The paper's ε are tiny (3e-4 / 4e-4) and its aggregation
+    ``seq-mean-token-mean``.
+    """
+    log_ratio = log_prob - old_log_prob
+    seq_log_ratio = (log_ratio * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)  # (batch,)
+    log_s = log_prob - log_prob.detach() + seq_log_ratio.detach().unsqueeze(-1)
+    s = torch.exp(torch.clamp(log_s, max=10.0))  # verl's clamp
+    loss1 = -advantages * s
+    loss2 = -advantages * torch.clamp(s, 1.0 - config.clip_ratio_low, 1.0 + config.clip_ratio_high)
+    loss_mat = torch.maximum(loss1, loss2)
+    clipped = (loss2 > loss1) & mask.bool()
+    s_val = s.detach()
+    metrics = {
+        "clip_frac": float(masked_mean(clipped.float(), mask)),
+        "clip_frac_low": float(masked_mean((clipped & (s_val < 1.0)).float(), mask)),
+        "clip_frac_high": float(masked_mean((clipped & (s_val > 1.0)).float(), mask)),
+        "selected_frac": 0.0,
+    }
+    return _finish(
+        loss_mat, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights
+    )
+
+
 @register_policy_loss("reinforce")
 def reinforce_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None):
     """Plain policy gradient −A·log π, no ratio and no clip (REINFORCE / GPG)."""

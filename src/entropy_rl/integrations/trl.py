@@ -73,7 +73,7 @@ STATE_FILE = "entropy_rl_state.pt"
 
 # GRPOConfig option → (value that means "off", why it is refused and what to use instead).
 UNSUPPORTED_OPTIONS: dict[str, tuple[object, str]] = {
-    "importance_sampling_level": ("token", "entropy-rl's losses use token-level ratios"),
+    "importance_sampling_level": ("token", "for GSPO's sequence-level ratio use policy_loss='gspo'"),
     "top_entropy_quantile": (1.0, "use policy_loss='high_entropy' with loss_config.entropy_quantile"),
     "entropy_coef": (0.0, "use loss_config.entropy_coef"),
     "use_adaptive_entropy": (False, "use controller=AdaptiveEntropyBonus(...) from entropy_rl.controllers"),

@@ -48,7 +48,7 @@ from verl.trainer.ppo.core_algos import register_policy_loss
 
 from entropy_rl.losses import LossConfig, get_policy_loss
 
-VERL_LOSSES = ("ppo", "clip_cov", "kl_cov", "pos_neg", "entropic", "reinforce")
+VERL_LOSSES = ("ppo", "clip_cov", "kl_cov", "pos_neg", "entropic", "cispo", "gspo", "reinforce")
 ENV_VAR = "ENTROPY_RL_LOSS_CONFIG"
 PREFIX = "entropy_rl/"
 _FROM_ENV = ("lambda_pos", "lambda_neg", "entropic_alpha", "entropic_prob_threshold")
