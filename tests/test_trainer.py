@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from entropy_rl.config import ConfigError, load_config
+from entropy_rl.config import METHOD_PRESETS, ConfigError, load_config
 from entropy_rl.losses import POLICY_LOSSES, LossConfig, get_policy_loss
 from entropy_rl.policy import load_policy
 from entropy_rl.rollout import generate, response_log_probs
@@ -299,6 +299,13 @@ def test_experiment_configs_are_valid(path):
     cfg = load_config(path)
     for m in ("grpo", "clip_cov", "kl_cov", "pos_neg"):
         assert cfg.for_method(m).algorithm.loss in POLICY_LOSSES
+
+
+@pytest.mark.parametrize("method", sorted(METHOD_PRESETS))
+def test_every_method_preset_builds_its_loss(method):
+    cfg = load_config(None).for_method(method)
+    assert cfg.algorithm.loss in POLICY_LOSSES
+    cfg.loss_config()  # its knobs are valid LossConfig fields and values
 
 
 def test_countdown_run_with_the_spread_teacher(tiny_config, tmp_path):

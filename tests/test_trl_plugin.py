@@ -221,6 +221,20 @@ def test_gspo_equals_trl_with_sequence_level_importance_sampling(tmp_path, loss_
         torch.testing.assert_close(a, b)
 
 
+def test_per_sign_entropy_diagnostics_by_hand(tmp_path):
+    trainer = _trainer(tmp_path, "ppo")
+    entropy = torch.tensor([[1.0, 2.0, 9.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 1, 1]])
+    adv = torch.tensor([[1.0], [-1.0], [0.0]]).expand(3, 3)  # the third group had equal rewards
+    log_prob = -torch.rand(3, 3)
+    trainer._log_diagnostics("train", {}, log_prob, adv, entropy, mask)
+    logged = {k.removeprefix("entropy_rl/"): v[-1] for k, v in trainer._metrics["train"].items()}
+    assert logged["entropy_pos"] == pytest.approx(1.5)  # the padded 9.0 does not count
+    assert logged["entropy_neg"] == pytest.approx(4.0)
+    assert logged["entropy_zero"] == pytest.approx(7.0)
+    assert logged["zero_adv_fraction"] == pytest.approx(3 / 8)
+
+
 def test_probe_entropy_change_is_predicted_to_first_order(tmp_path):
     trainer = _trainer(tmp_path, "ppo", probe_size=4, max_steps=6, num_iterations=1, learning_rate=3e-6)
     # At a uniform policy (maximal entropy) the first-order term vanishes and every change is of

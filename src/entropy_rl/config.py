@@ -270,6 +270,19 @@ METHOD_PRESETS: dict[str, dict[str, Any]] = {
     "entropic": {"algorithm": {"loss": "entropic", "controller": "entropic"}},
     "high_entropy": {"algorithm": {"loss": "high_entropy"}},
     "adaptive_entropy": {"algorithm": {"loss": "ppo", "controller": "adaptive_entropy_bonus"}},
+    # MiniMax-M1 bounds the IS weight only above (Trinity-RFT's defaults: ε_low = 1, ε_high = 0.28).
+    "cispo": {"algorithm": {"loss": "cispo", "loss_config": {"clip_ratio_low": 1.0, "clip_ratio_high": 0.28}}},
+    # The GSPO paper's ε on the sequence ratio, with sequence-level aggregation.
+    "gspo": {
+        "algorithm": {
+            "loss": "gspo",
+            "loss_config": {
+                "clip_ratio_low": 3e-4,
+                "clip_ratio_high": 4e-4,
+                "loss_agg_mode": "seq-mean-token-mean",
+            },
+        }
+    },
     "reinforce": {"algorithm": {"loss": "reinforce"}},
 }
 

@@ -8,7 +8,8 @@ TRL does not have:
   EntroPIC weighting, 80/20 high-entropy tokens (renormalised), PPO with dual clip, REINFORCE;
 - per-step diagnostics under ``entropy_rl/`` in TRL's logs (so in wandb/trackio/TensorBoard and
   ``trainer_state.json``): the covariance Cov(log π, A) and its parts on A > 0 / A < 0 tokens,
-  the share carried by the top 0.02 % / 0.2 % / 2 % tokens, entropy on A > 0 / A < 0 tokens,
+  the share carried by the top 0.02 % / 0.2 % / 2 % tokens, entropy on A > 0 / A < 0 / A = 0
+  tokens and the share of A = 0 tokens,
   clip and selection fractions, loss shares, approximate KL;
 - an entropy controller from ``entropy_rl.controllers`` (λ_pos schedule, EntroPIC PI control,
   Skywork's adaptive bonus…), updated once per optimizer step with the window's mean token
@@ -237,10 +238,13 @@ class EntropyGRPOTrainer(GRPOTrainer):
         processes with one collective (NaN, e.g. no A > 0 token on a process, is skipped)."""
         valid = mask.bool()
         pos, neg = (advantages > 0) & valid, (advantages < 0) & valid
+        zero = valid & ~pos & ~neg  # no gradient signal (all-equal-reward groups)
         shares = covariance_top_share(token_covariance(log_prob, advantages, mask), mask)
         values = dict(metrics)
         values["entropy_pos"] = float(masked_mean(entropy, pos)) if pos.any() else math.nan
         values["entropy_neg"] = float(masked_mean(entropy, neg)) if neg.any() else math.nan
+        values["entropy_zero"] = float(masked_mean(entropy, zero)) if zero.any() else math.nan
+        values["zero_adv_fraction"] = float(zero.sum() / valid.sum().clamp(min=1))
         values["cov_top_share_0.02%"] = shares[2e-4]
         values["cov_top_share_0.2%"] = shares[2e-3]
         values["cov_top_share_2%"] = shares[2e-2]
