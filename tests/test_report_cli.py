@@ -251,3 +251,47 @@ def test_compare_reports_the_runs_that_finished_and_names_the_one_that_failed(tm
     assert (out / "grpo" / "seed0" / "metrics.jsonl").read_text() == grpo_log
     summary = json.loads((out / "report" / "summary.json").read_text())["methods"]
     assert set(summary) == {"grpo", "custom"}
+
+
+def _verl_log(path, a=0.3, b=0.9, steps=30):
+    """A verl ``file``-logger JSONL ({"step": s, "data": {...}} per line) whose mean validation
+    accuracy over two data sources follows R = −a·exp(H) + b exactly."""
+    import numpy as np
+
+    lines = [{"step": 0, "data": {"val-core/gsm8k/acc/mean@1": 0.1, "val-core/math/acc/mean@1": 0.1}}]
+    for s in range(1, steps + 1):
+        h = 1.2 * np.exp(-s / 10) + 0.05
+        data = {
+            "actor/entropy": h,
+            "critic/score/mean": 0.5,
+            "entropy_rl/covariance": 0.02,
+            "actor/pg_loss": -0.1,
+        }
+        if s % 3 == 0:
+            r = -a * np.exp(h) + b
+            data["val-core/gsm8k/acc/mean@1"] = r + 0.05
+            data["val-core/math/acc/mean@1"] = r - 0.05
+        lines.append({"step": s, "data": data})
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+def test_a_verl_file_log_is_read_fitted_and_reported(tmp_path):
+    log = _verl_log(tmp_path / "exp.jsonl")
+    run = load_run(log)
+    assert run.method == "exp" and run.performance_key == "eval_accuracy"
+    assert [r["step"] for r in run.rows] == list(range(31))
+    assert run.rows[3]["covariance"] == 0.02 and run.rows[3]["actor/pg_loss"] == -0.1
+    assert "entropy" not in run.rows[0]  # the validation before training has no entropy
+    res = runner.invoke(app, ["fit", str(log)])
+    assert res.exit_code == 0, res.output
+    assert "points: 10 (entropy, eval_accuracy)" in res.output and "b − a = 0.6000" in res.output
+    res = runner.invoke(app, ["fit", str(log), "--metric", "reward"])
+    assert "points: 30 (entropy, reward)" in res.output
+    res = runner.invoke(app, ["report", str(log), "--out", str(tmp_path / "rep")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert abs(summary["methods"]["exp"]["law_ceiling"]["mean"] - 0.6) < 1e-6
+    (tmp_path / "bad.jsonl").write_text('{"step": 1, "data": {}}\n{"step": 2}\n')
+    res = runner.invoke(app, ["fit", str(tmp_path / "bad.jsonl")])
+    assert res.exit_code != 0 and "bad.jsonl:2: not a verl file-logger line" in res.output

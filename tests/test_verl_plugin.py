@@ -135,3 +135,30 @@ def test_knobs_from_the_environment_and_refusals(monkeypatch):
     monkeypatch.delenv(plugin.ENV_VAR)
     with pytest.raises(ValueError, match="token-sum"):
         get_policy_loss_fn("entropy_rl_ppo")(old, log_prob, adv, mask, loss_agg_mode="token-sum", config=cfg)
+
+
+def test_verl_file_logger_output_is_read_by_entropy_rl(tmp_path, monkeypatch):
+    """verl's own ``file`` logger writes the run; ``load_run`` reads it and the law fits it."""
+    import math
+
+    from verl.utils.tracking import Tracking
+
+    from entropy_rl.report import fit_run_law, load_run
+
+    monkeypatch.setenv("VERL_FILE_LOGGER_ROOT", str(tmp_path))
+    tracker = Tracking(project_name="proj", experiment_name="run1", default_backend=["file"])
+    cfg = _config(loss_mode="entropy_rl_ppo")
+    old, log_prob, adv, mask = _batch()
+    _, metrics = get_policy_loss_fn("entropy_rl_ppo")(old, log_prob, adv, mask, config=cfg)
+    for step in range(1, 13):
+        h = 1.0 * math.exp(-step / 4) + 0.1
+        data = {"actor/entropy": h, "critic/score/mean": 0.3, **metrics}
+        if step % 2 == 0:
+            data["val-core/gsm8k/acc/mean@1"] = -0.2 * math.exp(h) + 0.7
+        tracker.log(data=data, step=step)
+    tracker.finish()
+    run = load_run(tmp_path / "proj" / "run1.jsonl")
+    assert run.performance_key == "eval_accuracy" and len(run.rows) == 12
+    assert run.rows[0]["covariance"] == pytest.approx(metrics["entropy_rl/covariance"])
+    law = fit_run_law(run)
+    assert law.n == 6 and law.ceiling == pytest.approx(0.5, abs=1e-6)

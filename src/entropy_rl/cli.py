@@ -231,7 +231,7 @@ def _print_summary(summary: dict) -> None:
 
 @app.command()
 def report(
-    run_dirs: list[Path] = typer.Argument(..., help="Run directories."),
+    run_dirs: list[Path] = typer.Argument(..., help="Run directories (entropy-rl or TRL) or verl file-logger .jsonl files."),
     out: Path = typer.Option(..., "--out", help="Output directory for index.html and the PNGs."),
     baseline: Path = typer.Option(
         None, "--baseline", help="baseline_temperature.json written by `compare` (initial policy at lower T)."
@@ -250,12 +250,16 @@ def report(
 
 @app.command()
 def fit(
-    run_dir: Path = typer.Argument(..., help="Run directory."),
+    run_dir: Path = typer.Argument(
+        ..., help="Run directory, TRL output directory, or verl file-logger .jsonl."
+    ),
     metric: str | None = typer.Option(
-        None, help="Performance key (default: eval_accuracy; reward for a TRL run's trainer_state.json)."
+        None,
+        help="Performance key (default: eval_accuracy; reward for a TRL run, or a verl log without "
+        "validation).",
     ),
 ) -> None:
-    """Fit R = −a·exp(H) + b on a run (entropy-rl's, or a TRL output directory); print a, b, R²,
+    """Fit R = −a·exp(H) + b on a run (entropy-rl's, a TRL output directory or a verl log); print a, b, R²,
     the ceiling and the first-third prediction, then the run's entropy budget (its entropy change
     split into first and higher order)."""
     from entropy_rl.report import entropy_budget, fit_run_law, load_run

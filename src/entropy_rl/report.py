@@ -37,9 +37,14 @@ class Run:
 
 
 def load_run(path: str | Path) -> Run:
-    """An entropy-rl run (``metrics.jsonl``) or a TRL/transformers output directory
-    (``trainer_state.json``, else that of its latest ``checkpoint-N``)."""
+    """An entropy-rl run (``metrics.jsonl``), a TRL/transformers output directory
+    (``trainer_state.json``, else that of its latest ``checkpoint-N``), or the JSONL file of
+    verl's ``file`` logger (``trainer.logger=[console,file]``)."""
     path = Path(path)
+    if path.is_file() and path.suffix == ".jsonl":
+        rows = rows_from_verl_log(path)
+        perf = "eval_accuracy" if any("eval_accuracy" in r for r in rows) else "reward"
+        return Run(path, path.stem, rows, performance_key=perf)
     mfile = path / "metrics.jsonl"
     method = path.parent.name if re.fullmatch(r"seed\d+", path.name) else path.name
     if mfile.exists():
@@ -49,7 +54,8 @@ def load_run(path: str | Path) -> Run:
     state = trainer_state_file(path)
     if state is None:
         raise FileNotFoundError(
-            f"{path} has no metrics.jsonl (an entropy-rl run) nor trainer_state.json (a TRL run)"
+            f"{path} has no metrics.jsonl (an entropy-rl run) nor trainer_state.json (a TRL run), "
+            "and is not a verl file-logger .jsonl"
         )
     return Run(path, method, rows_from_trainer_state(state), performance_key="reward")
 
@@ -72,6 +78,40 @@ def rows_from_trainer_state(state_file: Path) -> list[dict]:
         for row in history
         if "entropy" in row and "step" in row
     ]
+
+
+# verl's validation accuracy: val-core/<data source>/acc/mean@<n> (one key per data source).
+_VERL_VAL_ACC = re.compile(r"val-core/.+/acc/mean@\d+")
+
+
+def rows_from_verl_log(log_file: Path) -> list[dict]:
+    """The rows of verl's ``file`` logger (``{"step": s, "data": {metric: value}}`` per line,
+    ``verl.utils.tracking.FileLogger``), read like ``metrics.jsonl`` rows: every metric under its
+    own name, the verl plug-in's ``entropy_rl/`` prefix removed, and ``entropy`` =
+    ``actor/entropy``, ``reward`` = ``critic/score/mean`` (the training score),
+    ``eval_accuracy`` = the mean over data sources of ``val-core/<source>/acc/mean@<n>``."""
+    rows = []
+    for n, line in enumerate(log_file.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            step, data = int(record["step"]), dict(record["data"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(
+                f"{log_file}:{n}: not a verl file-logger line ({{\"step\": ..., \"data\": {{...}}}}): {e}"
+            ) from None
+        row = {k.removeprefix("entropy_rl/"): v for k, v in data.items()}
+        row["step"] = step
+        if "actor/entropy" in data:
+            row["entropy"] = data["actor/entropy"]
+        if "critic/score/mean" in data:
+            row["reward"] = data["critic/score/mean"]
+        accs = [v for k, v in data.items() if _VERL_VAL_ACC.fullmatch(k)]
+        if accs:
+            row["eval_accuracy"] = float(np.mean(accs))
+        rows.append(row)
+    return rows
 
 
 def law_points(run: Run, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
