@@ -161,6 +161,15 @@ def test_loss_equals_the_core_loss_on_hand_built_inputs(tmp_path, name, bonus):
     assert len(logged) == 1 and math.isfinite(logged[0])
 
 
+def _loss_and_grads(compute_loss, trainer, inputs):
+    """``compute_loss`` (the plug-in's or TRL's own ``_compute_loss``) on ``inputs``: its value and
+    the gradient of every model parameter."""
+    trainer.model.zero_grad()
+    loss = compute_loss(trainer, trainer.model, inputs)
+    loss.backward()
+    return float(loss.detach()), [p.grad.clone() for p in trainer.model.parameters()]
+
+
 @pytest.mark.parametrize("loss_type, agg", [("grpo", "seq-mean-token-mean"), ("bnpo", "token-mean")])
 @pytest.mark.parametrize("is_shape", ["token", "sequence"])
 def test_ppo_equals_trl_with_vllm_importance_correction_and_kl(tmp_path, loss_type, agg, is_shape):
@@ -181,20 +190,15 @@ def test_ppo_equals_trl_with_vllm_importance_correction_and_kl(tmp_path, loss_ty
     inputs["importance_sampling_ratio"] = torch.rand(4, width, generator=g) * 2  # as if truncated at 2
     inputs["ref_per_token_logps"] = inputs["old_per_token_logps"] + 0.2 * torch.randn(4, 3, generator=g)
 
-    def loss_and_grads(compute):
-        trainer.model.zero_grad()
-        loss = compute(trainer, trainer.model, inputs)
-        loss.backward()
-        return float(loss.detach()), [p.grad.clone() for p in trainer.model.parameters()]
-
-    got, got_grads = loss_and_grads(EntropyGRPOTrainer._compute_loss)
-    trl_loss, trl_grads = loss_and_grads(GRPOTrainer._compute_loss)
+    got, got_grads = _loss_and_grads(EntropyGRPOTrainer._compute_loss, trainer, inputs)
+    trl_loss, trl_grads = _loss_and_grads(GRPOTrainer._compute_loss, trainer, inputs)
     assert got == pytest.approx(trl_loss, rel=1e-5)
     for a, b in zip(got_grads, trl_grads, strict=True):
         torch.testing.assert_close(a, b)
     # ... and the weights matter: without them the loss differs.
     trainer.vllm_importance_sampling_correction = False
-    assert loss_and_grads(EntropyGRPOTrainer._compute_loss)[0] != pytest.approx(got, rel=1e-3)
+    unweighted, _ = _loss_and_grads(EntropyGRPOTrainer._compute_loss, trainer, inputs)
+    assert unweighted != pytest.approx(got, rel=1e-3)
 
 
 @pytest.mark.parametrize("loss_type, agg", [("grpo", "seq-mean-token-mean"), ("bnpo", "token-mean")])
@@ -205,17 +209,11 @@ def test_gspo_equals_trl_with_sequence_level_importance_sampling(tmp_path, loss_
     trainer.current_gradient_accumulation_steps = 1
     inputs = _batch(trainer)
 
-    def loss_and_grads(compute):
-        trainer.model.zero_grad()
-        loss = compute(trainer, trainer.model, inputs)
-        loss.backward()
-        return float(loss.detach()), [p.grad.clone() for p in trainer.model.parameters()]
-
-    got, got_grads = loss_and_grads(EntropyGRPOTrainer._compute_loss)
+    got, got_grads = _loss_and_grads(EntropyGRPOTrainer._compute_loss, trainer, inputs)
     assert 0 < trainer._metrics["train"]["entropy_rl/clip_frac"][-1] < 1  # some sequences are clipped
     trainer.loss_type, trainer.importance_sampling_level = loss_type, "sequence"
     trainer.epsilon_low = trainer.epsilon_high = 0.01
-    trl_loss, trl_grads = loss_and_grads(GRPOTrainer._compute_loss)
+    trl_loss, trl_grads = _loss_and_grads(GRPOTrainer._compute_loss, trainer, inputs)
     assert got == pytest.approx(trl_loss, rel=1e-5)
     for a, b in zip(got_grads, trl_grads, strict=True):
         torch.testing.assert_close(a, b)
