@@ -61,3 +61,20 @@ def test_covariance_top_share():
     cov[0, 1:11] = 1.0  # total 100; the top 0.2 % (2 tokens) carry 91 %
     share = dynamics.covariance_top_share(cov, torch.ones(1, 1000), fractions=(2e-4, 2e-3, 2e-2))
     assert np.isclose(share[2e-4], 0.90) and np.isclose(share[2e-3], 0.91) and np.isclose(share[2e-2], 1.0)
+
+
+def test_sums_by_token_and_drivers_by_hand():
+    tokens = torch.tensor([[5, 6, 5], [6, 7, 0]])
+    mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
+    cov = torch.tensor([[0.5, -0.1, 0.25], [0.2, 0.05, 9.0]])  # 9.0 is padding
+    ent = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    stats = dynamics.sums_by_token(tokens, mask, 8, cov, ent)
+    assert stats.shape == (8, 3) and stats.dtype == torch.float64
+    assert stats[5].tolist() == [2.0, 0.75, 4.0]
+    assert torch.allclose(stats[6], torch.tensor([2.0, 0.1, 6.0], dtype=torch.float64))
+    assert stats[0].tolist() == [0.0, 0.0, 0.0]  # the padded position is not counted
+    drivers = dynamics.token_drivers(stats, lambda i: f"t{i}", top=2)
+    assert drivers["tokens_total"] == 5 and np.isclose(drivers["covariance_total"], 0.9)
+    assert [d["token"] for d in drivers["top"]] == ["t5", "t6"]
+    assert np.isclose(drivers["top"][0]["covariance_share"], 0.75 / 0.9)
+    assert drivers["top"][0]["mean_entropy"] == 2.0 and drivers["top"][1]["count"] == 2

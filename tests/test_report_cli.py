@@ -151,8 +151,10 @@ def test_compare_runs_methods_and_the_temperature_baseline(tmp_path, tiny_cache)
     sweep = json.loads((out / "baseline_temperature.json").read_text())
     assert [s["temperature"] for s in sweep] == [0.5, 1.5]  # sorted by entropy: higher T, higher entropy
     assert sweep[0]["entropy"] < sweep[1]["entropy"]
-    summary = json.loads((out / "report" / "summary.json").read_text())["methods"]
+    full = json.loads((out / "report" / "summary.json").read_text())
+    summary = full["methods"]
     assert set(summary) == {"grpo", "clip_cov"} and "gain_over_temperature" in summary["grpo"]
+    assert set(full["token_drivers"]) == {"grpo", "clip_cov"}  # from each run's token_drivers.json
     bad = runner.invoke(app, [*args, "--baseline-temperatures", "0,1", *sets])
     assert bad.exit_code != 0 and "temperatures must be > 0" in bad.output
 
@@ -295,3 +297,26 @@ def test_a_verl_file_log_is_read_fitted_and_reported(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"step": 1, "data": {}}\n{"step": 2}\n')
     res = runner.invoke(app, ["fit", str(tmp_path / "bad.jsonl")])
     assert res.exit_code != 0 and "bad.jsonl:2: not a verl file-logger line" in res.output
+
+
+def test_token_drivers_are_pooled_over_seeds_in_the_report(tmp_path):
+    runs = [_fake_run(tmp_path / "grpo" / f"seed{i}") for i in range(2)]
+    for run, (plus, nl) in zip(runs, [(3.0, 1.0), (1.0, 1.0)], strict=True):
+        drivers = {
+            "covariance_total": 5.0,
+            "tokens_total": 100,
+            "top": [
+                {"id": 5, "token": "+", "count": 10, "covariance_sum": plus, "covariance_share": plus / 5,
+                 "mean_entropy": 0.2},
+                {"id": 6, "token": "\\\\n", "count": 30, "covariance_sum": nl, "covariance_share": nl / 5,
+                 "mean_entropy": 0.6},
+            ],
+        }  # fmt: skip
+        (run / "token_drivers.json").write_text(json.dumps(drivers))
+    write_report(runs, tmp_path / "rep")
+    pooled = json.loads((tmp_path / "rep" / "summary.json").read_text())["token_drivers"]["grpo"]
+    assert [t["token"] for t in pooled] == ["+", "\\\\n"]
+    assert abs(pooled[0]["covariance_share"] - 0.4) < 1e-12 and pooled[0]["count"] == 20
+    assert abs(pooled[1]["mean_entropy"] - 0.6) < 1e-12
+    html_text = (tmp_path / "rep" / "index.html").read_text()
+    assert "Tokens that carry the covariance" in html_text and "<code>+</code>" in html_text

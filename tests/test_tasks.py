@@ -263,3 +263,13 @@ def test_noisy_teacher_units():
     assert 0.2 < changed < 0.3
     assert _noisy_answer(task, p, rng, 0.0, "answer") == p.answer
     assert _noisy_answer(task, p, rng, 1.0, "answer") != p.answer
+
+
+def test_token_labels_are_readable():
+    from entropy_rl.policy import EOS, PAD, CharTokenizer, Policy
+
+    policy = Policy(model=None, tokenizer=CharTokenizer("a\n"), chat=False, name="t")
+    assert policy.token_label(3) == "a"
+    assert policy.token_label(4) == "\\n"  # escaped, so a table shows it
+    assert policy.token_label(EOS) == "<eos>"
+    assert policy.token_label(PAD) == "<id 0>"

@@ -75,6 +75,24 @@ def _sampled_batch(tiny_config, n_prompts: int, group: int, seed: int):
     return cfg, policy, batch
 
 
+def test_token_drivers_add_up_to_the_logged_covariance(tiny_config, tmp_path):
+    """token_drivers.json sums every response token of the run: its totals equal the per-step
+    covariance × tokens and the response lengths in metrics.jsonl."""
+    cfg = tiny_config("trainer.steps=3")
+    train(cfg, tmp_path / "run", quiet=True)
+    rows = read_metrics(tmp_path / "run")
+    drivers = json.loads((tmp_path / "run" / "token_drivers.json").read_text())
+    n_resp = cfg.rollout.prompts_per_step * cfg.rollout.group_size
+    tokens = [r["response_length"] * n_resp for r in rows]
+    assert drivers["tokens_total"] == pytest.approx(sum(tokens))
+    expected = sum(r["covariance"] * n for r, n in zip(rows, tokens, strict=True))
+    assert drivers["covariance_total"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    top = drivers["top"]
+    assert top and all(isinstance(t["token"], str) and t["token"] for t in top)
+    sums = [t["covariance_sum"] for t in top]
+    assert sums == sorted(sums, reverse=True)
+
+
 def test_loss_falls_on_a_fixed_batch(tiny_config):
     cfg, policy, batch = _sampled_batch(tiny_config, n_prompts=4, group=4, seed=0)
     with torch.no_grad():
@@ -128,6 +146,8 @@ def test_resume_equals_uninterrupted(tiny_config, tmp_path, loss):
     assert [r["step"] for r in b] == [0, 1, 2, 3]
     for ra, rb in zip(a, b, strict=True):
         assert _comparable(ra) == _comparable(rb)
+    drivers = [json.loads((tmp_path / d / "token_drivers.json").read_text()) for d in "ab"]
+    assert drivers[0] == drivers[1]
 
 
 def test_a_run_does_not_depend_on_whether_the_model_was_cached(tiny_config, tmp_path):

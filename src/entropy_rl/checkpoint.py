@@ -48,7 +48,8 @@ class RNGState:
         clip_cov_gen.set_state(self.clip_cov)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file so that readers see the old or the new content, never a partial one."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -81,7 +82,7 @@ def save_checkpoint(
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
-    _atomic_write_text(run_dir / "latest", final.name)
+    atomic_write_text(run_dir / "latest", final.name)
     existing = sorted(
         (p for p in run_dir.glob("checkpoint-*") if p.is_dir()), key=lambda p: int(p.name.split("-")[1])
     )

@@ -60,6 +60,42 @@ def covariance_top_share(
     return out
 
 
+def sums_by_token(
+    tokens: torch.Tensor, mask: torch.Tensor, vocab_size: int, *values: torch.Tensor
+) -> torch.Tensor:
+    """Per token id: ``(vocab_size, 1 + len(values))`` float64 of the number of valid occurrences,
+    then the sum over them of each ``values`` tensor. ``tokens``, ``mask`` and each value are
+    ``(batch, response_len)``. Summed over a run with ``token_covariance`` as a value, it says
+    which tokens carry the covariance that lowers entropy (``token_drivers``)."""
+    valid = mask.bool()
+    ids = tokens[valid].long()
+    columns = [torch.ones_like(ids, dtype=torch.float64)] + [v[valid].double() for v in values]
+    out = torch.zeros(vocab_size, len(columns), dtype=torch.float64, device=tokens.device)
+    return out.index_add_(0, ids, torch.stack(columns, -1))
+
+
+def token_drivers(stats: torch.Tensor, label, top: int = 50) -> dict:
+    """The tokens that carry the most covariance, from ``sums_by_token(tokens, mask, V, cov,
+    entropy)`` accumulated over a run: the ``top`` ids by Σ Cov_i, each with its ``label(id)``,
+    occurrences, Σ Cov_i, share of the run's total Σ Cov_i, and mean entropy where sampled."""
+    count, cov, ent = stats[:, 0], stats[:, 1], stats[:, 2]
+    total = float(cov.sum())
+    order = torch.argsort(cov, descending=True)[:top]
+    rows = [
+        {
+            "id": int(i),
+            "token": label(int(i)),
+            "count": int(count[i]),
+            "covariance_sum": float(cov[i]),
+            "covariance_share": float(cov[i] / total) if total else None,
+            "mean_entropy": float(ent[i] / count[i]),
+        }
+        for i in order.tolist()
+        if count[i] > 0
+    ]
+    return {"covariance_total": total, "tokens_total": int(count.sum()), "top": rows}
+
+
 # ----------------------------------------------------------------------------- softmax theory
 
 

@@ -139,6 +139,13 @@ class Policy:
     chat: bool  # wrap prompts in the chat template
     name: str
 
+    def token_label(self, token_id: int) -> str:
+        """A token as readable text: escapes shown (``\\n``), ``<eos>``, ``<id N>`` for other specials."""
+        if token_id == self.tokenizer.eos_id:
+            return "<eos>"
+        text = self.tokenizer.decode([token_id])
+        return repr(text)[1:-1] if text else f"<id {token_id}>"
+
     def prompt_ids(self, prompt: str) -> list[int]:
         if self.chat:
             tok = self.tokenizer.tok

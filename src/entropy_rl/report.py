@@ -26,6 +26,7 @@ class Run:
     eval: dict | None = None  # an `entropy-rl eval` summary, when one was saved in the run dir
     performance_key: str = "eval_accuracy"
     """The performance the entropy law is fitted on by default (TRL runs log only ``reward``)."""
+    token_drivers: dict | None = None  # the trainer's token_drivers.json, when the run has one
 
     def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """(steps, values) where the key is present and not null."""
@@ -50,7 +51,14 @@ def load_run(path: str | Path) -> Run:
     if mfile.exists():
         rows = [json.loads(line) for line in mfile.read_text().splitlines() if line.strip()]
         ev = path / "eval" / "summary.json"
-        return Run(path, method, rows, json.loads(ev.read_text()) if ev.exists() else None)
+        drivers = path / "token_drivers.json"
+        return Run(
+            path,
+            method,
+            rows,
+            json.loads(ev.read_text()) if ev.exists() else None,
+            token_drivers=json.loads(drivers.read_text()) if drivers.exists() else None,
+        )
     state = trainer_state_file(path)
     if state is None:
         raise FileNotFoundError(
@@ -64,7 +72,9 @@ def trainer_state_file(path: Path) -> Path | None:
     """``path/trainer_state.json``, else the one in the highest-numbered ``checkpoint-N``."""
     if (path / "trainer_state.json").exists():
         return path / "trainer_state.json"
-    steps = {p: p.parent.name.removeprefix("checkpoint-") for p in path.glob("checkpoint-*/trainer_state.json")}
+    steps = {
+        p: p.parent.name.removeprefix("checkpoint-") for p in path.glob("checkpoint-*/trainer_state.json")
+    }
     numbered = [p for p, n in steps.items() if n.isdigit()]
     return max(numbered, key=lambda p: int(steps[p]), default=None)
 
@@ -99,7 +109,7 @@ def rows_from_verl_log(log_file: Path) -> list[dict]:
             step, data = int(record["step"]), dict(record["data"])
         except (ValueError, KeyError, TypeError) as e:
             raise ValueError(
-                f"{log_file}:{n}: not a verl file-logger line ({{\"step\": ..., \"data\": {{...}}}}): {e}"
+                f'{log_file}:{n}: not a verl file-logger line ({{"step": ..., "data": {{...}}}}): {e}'
             ) from None
         row = {k.removeprefix("entropy_rl/"): v for k, v in data.items()}
         row["step"] = step
@@ -552,15 +562,73 @@ def write_report(
         except ValueError as e:
             laws[str(run.path)] = {"error": str(e)}
     evals = {str(r.path): r.eval for r in runs if r.eval}
+    drivers = pooled_token_drivers(runs)
     (out / "summary.json").write_text(
         json.dumps(
-            {"methods": summary, "laws": laws, "evals": evals, "temperature_baseline": baseline},
+            {
+                "methods": summary,
+                "laws": laws,
+                "evals": evals,
+                "temperature_baseline": baseline,
+                "token_drivers": drivers,
+            },
             indent=1,
             default=str,
         )
     )
-    (out / "index.html").write_text(_html(summary, laws, evals, figs, baseline))
+    (out / "index.html").write_text(_html(summary, laws, evals, figs, baseline, drivers))
     return out / "index.html"
+
+
+def pooled_token_drivers(runs: list[Run], top: int = 10) -> dict[str, list[dict]]:
+    """Per method, the tokens that carry the most covariance, pooled over its runs' seeds: Σ Cov_i
+    and occurrences summed by token over each run's listed tokens, the share taken of the
+    methods' pooled total Σ Cov_i, and the occurrence-weighted mean entropy."""
+    pooled: dict[str, dict] = {}
+    for run in runs:
+        if not run.token_drivers:
+            continue
+        p = pooled.setdefault(run.method, {"total": 0.0, "tokens": {}})
+        p["total"] += run.token_drivers["covariance_total"]
+        for t in run.token_drivers["top"]:
+            acc = p["tokens"].setdefault(t["token"], [0, 0.0, 0.0])
+            acc[0] += t["count"]
+            acc[1] += t["covariance_sum"]
+            acc[2] += t["mean_entropy"] * t["count"]
+    out = {}
+    for method, p in pooled.items():
+        ranked = sorted(p["tokens"].items(), key=lambda kv: kv[1][1], reverse=True)[:top]
+        out[method] = [
+            {
+                "token": tok,
+                "count": n,
+                "covariance_share": cov / p["total"] if p["total"] else None,
+                "mean_entropy": ent / n,
+            }
+            for tok, (n, cov, ent) in ranked
+        ]
+    return out
+
+
+def _drivers_html(drivers: dict[str, list[dict]]) -> str:
+    if not drivers:
+        return ""
+    tables = ""
+    for method, rows in drivers.items():
+        body = "".join(
+            f"<tr><td><code>{html.escape(r['token'])}</code></td><td>{_opt(r['covariance_share'])}</td>"
+            f"<td>{r['count']}</td><td>{r['mean_entropy']:.3f}</td></tr>"
+            for r in rows
+        )
+        tables += (
+            f"<table style='display:inline-table;margin:8px'><tr><th colspan=4>{html.escape(method)}</th></tr>"
+            f"<tr><th>token</th><th>share of Σ Cov</th><th>occurrences</th><th>mean entropy</th></tr>"
+            f"{body}</table>"
+        )
+    return (
+        "<h2>Tokens that carry the covariance (the first-order entropy loss), over the whole run</h2>"
+        "<p>Σ Cov_i by token, pooled over seeds (<code>token_drivers.json</code> in each run).</p>" + tables
+    )
 
 
 def _fmt(d: dict) -> str:
@@ -589,7 +657,7 @@ def _baseline_table(baseline: list[dict[str, float]] | None) -> str:
     )
 
 
-def _html(summary, laws, evals, figs, baseline=None) -> str:
+def _html(summary, laws, evals, figs, baseline=None, drivers=None) -> str:
     cols = [
         "entropy_start",
         "entropy_final",
@@ -658,4 +726,5 @@ updates per rollout), which no covariance remedy changes (<code>entropy_budget.p
 <table><tr><th>run</th><th>a</th><th>b</th><th>R²</th><th>ceiling b − a [90% bootstrap]</th>
 <th>final R predicted from first third</th><th>actual final R</th></tr>{law_rows}</table>
 {_baseline_table(baseline)}
+{_drivers_html(drivers or {})}
 {imgs}{ev}</body></html>"""

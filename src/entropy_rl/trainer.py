@@ -25,10 +25,22 @@ import numpy as np
 import torch
 
 from entropy_rl.advantages import entropy_shaped_advantage, get_advantage_estimator
-from entropy_rl.checkpoint import RNGState, latest_checkpoint, load_checkpoint, save_checkpoint
+from entropy_rl.checkpoint import (
+    RNGState,
+    atomic_write_text,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from entropy_rl.config import Config
 from entropy_rl.controllers import make_controller
-from entropy_rl.dynamics import covariance_top_share, first_order_entropy_change, token_covariance
+from entropy_rl.dynamics import (
+    covariance_top_share,
+    first_order_entropy_change,
+    sums_by_token,
+    token_covariance,
+    token_drivers,
+)
 from entropy_rl.evaluation import ScoringFailed, sample_and_score, score_all, summarize
 from entropy_rl.law import fit_entropy_law, law_points
 from entropy_rl.losses import DYNAMIC_LOSS_FIELDS, aggregate_loss, get_policy_loss, masked_mean
@@ -148,6 +160,9 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
 
     start = 0
     law_pts: list[tuple[float, float]] = []  # (entropy, held-out accuracy) at each evaluation
+    vocab = model.config.vocab_size
+    # per token id over the run: occurrences, Σ Cov_i, Σ entropy (``token_drivers.json``)
+    token_stats = torch.zeros(vocab, 3, dtype=torch.float64)
     if resume:
         ckpt = latest_checkpoint(run_dir)
         if ckpt is None:
@@ -157,6 +172,8 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
             controller.load_state_dict(state["controller"])
         for k, v in state["loss_dynamic"].items():
             setattr(loss_cfg, k, v)
+        if state.get("token_stats") is not None:
+            token_stats = state["token_stats"]
         start = state["step"] + 1
         (run_dir / "interrupted").unlink(missing_ok=True)  # about the stop this resume continues from
         # drop log lines of steps after the checkpoint (a crashed run may have written some)
@@ -198,9 +215,12 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                 "controller": controller.state_dict() if controller is not None else None,
                 "loss_dynamic": {k: getattr(loss_cfg, k) for k in DYNAMIC_LOSS_FIELDS},
                 "rng": rng,
+                "token_stats": token_stats,
             },
             keep=t.keep_checkpoints,
         )
+        drivers = token_drivers(token_stats, policy.token_label)
+        atomic_write_text(run_dir / "token_drivers.json", json.dumps(drivers, indent=1))
 
     last_saved = start - 1
     in_update = False
@@ -255,6 +275,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                 pos, neg = (adv > 0) & valid, (adv < 0) & valid
                 zero = valid & ~pos & ~neg  # no policy-gradient signal (e.g. all-equal-reward groups)
                 shares = covariance_top_share(cov_tok, mask)
+                step_token_stats = sums_by_token(batch.responses, mask, vocab, cov_tok, old_ent).cpu()
                 row = {
                     "step": step,
                     "reward": float(rewards.mean()),
@@ -380,6 +401,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                 metrics_file.write(json.dumps({k: _json_safe(v) for k, v in row.items()}) + "\n")
                 metrics_file.flush()
                 rng_after_step = RNGState.capture(loss_cfg.generator)
+                token_stats += step_token_stats  # only completed steps count
                 in_update = False  # the weights now match the completed step again
                 if (step + 1) % t.checkpoint_every == 0 or step == t.steps - 1:
                     checkpoint(step, rng_after_step)
