@@ -20,6 +20,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from entropy_rl.cli import app  # noqa: E402
 from entropy_rl.controllers import LambdaPosSchedule  # noqa: E402
+from entropy_rl.dynamics import token_covariance  # noqa: E402
 from entropy_rl.integrations.trl import EntropyGRPOTrainer  # noqa: E402
 from entropy_rl.law import fit_entropy_law  # noqa: E402
 from entropy_rl.losses import LossConfig, get_policy_loss  # noqa: E402
@@ -225,12 +226,21 @@ def test_per_sign_entropy_diagnostics_by_hand(tmp_path):
     mask = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 1, 1]])
     adv = torch.tensor([[1.0], [-1.0], [0.0]]).expand(3, 3)  # the third group had equal rewards
     log_prob = -torch.rand(3, 3)
-    trainer._log_diagnostics("train", {}, log_prob, adv, entropy, mask)
+    ids = torch.tensor([[5, 6, 0], [5, 5, 6], [7, 7, 7]])
+    trainer._log_diagnostics("train", {}, log_prob, adv, entropy, mask, ids)
     logged = {k.removeprefix("entropy_rl/"): v[-1] for k, v in trainer._metrics["train"].items()}
     assert logged["entropy_pos"] == pytest.approx(1.5)  # the padded 9.0 does not count
     assert logged["entropy_neg"] == pytest.approx(4.0)
     assert logged["entropy_zero"] == pytest.approx(7.0)
     assert logged["zero_adv_fraction"] == pytest.approx(3 / 8)
+    # Per-token sums for token_drivers.json: occurrences, Σ Cov_i, Σ entropy.
+    stats = trainer._token_stats
+    cov = token_covariance(log_prob, adv, mask)
+    assert stats[5].tolist() == pytest.approx([3, float(cov[0, 0] + cov[1, 0] + cov[1, 1]), 8.0])
+    assert stats[7].tolist() == pytest.approx([3, float(cov[2].sum()), 21.0])
+    assert stats[0].tolist() == [0.0, 0.0, 0.0]  # padding
+    trainer._log_diagnostics("eval", {}, log_prob, adv, entropy, mask, ids)  # evaluation: not counted
+    assert trainer._token_stats[5, 0] == 3
 
 
 def test_probe_entropy_change_is_predicted_to_first_order(tmp_path):
@@ -303,10 +313,18 @@ def test_controller_law_fit_and_resume_equal_an_uninterrupted_run(tmp_path):
         }
 
     assert changes(resumed) == pytest.approx(changes(full)) and len(changes(full)) == 2
+    # ... and the same per-token covariance sums (token_drivers.json, written in each checkpoint).
+    drivers = [
+        json.loads((tmp_path / d / "checkpoint-4" / "token_drivers.json").read_text())
+        for d in ("full", "resumed")
+    ]
+    assert drivers[0]["tokens_total"] > 0 and drivers[0]["top"]
+    assert drivers[0]["tokens_total"] == drivers[1]["tokens_total"]
+    assert drivers[0]["covariance_total"] == pytest.approx(drivers[1]["covariance_total"])
 
     # `entropy-rl fit` reads a TRL output directory (its latest checkpoint's trainer_state.json).
     run = load_run(tmp_path / "full")
-    assert run.performance_key == "reward"
+    assert run.performance_key == "reward" and run.token_drivers == drivers[0]
     assert [r["step"] for r in run.rows] == [1, 2, 3, 4]
     assert "covariance" in run.rows[0] and "entropy_rl/covariance" not in run.rows[0]
     state = json.loads((tmp_path / "full" / "checkpoint-4" / "trainer_state.json").read_text())
@@ -337,12 +355,13 @@ from entropy_rl.controllers import LambdaPosSchedule
 from entropy_rl.losses import LossConfig
 out = pathlib.Path({out!r})
 t = _trainer(out, "clip_cov", loss_config=LossConfig(clip_cov_ratio=0.2, clip_cov_lb=-1e9, clip_cov_ub=1e9),
-             controller=LambdaPosSchedule(threshold=100.0, step=0.1, lambda_pos=1.0), max_steps=2)
+             controller=LambdaPosSchedule(threshold=100.0, step=0.1, lambda_pos=1.0), max_steps=2,
+             save_steps=2)
 t.train()
 rank = t.accelerator.process_index
 rows = [r for r in t.state.log_history if "entropy" in r]
 (out / f"rank{{rank}}.json").write_text(json.dumps({{"world": t.accelerator.num_processes,
-    "lambda_pos": t.loss_config.lambda_pos, "rows": rows}}))
+    "lambda_pos": t.loss_config.lambda_pos, "rows": rows, "tokens": float(t._token_stats[:, 0].sum())}}))
 """
 
 
@@ -366,3 +385,7 @@ def test_two_processes_agree(tmp_path):
     rows = ranks[0]["rows"]
     assert len(rows) == 2 and all(math.isfinite(r["entropy_rl/covariance"]) for r in rows)
     assert all(r["entropy_rl/selected_frac"] > 0.1 for r in rows)
+    # The checkpoint's token_drivers.json sums both processes' tokens.
+    drivers = json.loads((tmp_path / "checkpoint-2" / "token_drivers.json").read_text())
+    assert min(r["tokens"] for r in ranks) > 0
+    assert drivers["tokens_total"] == ranks[0]["tokens"] + ranks[1]["tokens"]

@@ -65,7 +65,14 @@ def load_run(path: str | Path) -> Run:
             f"{path} has no metrics.jsonl (an entropy-rl run) nor trainer_state.json (a TRL run), "
             "and is not a verl file-logger .jsonl"
         )
-    return Run(path, method, rows_from_trainer_state(state), performance_key="reward")
+    drivers = state.parent / "token_drivers.json"  # the TRL plug-in writes it in each checkpoint
+    return Run(
+        path,
+        method,
+        rows_from_trainer_state(state),
+        performance_key="reward",
+        token_drivers=json.loads(drivers.read_text()) if drivers.exists() else None,
+    )
 
 
 def trainer_state_file(path: Path) -> Path | None:

@@ -9,8 +9,8 @@ TRL does not have:
 - per-step diagnostics under ``entropy_rl/`` in TRL's logs (so in wandb/trackio/TensorBoard and
   ``trainer_state.json``): the covariance Cov(log π, A) and its parts on A > 0 / A < 0 tokens,
   the share carried by the top 0.02 % / 0.2 % / 2 % tokens, entropy on A > 0 / A < 0 / A = 0
-  tokens and the share of A = 0 tokens,
-  clip and selection fractions, loss shares, approximate KL;
+  tokens and the share of A = 0 tokens, clip and selection fractions, loss shares, approximate
+  KL; and in each checkpoint ``token_drivers.json``, the tokens carrying the most covariance;
 - an entropy controller from ``entropy_rl.controllers`` (λ_pos schedule, EntroPIC PI control,
   Skywork's adaptive bonus…), updated once per optimizer step with the window's mean token
   entropy (as TRL's own adaptive bonus is) and checkpointed with TRL's checkpoints;
@@ -55,22 +55,32 @@ own losses do; the remedies choose their tokens before that weighting, as verl's
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
 import warnings
+from pathlib import Path
 
 import torch
 from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
+from entropy_rl.checkpoint import atomic_write_text
 from entropy_rl.controllers import Controller
-from entropy_rl.dynamics import covariance_top_share, first_order_entropy_change, token_covariance
+from entropy_rl.dynamics import (
+    covariance_top_share,
+    first_order_entropy_change,
+    sums_by_token,
+    token_covariance,
+    token_drivers,
+)
 from entropy_rl.law import fit_entropy_law, law_points
 from entropy_rl.losses import DYNAMIC_LOSS_FIELDS, LossConfig, aggregate_loss, get_policy_loss, masked_mean
 
 PREFIX = "entropy_rl/"
 STATE_FILE = "entropy_rl_state.pt"
+DRIVERS_FILE = "token_drivers.json"
 
 # GRPOConfig option → (value that means "off", why it is refused and what to use instead).
 UNSUPPORTED_OPTIONS: dict[str, tuple[object, str]] = {
@@ -164,6 +174,10 @@ class EntropyGRPOTrainer(GRPOTrainer):
         self.probe_size, self.probe_max_tokens = probe_size, probe_max_tokens
         self._probe: dict[str, torch.Tensor] | None = None  # fixed prompt + completion ids
         self._probe_lp: torch.Tensor | None = None  # its log-softmax under the current policy
+        # per token id, over this process's training micro-batches: occurrences, Σ Cov_i, Σ entropy
+        head = self.model.get_output_embeddings()
+        vocab = head.weight.shape[0] if head is not None else self.model.config.vocab_size
+        self._token_stats = torch.zeros(vocab, 3, dtype=torch.float64, device=self.accelerator.device)
         if probe_size:
             self.add_callback(_ProbeCallback(self))
         params = inspect.signature(self._get_per_token_logps_and_entropies).parameters
@@ -221,7 +235,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
 
         entropy = entropy.detach()
         self._metrics[mode]["entropy"].append(self._global_mean(entropy, mask))
-        self._log_diagnostics(mode, metrics, log_prob.detach(), advantages, entropy, mask)
+        self._log_diagnostics(mode, metrics, log_prob.detach(), advantages, entropy, mask, completion_ids)
         if mode == "train" and self.controller is not None:
             self._step_controller(entropy, mask)
         return loss
@@ -233,13 +247,19 @@ class EntropyGRPOTrainer(GRPOTrainer):
         return float(totals[0] / totals[1].clamp(min=1.0))
 
     @torch.no_grad()
-    def _log_diagnostics(self, mode, metrics, log_prob, advantages, entropy, mask) -> None:
+    def _log_diagnostics(self, mode, metrics, log_prob, advantages, entropy, mask, completion_ids) -> None:
         """The loss's metrics plus covariance concentration and per-sign entropy, averaged over
-        processes with one collective (NaN, e.g. no A > 0 token on a process, is skipped)."""
+        processes with one collective (NaN, e.g. no A > 0 token on a process, is skipped); in
+        training, the per-token sums behind ``token_drivers.json``."""
         valid = mask.bool()
         pos, neg = (advantages > 0) & valid, (advantages < 0) & valid
         zero = valid & ~pos & ~neg  # no gradient signal (all-equal-reward groups)
-        shares = covariance_top_share(token_covariance(log_prob, advantages, mask), mask)
+        cov_tok = token_covariance(log_prob, advantages, mask)
+        shares = covariance_top_share(cov_tok, mask)
+        if mode == "train":
+            self._token_stats += sums_by_token(
+                completion_ids, mask, self._token_stats.shape[0], cov_tok, entropy
+            ).to(self._token_stats.device)
         values = dict(metrics)
         values["entropy_pos"] = float(masked_mean(entropy, pos)) if pos.any() else math.nan
         values["entropy_neg"] = float(masked_mean(entropy, neg)) if neg.any() else math.nan
@@ -358,18 +378,27 @@ class EntropyGRPOTrainer(GRPOTrainer):
 
     # ------------------------------------------------------------------------- checkpoints
 
+    def _token_label(self, token_id: int) -> str:
+        text = self.processing_class.decode([token_id])
+        return repr(text)[1:-1] if text else f"<id {token_id}>"
+
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
+        # every process takes part in the sum; the main one writes it
+        token_stats = self.accelerator.reduce(self._token_stats.clone(), reduction="sum").cpu()
         if not self.args.should_save:
             return
         folder = os.path.join(
             self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
         )
+        drivers = token_drivers(token_stats, self._token_label)
+        atomic_write_text(Path(folder) / DRIVERS_FILE, json.dumps(drivers, indent=1))
         state = {
             "controller": self.controller.state_dict() if self.controller is not None else None,
             "loss_dynamic": {k: getattr(self.loss_config, k) for k in DYNAMIC_LOSS_FIELDS},
             "generator": self.loss_config.generator.get_state(),
             "probe": None if self._probe is None else {k: v.cpu() for k, v in self._probe.items()},
+            "token_stats": token_stats,  # the sum over processes: the main process resumes from it
         }
         tmp = os.path.join(folder, STATE_FILE + ".tmp")
         torch.save(state, tmp)
@@ -390,6 +419,8 @@ class EntropyGRPOTrainer(GRPOTrainer):
         self.loss_config.generator.set_state(state["generator"])
         # The probe's log-softmax is recomputed from the restored weights before the next step.
         self._probe, self._probe_lp = state.get("probe"), None
+        if state.get("token_stats") is not None and self.accelerator.is_main_process:
+            self._token_stats = state["token_stats"].to(self._token_stats.device)
 
 
 def _nanmean(values: list[float]) -> float:
