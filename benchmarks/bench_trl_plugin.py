@@ -103,7 +103,8 @@ def main() -> None:
         print(f"{name:22s} {med * 1e3:8.1f} ms   ratio to TRL grpo {med / base:.3f}")
 
     # Whole steps differ by less than their noise, so time the plug-in's own extra work directly:
-    # the core loss plus its diagnostics (covariance, top shares, per-sign entropy, the gather),
+    # the core loss plus its diagnostics (covariance, top shares, per-sign entropy, the per-token
+    # sums of token_drivers.json, the gather),
     # on the step's log-probs and entropies.
     tr = trainers["entropy-rl kl_cov"]
     ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], 1)
@@ -117,7 +118,9 @@ def main() -> None:
         for _ in range(50):
             t0 = time.perf_counter()
             _, metrics = tr.policy_loss_fn(log_prob, inputs["old_per_token_logps"], adv, completion_mask, lc)
-            tr._log_diagnostics("train", metrics, log_prob, adv, entropy, completion_mask)
+            tr._log_diagnostics(
+                "train", metrics, log_prob, adv, entropy, completion_mask, inputs["completion_ids"]
+            )
             extra.append(time.perf_counter() - t0)
         med = statistics.median(extra)
         print(f"entropy-rl {name:12s} loss + diagnostics {med * 1e3:6.2f} ms = {med / base:.4f} of a TRL step")
