@@ -26,6 +26,11 @@ from entropy_rl.tasks import Task
 PAD, BOS, EOS = 0, 1, 2
 
 
+def readable_token(text: str, token_id: int) -> str:
+    """A decoded token for tables: escapes shown (``\\n``), ``<id N>`` when it decodes to nothing."""
+    return repr(text)[1:-1] if text else f"<id {token_id}>"
+
+
 class CharTokenizer:
     """Character-level tokenizer: ids 0/1/2 are pad/bos/eos, then one id per alphabet character."""
 
@@ -140,11 +145,10 @@ class Policy:
     name: str
 
     def token_label(self, token_id: int) -> str:
-        """A token as readable text: escapes shown (``\\n``), ``<eos>``, ``<id N>`` for other specials."""
+        """A token as readable text (``readable_token``); ``<eos>`` for the end of a response."""
         if token_id == self.tokenizer.eos_id:
             return "<eos>"
-        text = self.tokenizer.decode([token_id])
-        return repr(text)[1:-1] if text else f"<id {token_id}>"
+        return readable_token(self.tokenizer.decode([token_id]), token_id)
 
     def prompt_ids(self, prompt: str) -> list[int]:
         if self.chat:

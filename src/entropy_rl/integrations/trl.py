@@ -48,8 +48,9 @@ from TRL's ``epsilon`` / ``epsilon_high``. TRL's KL to the reference (``beta``, 
 ``use_bias_correction_kl``) and MoE router loss are added as TRL adds them. With vLLM generation,
 TRL's importance-sampling correction (``vllm_importance_sampling_correction``, on by default)
 weights each token's policy loss by TRL's truncated or masked ratio π_trainer/π_vLLM, as TRL's
-own losses do; the remedies choose their tokens before that weighting, as verl's do. TRL options that change the loss in ways these losses do not model
-(listed in ``UNSUPPORTED_OPTIONS``) are refused at construction with the replacement to use.
+own losses do; the remedies choose their tokens before that weighting, as verl's do. TRL options
+that change the loss in ways these losses do not model (listed in ``UNSUPPORTED_OPTIONS``) are
+refused at construction with the replacement to use.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ from entropy_rl.dynamics import (
 )
 from entropy_rl.law import fit_entropy_law, law_points
 from entropy_rl.losses import DYNAMIC_LOSS_FIELDS, LossConfig, aggregate_loss, get_policy_loss, masked_mean
+from entropy_rl.policy import readable_token
 
 PREFIX = "entropy_rl/"
 STATE_FILE = "entropy_rl_state.pt"
@@ -175,8 +177,8 @@ class EntropyGRPOTrainer(GRPOTrainer):
         self._probe: dict[str, torch.Tensor] | None = None  # fixed prompt + completion ids
         self._probe_lp: torch.Tensor | None = None  # its log-softmax under the current policy
         # per token id, over this process's training micro-batches: occurrences, Σ Cov_i, Σ entropy
-        head = self.model.get_output_embeddings()
-        vocab = head.weight.shape[0] if head is not None else self.model.config.vocab_size
+        # (the config's size: under ZeRO-3 the output layer's weight is partitioned, its shape 0)
+        vocab = self.model.config.get_text_config().vocab_size
         self._token_stats = torch.zeros(vocab, 3, dtype=torch.float64, device=self.accelerator.device)
         if probe_size:
             self.add_callback(_ProbeCallback(self))
@@ -379,8 +381,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
     # ------------------------------------------------------------------------- checkpoints
 
     def _token_label(self, token_id: int) -> str:
-        text = self.processing_class.decode([token_id])
-        return repr(text)[1:-1] if text else f"<id {token_id}>"
+        return readable_token(self.processing_class.decode([token_id]), token_id)
 
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
