@@ -39,6 +39,9 @@ def _fake_run(path, a=0.3, b=0.9, steps=30, noise=0.0, h_scale=1.0):
             row["eval_entropy"] = h
             row["eval_pass@1"] = row["eval_accuracy"]
             row["eval_pass@4"] = min(1.0, row["eval_accuracy"] + 0.1)
+            row["eval_unique_answers"] = 1.0 + 2.0 * h  # more entropy, more distinct answers
+            row["eval_distinct_2"] = 0.2 + 0.1 * h
+            row["eval_ece"] = 0.05 + 0.1 * (h - 0.6) ** 2  # not linear in h
         rows.append(row)
     (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
@@ -87,6 +90,15 @@ def test_report_fit_and_summary(tmp_path):
     assert abs(g["entropy_change_first_order"]["mean"] - 1.1 * total) < 0.01
     assert abs(g["entropy_change_higher_order"]["mean"] + 0.1 * total) < 0.01
     assert (tmp_path / "rep" / "entropy_budget.png").stat().st_size > 5000
+    # entropy against diversity (linear in the fake runs: correlation 1) and calibration
+    assert abs(g["corr_entropy_unique_answers"]["mean"] - 1.0) < 1e-9
+    assert abs(g["corr_entropy_distinct_2"]["mean"] - 1.0) < 1e-9
+    import numpy as np
+
+    h = np.array([r["eval_entropy"] for r in load_run(runs[0]).rows if "eval_entropy" in r])
+    expected = np.corrcoef(h, 0.05 + 0.1 * (h - 0.6) ** 2)[0, 1]
+    assert abs(g["corr_entropy_ece"]["mean"] - expected) < 1e-9 and abs(expected) < 0.999
+    assert (tmp_path / "rep" / "entropy_diversity_calibration.png").stat().st_size > 5000
 
     res = runner.invoke(app, ["fit", str(runs[0])])
     assert res.exit_code == 0, res.output

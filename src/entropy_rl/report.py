@@ -188,6 +188,34 @@ def entropy_change_correlation(run: Run) -> float:
     return float(np.corrcoef(pred, meas)[0, 1])
 
 
+# Held-out metrics whose link to entropy the report measures (same samples as eval_entropy).
+ENTROPY_LINKED = {
+    "unique_answers": "distinct answers of k",
+    "distinct_2": "distinct-2",
+    "ece": "ECE (calibration error)",
+}
+
+
+def entropy_links(run: Run) -> dict[str, float]:
+    """Pearson correlation, over a run's held-out evaluations, of the samples' entropy
+    (``eval_entropy``) with their diversity and calibration (``ENTROPY_LINKED``):
+    ``corr_entropy_<metric>``; NaN below 3 evaluations or without spread."""
+    out = {}
+    for key in ENTROPY_LINKED:
+        pts = [
+            (r["eval_entropy"], r[f"eval_{key}"])
+            for r in run.rows
+            if r.get("eval_entropy") is not None and r.get(f"eval_{key}") is not None
+        ]
+        corr = float("nan")
+        if len(pts) >= 3:
+            h, v = np.array(pts, dtype=float).T
+            if np.std(h) > 0 and np.std(v) > 0:
+                corr = float(np.corrcoef(h, v)[0, 1])
+        out[f"corr_entropy_{key}"] = corr
+    return out
+
+
 def entropy_budget(run: Run) -> dict[str, float]:
     """Where the probe entropy went: the measured total change Σ ΔH, its first-order part
     Σ −Cov(log π, Δz) (what the covariance of each realised step explains, and what Clip-Cov and
@@ -243,6 +271,7 @@ def summarize_runs(
             "eval_accuracy_final": _last(run, "eval_accuracy"),
             "corr_predicted_measured_dH": entropy_change_correlation(run),
             **entropy_budget(run),
+            **entropy_links(run),
         }
         for key in sorted(k for k in run.rows[-1] if k.startswith("eval_pass@")):
             vals[key + "_final"] = _last(run, key)
@@ -493,6 +522,34 @@ def _plot_pass_at_k(runs: list[Run], path: Path) -> Path:
     )
 
 
+def _plot_entropy_links(runs: list[Run], path: Path) -> Path:
+    """Held-out diversity and calibration against held-out entropy, one line per run."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(ENTROPY_LINKED), figsize=(4.2 * len(ENTROPY_LINKED), 3.8))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (key, label) in zip(axes, ENTROPY_LINKED.items(), strict=True):
+        for i, (method, group) in enumerate(_group(runs).items()):
+            for j, r in enumerate(group):
+                pts = [
+                    (row["eval_entropy"], row[f"eval_{key}"])
+                    for row in r.rows
+                    if row.get("eval_entropy") is not None and row.get(f"eval_{key}") is not None
+                ]
+                if pts:
+                    h, v = zip(*pts, strict=True)
+                    c = colours[i % len(colours)]
+                    ax.plot(h, v, "o-", color=c, ms=3, lw=0.8, label=method if j == 0 else None)
+        ax.set_xlabel("held-out entropy (nats/token)")
+        ax.set_ylabel(label)
+    if axes[0].get_legend_handles_labels()[0]:  # runs without held-out samples draw nothing
+        axes[0].legend(fontsize=8)
+    fig.suptitle("Entropy, diversity and calibration at each held-out evaluation")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _plot_temperature_baseline(runs: list[Run], sweep: list[dict[str, float]], path: Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -558,6 +615,7 @@ def write_report(
             "Entropy of A > 0 (solid) and A < 0 (dashed) tokens",
         ),
         _plot_pass_at_k(runs, out / "pass_at_k.png"),
+        _plot_entropy_links(runs, out / "entropy_diversity_calibration.png"),
     ]
     if baseline:
         figs.append(_plot_temperature_baseline(runs, baseline, out / "temperature_baseline.png"))
@@ -680,6 +738,8 @@ def _html(summary, laws, evals, figs, baseline=None, drivers=None) -> str:
         "entropy_change_higher_order",
         "temperature_matched_accuracy",
         "gain_over_temperature",
+        "corr_entropy_unique_answers",
+        "corr_entropy_ece",
     ]
     extra = sorted(
         {k for m in summary.values() for k in m if k.startswith("eval_pass@")},
