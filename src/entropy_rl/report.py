@@ -124,7 +124,7 @@ def rows_from_verl_log(log_file: Path) -> list[dict]:
             row["entropy"] = data["actor/entropy"]
         if "critic/score/mean" in data:
             row["reward"] = data["critic/score/mean"]
-        accs = [v for k, v in data.items() if _VERL_VAL_ACC.fullmatch(k)]
+        accs = [v for k, v in data.items() if _VERL_VAL_ACC.fullmatch(k) and v is not None]  # NaN → null
         if accs:
             row["eval_accuracy"] = float(np.mean(accs))
         rows.append(row)
