@@ -176,10 +176,11 @@ class EntropyGRPOTrainer(GRPOTrainer):
         self.probe_size, self.probe_max_tokens = probe_size, probe_max_tokens
         self._probe: dict[str, torch.Tensor] | None = None  # fixed prompt + completion ids
         self._probe_lp: torch.Tensor | None = None  # its log-softmax under the current policy
-        # per token id, over this process's training micro-batches: occurrences, Σ Cov_i, Σ entropy
-        # (the config's size: under ZeRO-3 the output layer's weight is partitioned, its shape 0)
+        # per token id, over this process's training micro-batches: occurrences, Σ Cov_i, Σ entropy;
+        # float64 on the CPU (MPS has no float64). The config gives the size: under ZeRO-3 the
+        # output layer's weight is partitioned and its shape is 0.
         vocab = self.model.config.get_text_config().vocab_size
-        self._token_stats = torch.zeros(vocab, 3, dtype=torch.float64, device=self.accelerator.device)
+        self._token_stats = torch.zeros(vocab, 3, dtype=torch.float64)
         if probe_size:
             self.add_callback(_ProbeCallback(self))
         params = inspect.signature(self._get_per_token_logps_and_entropies).parameters
@@ -259,9 +260,8 @@ class EntropyGRPOTrainer(GRPOTrainer):
         cov_tok = token_covariance(log_prob, advantages, mask)
         shares = covariance_top_share(cov_tok, mask)
         if mode == "train":
-            self._token_stats += sums_by_token(
-                completion_ids, mask, self._token_stats.shape[0], cov_tok, entropy
-            ).to(self._token_stats.device)
+            cpu = [t.detach().cpu() for t in (completion_ids, mask, cov_tok, entropy)]
+            self._token_stats += sums_by_token(cpu[0], cpu[1], self._token_stats.shape[0], *cpu[2:])
         values = dict(metrics)
         values["entropy_pos"] = float(masked_mean(entropy, pos)) if pos.any() else math.nan
         values["entropy_neg"] = float(masked_mean(entropy, neg)) if neg.any() else math.nan
@@ -385,8 +385,11 @@ class EntropyGRPOTrainer(GRPOTrainer):
 
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
-        # every process takes part in the sum; the main one writes it
-        token_stats = self.accelerator.reduce(self._token_stats.clone(), reduction="sum").cpu()
+        token_stats = self._token_stats.clone()
+        if self.accelerator.num_processes > 1:  # every process takes part in the sum; the main one writes it
+            token_stats = self.accelerator.reduce(
+                token_stats.to(self.accelerator.device), reduction="sum"
+            ).cpu()
         if not self.args.should_save:
             return
         folder = os.path.join(
@@ -421,7 +424,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
         # The probe's log-softmax is recomputed from the restored weights before the next step.
         self._probe, self._probe_lp = state.get("probe"), None
         if state.get("token_stats") is not None and self.accelerator.is_main_process:
-            self._token_stats = state["token_stats"].to(self._token_stats.device)
+            self._token_stats = state["token_stats"].clone()
 
 
 def _nanmean(values: list[float]) -> float:
