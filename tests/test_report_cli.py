@@ -104,6 +104,7 @@ def test_report_fit_and_summary(tmp_path):
     assert res.exit_code == 0, res.output
     assert "b − a = 0.6000" in res.output and "first third" in res.output
     assert "entropy budget" in res.output and "higher order" in res.output
+    assert "held-out entropy vs unique_answers: r = +1.00, distinct_2: r = +1.00, ece: r =" in res.output
 
 
 def test_temperature_matched_baseline_in_the_report(tmp_path):
@@ -167,6 +168,7 @@ def test_compare_runs_methods_and_the_temperature_baseline(tmp_path, tiny_cache)
     summary = full["methods"]
     assert set(summary) == {"grpo", "clip_cov"} and "gain_over_temperature" in summary["grpo"]
     assert set(full["token_drivers"]) == {"grpo", "clip_cov"}  # from each run's token_drivers.json
+    assert "tokens carrying the most covariance" in res.output and "  clip_cov: " in res.output
     bad = runner.invoke(app, [*args, "--baseline-temperatures", "0,1", *sets])
     assert bad.exit_code != 0 and "temperatures must be > 0" in bad.output
 
@@ -333,3 +335,5 @@ def test_token_drivers_are_pooled_over_seeds_in_the_report(tmp_path):
     assert abs(pooled[1]["mean_entropy"] - 0.6) < 1e-12
     html_text = (tmp_path / "rep" / "index.html").read_text()
     assert "Tokens that carry the covariance" in html_text and "<code>+</code>" in html_text
+    res = runner.invoke(app, ["fit", str(runs[0])])
+    assert f"(share of Σ Cov): + 60.0 %, {pooled[1]['token']} 20.0 %" in res.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -86,7 +87,7 @@ def compare(
     """Run each method with each seed, then write the report."""
     from entropy_rl.checkpoint import latest_checkpoint
     from entropy_rl.policy import load_policy
-    from entropy_rl.report import load_run, summarize_runs, write_report
+    from entropy_rl.report import load_run, pooled_token_drivers, summarize_runs, write_report
     from entropy_rl.tasks import make_task
 
     try:
@@ -146,8 +147,8 @@ def compare(
     if not runs:
         _fail(f"every run failed; first: {next(iter(failed.values()))}")
     index = write_report(runs, out / "report", baseline=baseline)
-    summary = summarize_runs([load_run(r) for r in runs], baseline)
-    _print_summary(summary)
+    loaded = [load_run(r) for r in runs]
+    _print_summary(summarize_runs(loaded, baseline), pooled_token_drivers(loaded))
     typer.echo(f"report: {index}")
     if failed:
         _fail(
@@ -195,7 +196,16 @@ def _temperature_baseline(cfg, task, policy, temps: list[float], path: Path) -> 
     return sweep
 
 
-def _print_summary(summary: dict) -> None:
+def _drivers_line(rows: list[dict], top: int = 5) -> str:
+    """``+ 11.1 %, - 10.4 %, …``: the tokens carrying the most covariance and their shares."""
+    return ", ".join(
+        f"{r['token']} {100 * r['covariance_share']:.1f} %"
+        for r in rows[:top]
+        if r["covariance_share"] is not None
+    )
+
+
+def _print_summary(summary: dict, drivers: dict[str, list[dict]] | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -227,11 +237,17 @@ def _print_summary(summary: dict) -> None:
         console.print("against GRPO, paired by seed (mean [95 % t-interval]):")
         for line in paired:
             console.print(f"  {line}")
+    if drivers:
+        console.print("tokens carrying the most covariance (share of Σ Cov over the run, pooled over seeds):")
+        for method, rows in drivers.items():
+            console.print(f"  {method}: {_drivers_line(rows)}", markup=False)
 
 
 @app.command()
 def report(
-    run_dirs: list[Path] = typer.Argument(..., help="Run directories (entropy-rl or TRL) or verl file-logger .jsonl files."),
+    run_dirs: list[Path] = typer.Argument(
+        ..., help="Run directories (entropy-rl or TRL) or verl file-logger .jsonl files."
+    ),
     out: Path = typer.Option(..., "--out", help="Output directory for index.html and the PNGs."),
     baseline: Path = typer.Option(
         None, "--baseline", help="baseline_temperature.json written by `compare` (initial policy at lower T)."
@@ -262,7 +278,7 @@ def fit(
     """Fit R = −a·exp(H) + b on a run (entropy-rl's, a TRL output directory or a verl log); print a, b, R²,
     the ceiling and the first-third prediction, then the run's entropy budget (its entropy change
     split into first and higher order)."""
-    from entropy_rl.report import entropy_budget, fit_run_law, load_run
+    from entropy_rl.report import entropy_budget, entropy_links, fit_run_law, load_run, pooled_token_drivers
 
     try:
         run = load_run(run_dir)
@@ -285,6 +301,15 @@ def fit(
             f"entropy budget on the probe batch: Σ ΔH = {budget['entropy_change_total']:+.4f}, first order "
             f"(covariance) {budget['entropy_change_first_order']:+.4f}, higher order "
             f"{budget['entropy_change_higher_order']:+.4f}"
+        )
+    drivers = pooled_token_drivers([run]).get(run.method)
+    if drivers:
+        typer.echo(f"tokens carrying the most covariance (share of Σ Cov): {_drivers_line(drivers)}")
+    links = {k: v for k, v in entropy_links(run).items() if math.isfinite(v)}
+    if links:
+        typer.echo(
+            "held-out entropy vs "
+            + ", ".join(f"{k.removeprefix('corr_entropy_')}: r = {v:+.2f}" for k, v in links.items())
         )
 
 
