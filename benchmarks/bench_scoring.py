@@ -44,8 +44,8 @@ def main() -> None:
     ap.add_argument("--group", type=int, default=8)
     ap.add_argument("--final-sharpness", type=float, default=3.0)
     args = ap.parse_args()
-    # the countdown experiment's task (configs/countdown.yaml)
-    task = make_task(load_config(Path(__file__).resolve().parent.parent / "configs" / "countdown.yaml").task)
+    # the quickstart's task, countdown (configs/quickstart.yaml)
+    task = make_task(load_config(Path(__file__).resolve().parent.parent / "configs" / "quickstart.yaml").task)
     stream = _stream(task, args.steps, args.prompts, args.group, args.final_sharpness, seed=0)
     distinct = len({(p.prompt, a) for p, a in stream})
 

@@ -314,7 +314,7 @@ def test_bad_override_syntax_and_missing_file(tmp_path):
         load_config(tmp_path / "list.yaml")
 
 
-@pytest.mark.parametrize("path", ["configs/quickstart.yaml", "configs/countdown.yaml"])
+@pytest.mark.parametrize("path", ["configs/quickstart.yaml", "configs/chain_sum.yaml"])
 def test_experiment_configs_are_valid(path):
     cfg = load_config(path)
     for m in ("grpo", "clip_cov", "kl_cov", "pos_neg"):
