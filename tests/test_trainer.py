@@ -372,3 +372,34 @@ def test_fixed_entropy_bonus_applies_from_step_zero(tiny_config, tmp_path):
         and rows[0]["entropy_bonus"] is not None
         and rows[0]["entropy_bonus"] > 0
     )
+
+
+def test_warmup_lr_schedules():
+    from entropy_rl.config import TinyModelConfig
+    from entropy_rl.policy import warmup_lr_at
+
+    const = TinyModelConfig(warmup_steps=200, warmup_lr=1e-3)
+    cos = TinyModelConfig(warmup_steps=200, warmup_lr=1e-3, warmup_schedule="cosine")
+    # 50-step linear ramp, then constant
+    assert warmup_lr_at(0, const) == pytest.approx(2e-5) and warmup_lr_at(49, const) == pytest.approx(1e-3)
+    assert warmup_lr_at(199, const) == pytest.approx(1e-3)
+    # cosine: the ramp times 0.5·(1 + cos(π·step/steps)), half-way at the middle, ~0 at the end
+    assert warmup_lr_at(0, cos) == pytest.approx(2e-5)
+    assert warmup_lr_at(100, cos) == pytest.approx(0.5e-3)
+    assert warmup_lr_at(199, cos) == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * 199 / 200)))
+    assert warmup_lr_at(199, cos) < 1e-6
+    lrs = [warmup_lr_at(s, cos) for s in range(50, 200)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))
+
+
+def test_cosine_warmup_builds_another_model_deterministically(tiny_config, tmp_path):
+    from entropy_rl.tasks import make_task
+
+    def build(schedule: str, cache: str):
+        cfg = tiny_config(f"model.cache_dir={tmp_path / cache}", f"model.tiny.warmup_schedule={schedule}")
+        return load_policy(cfg.model, make_task(cfg.task), seed=0, log=lambda *a: None).model
+
+    a, b, c = build("cosine", "c1"), build("cosine", "c2"), build("constant", "c3")
+    pa, pb, pc = (dict(m.named_parameters()) for m in (a, b, c))
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)  # deterministic
+    assert not all(torch.equal(pa[k], pc[k]) for k in pa)  # the schedule is used

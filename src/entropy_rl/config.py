@@ -37,6 +37,12 @@ class TinyModelConfig(_Strict):
     warmup_steps: int = Field(600, ge=0, description="Supervised warm-up steps on the task.")
     warmup_batch: int = Field(128, gt=0, description="Warm-up batch size (problems per step).")
     warmup_lr: float = Field(1e-3, gt=0, description="Warm-up AdamW learning rate.")
+    warmup_schedule: Literal["constant", "cosine"] = Field(
+        "constant",
+        description="Warm-up learning rate after its 50-step linear ramp: 'constant', or 'cosine' decay "
+        "to 0 at the last step (on countdown, 800 cosine steps reach a lower loss than 1500 constant "
+        "ones, in about half the time).",
+    )
     tokenizer: Literal["char", "number"] = Field(
         "char",
         description="'char': one token per character; 'number': runs of up to 3 digits are one token "

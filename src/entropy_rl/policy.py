@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import re
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 
 import torch
 
-from entropy_rl.config import ModelConfig
+from entropy_rl.config import ModelConfig, TinyModelConfig
 from entropy_rl.tasks import Task
 
 PAD, BOS, EOS = 0, 1, 2
@@ -198,6 +199,15 @@ def _noisy_answer(task: Task, problem, rng: random.Random, noise: float, unit: s
     return task.teacher_answer(problem, rng) if rng.random() >= noise else task.wrong_answer(problem, rng)
 
 
+def warmup_lr_at(step: int, t: TinyModelConfig) -> float:
+    """The warm-up's learning rate at ``step`` (0-based): a 50-step linear ramp to ``warmup_lr``,
+    then constant or, with ``warmup_schedule='cosine'``, decayed to 0 at the last step."""
+    lr = t.warmup_lr * min(1.0, (step + 1) / 50)
+    if t.warmup_schedule == "cosine":
+        lr *= 0.5 * (1.0 + math.cos(math.pi * step / t.warmup_steps))
+    return lr
+
+
 def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int) -> dict[str, float]:
     """Supervised pass on prompt → (noisy) answer + EOS; loss on answer tokens only."""
     t = cfg.tiny
@@ -221,9 +231,8 @@ def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int) 
         for r, (s, st) in enumerate(zip(seqs, starts, strict=True)):
             ids[r, : len(s)] = torch.tensor(s)
             labels[r, st : len(s)] = torch.tensor(s[st:])
-        lr = t.warmup_lr * min(1.0, (step + 1) / 50)  # short linear warm-up of the lr
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = warmup_lr_at(step, t)
         out = model(input_ids=ids, attention_mask=(ids != PAD).long(), labels=labels)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
