@@ -72,6 +72,25 @@ def test_entropy_versus_grpo_is_paired_by_seed(tmp_path):
     assert not [ln for ln in paired_with_grpo(summary) if ln.startswith(("grpo", "lone"))]
 
 
+def test_report_lists_each_run_with_its_paired_values(tmp_path):
+    runs = [_fake_run(tmp_path / "grpo" / f"seed{i}") for i in range(2)]
+    runs += [_fake_run(tmp_path / "clip_cov" / f"seed{i}", h_scale=x) for i, x in enumerate([2.0, 1.5])]
+    index = write_report(runs, tmp_path / "rep")
+    saved = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    per_run = saved["runs"]
+    assert set(per_run) == {str(r) for r in runs}
+    cc0, cc1 = (per_run[str(tmp_path / "clip_cov" / f"seed{i}")] for i in range(2))
+    assert abs(cc0["entropy_final_vs_grpo"] - 2.0) < 1e-9 and abs(cc1["entropy_final_vs_grpo"] - 1.5) < 1e-9
+    assert per_run[str(runs[0])]["entropy_final_vs_grpo"] == 1.0
+    # the methods' table is the aggregate of these rows
+    for key in ("entropy_final", "eval_accuracy_final", "law_ceiling"):
+        mean = (cc0[key] + cc1[key]) / 2
+        assert abs(saved["methods"]["clip_cov"][key]["mean"] - mean) < 1e-12
+    text = index.read_text()
+    assert "Per run (each seed)" in text
+    assert f"<td>{tmp_path / 'clip_cov' / 'seed1'}</td><td>{cc1['entropy_final']:.3f}</td><td>1.500</td>" in text
+
+
 def test_report_fit_and_summary(tmp_path):
     runs = [_fake_run(tmp_path / "grpo" / f"seed{i}") for i in range(2)] + [_fake_run(tmp_path / "other")]
     index = write_report(runs, tmp_path / "rep")

@@ -253,13 +253,42 @@ def summarize_runs(
     runs: list[Run], baseline: list[dict[str, float]] | None = None
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Per method: mean, std (population), min, max, n and ``ci95`` (half-width of the 95 %
-    t-interval for the mean) over seeds of the final metrics, and paired comparisons with GRPO
-    (``_add_entropy_vs_grpo``). With ``baseline`` (a
-    temperature sweep of the initial policy) also the initial policy's accuracy at each run's
-    final held-out entropy, and the run's gain over it."""
+    t-interval for the mean) over seeds of each run's final metrics (``run_metrics``)."""
+    return aggregate_by_method(runs, run_metrics(runs, baseline))
+
+
+def aggregate_by_method(
+    runs: list[Run], per_run: list[dict[str, float]]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``summarize_runs`` from already computed ``run_metrics``."""
+    per_method: dict[str, list[dict[str, float]]] = {}
+    for run, vals in zip(runs, per_run, strict=True):
+        per_method.setdefault(run.method, []).append(vals)
+    out = {}
+    for method, lst in per_method.items():
+        keys = sorted({k for d in lst for k in d})
+        out[method] = {}
+        for k in keys:
+            arr = np.array([d.get(k, np.nan) for d in lst], dtype=float)
+            ok = arr[np.isfinite(arr)]
+            out[method][k] = {
+                "mean": float(ok.mean()) if ok.size else float("nan"),
+                "std": float(ok.std()) if ok.size else float("nan"),
+                "min": float(ok.min()) if ok.size else float("nan"),
+                "max": float(ok.max()) if ok.size else float("nan"),
+                "n": int(ok.size),
+                "ci95": _t_half_width(ok),
+            }
+    return out
+
+
+def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None) -> list[dict[str, float]]:
+    """Each run's final metrics, in the order of ``runs``, with its paired comparison with the
+    GRPO run of the same seed (``_add_entropy_vs_grpo``). With ``baseline`` (a temperature sweep
+    of the initial policy) also the initial policy's accuracy at the run's final held-out
+    entropy, and the run's gain over it."""
     from entropy_rl.evaluation import matched_baseline
 
-    per_method: dict[str, list[dict[str, float]]] = {}
     per_run: list[dict[str, float]] = []
     for run in runs:
         vals = {
@@ -288,25 +317,9 @@ def summarize_runs(
                 vals["law_prefix_predicted_final"] = law.prefix_predicted_final
         except ValueError:
             pass
-        per_method.setdefault(run.method, []).append(vals)
         per_run.append(vals)
     _add_entropy_vs_grpo(runs, per_run)
-    out = {}
-    for method, lst in per_method.items():
-        keys = sorted({k for d in lst for k in d})
-        out[method] = {}
-        for k in keys:
-            arr = np.array([d.get(k, np.nan) for d in lst], dtype=float)
-            ok = arr[np.isfinite(arr)]
-            out[method][k] = {
-                "mean": float(ok.mean()) if ok.size else float("nan"),
-                "std": float(ok.std()) if ok.size else float("nan"),
-                "min": float(ok.min()) if ok.size else float("nan"),
-                "max": float(ok.max()) if ok.size else float("nan"),
-                "n": int(ok.size),
-                "ci95": _t_half_width(ok),
-            }
-    return out
+    return per_run
 
 
 def _t_half_width(values: np.ndarray, level: float = 0.95) -> float:
@@ -619,7 +632,8 @@ def write_report(
     ]
     if baseline:
         figs.append(_plot_temperature_baseline(runs, baseline, out / "temperature_baseline.png"))
-    summary = summarize_runs(runs, baseline)
+    per_run = run_metrics(runs, baseline)
+    summary = aggregate_by_method(runs, per_run)
     laws = {}
     for run in runs:
         try:
@@ -632,6 +646,7 @@ def write_report(
         json.dumps(
             {
                 "methods": summary,
+                "runs": {str(r.path): v for r, v in zip(runs, per_run, strict=True)},
                 "laws": laws,
                 "evals": evals,
                 "temperature_baseline": baseline,
@@ -641,7 +656,8 @@ def write_report(
             default=str,
         )
     )
-    (out / "index.html").write_text(_html(summary, laws, evals, figs, baseline, drivers))
+    per_run_rows = [(str(r.path), v) for r, v in zip(runs, per_run, strict=True)]
+    (out / "index.html").write_text(_html(summary, laws, evals, figs, baseline, drivers, per_run_rows))
     return out / "index.html"
 
 
@@ -722,7 +738,36 @@ def _baseline_table(baseline: list[dict[str, float]] | None) -> str:
     )
 
 
-def _html(summary, laws, evals, figs, baseline=None, drivers=None) -> str:
+# the per-run table's columns: what differs between seeds and decides a comparison
+PER_RUN_COLUMNS = (
+    "entropy_final",
+    "entropy_final_vs_grpo",
+    "eval_accuracy_final",
+    "eval_accuracy_final_minus_grpo",
+    "gain_over_temperature",
+    "law_ceiling",
+    "corr_predicted_measured_dH",
+)
+
+
+def _per_run_table(rows: list[tuple[str, dict[str, float]]]) -> str:
+    """One row per run (seed): the spread that the mean ± std of the methods' table summarises."""
+    if not rows:
+        return ""
+    cols = list(PER_RUN_COLUMNS)
+    passes = {k for _, v in rows for k in v if k.startswith("eval_pass@")}
+    cols += sorted(passes, key=lambda k: int(k.split("@")[1].split("_")[0]))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["run", *cols])
+    body = "".join(
+        f"<tr><td>{html.escape(path)}</td>"
+        + "".join(f"<td>{_opt(v.get(c))}</td>" for c in cols)
+        + "</tr>"
+        for path, v in rows
+    )
+    return f"<h2>Per run (each seed)</h2><table><tr>{head}</tr>{body}</table>"
+
+
+def _html(summary, laws, evals, figs, baseline=None, drivers=None, per_run_rows=None) -> str:
     cols = [
         "entropy_start",
         "entropy_final",
@@ -785,6 +830,7 @@ figure{{display:inline-block;margin:8px}}</style></head><body>
 <h2>Final metrics (mean ± std over seeds; "final" entropy and training accuracy are means of the last 5 steps)</h2>
 <table><tr>{head}</tr>{body}</table>
 {paired_html}
+{_per_run_table(per_run_rows or [])}
 <p>entropy_change_first_order + entropy_change_higher_order = the run's total entropy change on
 the probe batch. The first-order part is what the covariance of each step explains (what Clip-Cov
 and KL-Cov act on); the higher-order part grows with the size of the steps (learning rate,
