@@ -69,6 +69,7 @@ def test_entropy_versus_grpo_is_paired_by_seed(tmp_path):
     (line,) = [ln for ln in paired_with_grpo(summary) if ln.startswith("clip_cov")]
     lo, hi = 1.75 - ratio["ci95"], 1.75 + ratio["ci95"]
     assert line.startswith(f"clip_cov: entropy × 1.75 [{lo:.2f}, {hi:.2f}], held-out accuracy ")
+    assert line.endswith("; entropy × 1.50 to 2.00 over the 2 seeds")
     assert not [ln for ln in paired_with_grpo(summary) if ln.startswith(("grpo", "lone"))]
 
 
