@@ -18,7 +18,7 @@ import time
 def _variant(name: str, tokens: int, dim: int, vocab: int, chunk: int) -> dict:
     import torch
 
-    from entropy_rl.entropy import entropy_and_log_prob, entropy_and_log_prob_from_hidden
+    from entropy_rl.core.entropy import entropy_and_log_prob, entropy_and_log_prob_from_hidden
 
     torch.manual_seed(0)
     hidden = torch.randn(1, tokens, dim, requires_grad=True)

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from entropy_rl.config import load_config
-from entropy_rl.tasks import ReasoningGymTask, make_task
+from entropy_rl.tasks.factory import make_task
+from entropy_rl.tasks.reasoning_gym import ReasoningGymTask
 
 
 def _stream(task, steps: int, prompts: int, group: int, final_sharpness: float, seed: int):

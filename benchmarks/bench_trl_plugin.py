@@ -27,8 +27,8 @@ from tokenizers import Tokenizer, models
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from trl import GRPOConfig, GRPOTrainer
 
+from entropy_rl.core.losses import LossConfig
 from entropy_rl.integrations.trl import EntropyGRPOTrainer
-from entropy_rl.losses import LossConfig
 
 
 def _tokenizer(vocab_size: int) -> PreTrainedTokenizerFast:

@@ -29,10 +29,11 @@ from transformers import PrinterCallback
 from trl import GRPOConfig
 
 from entropy_rl.config import load_config
-from entropy_rl.evaluation import sample_and_score, summarize
 from entropy_rl.integrations.trl import EntropyGRPOTrainer
-from entropy_rl.policy import load_policy
-from entropy_rl.tasks import make_task
+from entropy_rl.models.load import load_policy
+from entropy_rl.tasks.factory import make_task
+from entropy_rl.train.evaluation import sample_and_score, summarize
+from entropy_rl.train.rollout import SamplingParams
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,9 +43,7 @@ def heldout_accuracy(policy, task, cfg) -> dict[str, float]:
     problems = task.heldout[: t.eval_problems]
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        ev = sample_and_score(
-            policy, task, problems, t.eval_k, r.temperature, r.top_p, r.max_new_tokens, "cpu"
-        )
+        ev = sample_and_score(policy, task, problems, t.eval_k, SamplingParams.from_config(r), "cpu")
     s = summarize(ev, diversity=False)
     return {"accuracy": s["accuracy"], "entropy": s["entropy"]}
 

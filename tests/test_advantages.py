@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from entropy_rl.advantages import ADVANTAGE_ESTIMATORS, entropy_shaped_advantage, get_advantage_estimator
+from entropy_rl.core.advantages import ADVANTAGE_ESTIMATORS, entropy_shaped_advantage, get_advantage_estimator
 
 R = torch.tensor([[1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
 MASK = torch.ones(8, 3)

@@ -1,6 +1,6 @@
 import pytest
 
-from entropy_rl.controllers import (
+from entropy_rl.core.controllers import (
     AdaptiveEntropyBonus,
     EntroPIC,
     LambdaPosSchedule,
@@ -54,7 +54,7 @@ def test_make_controller_errors():
 
 
 def test_initial_coefficients_apply_before_any_measurement():
-    from entropy_rl.controllers import FixedCoefficient
+    from entropy_rl.core.controllers import FixedCoefficient
 
     assert FixedCoefficient(field="entropy_coef", value=0.3).initial() == {"entropy_coef": 0.3}
     assert LambdaPosSchedule(lambda_pos=0.0).initial() == {"lambda_pos": 0.0}

@@ -8,10 +8,11 @@ from typer.testing import CliRunner
 
 from entropy_rl.cli import app
 from entropy_rl.config import TaskConfig
-from entropy_rl.custom_reward import RewardFunctionError, RewardFunctionTask, load_reward_fn
-from entropy_rl.evaluation import ScoringFailed, safe_score
-from entropy_rl.tasks import InvalidReward, make_task
-from entropy_rl.trainer import read_metrics, train
+from entropy_rl.scoring.limits import safe_score
+from entropy_rl.scoring.types import InvalidReward, ScoringFailed
+from entropy_rl.tasks.custom_reward import RewardFunctionError, RewardFunctionTask, load_reward_fn
+from entropy_rl.tasks.factory import make_task
+from entropy_rl.train.trainer import read_metrics, train
 
 REWARDS = textwrap.dedent(
     """

@@ -1,8 +1,9 @@
 import numpy as np
 import torch
 
-from entropy_rl import dynamics
-from entropy_rl.bandit import plot_bandit, run_bandit
+from entropy_rl.analysis.plots import plot_bandit
+from entropy_rl.core import dynamics
+from entropy_rl.core.bandit import run_bandit
 
 
 def test_first_order_change_matches_finite_difference():

@@ -1,6 +1,10 @@
 import torch
 
-from entropy_rl.entropy import entropy_and_log_prob, entropy_and_log_prob_from_hidden, entropy_from_logits
+from entropy_rl.core.entropy import (
+    entropy_and_log_prob,
+    entropy_and_log_prob_from_hidden,
+    entropy_from_logits,
+)
 
 
 def _naive(logits, tokens, t):

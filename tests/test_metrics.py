@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from entropy_rl import metrics as M
+from entropy_rl.core import metrics as M
 
 
 def test_pass_at_k_by_hand():
@@ -48,8 +48,8 @@ def test_eval_summary_on_fixed_samples():
     """summarize() on a hand-built evaluation of 2 problems × 4 samples."""
     import numpy as np
 
-    from entropy_rl.evaluation import EvalResult, summarize
-    from entropy_rl.tasks import Problem
+    from entropy_rl.scoring.types import Problem
+    from entropy_rl.train.evaluation import EvalResult, summarize
 
     res = EvalResult(
         k=4,

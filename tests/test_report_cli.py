@@ -2,15 +2,11 @@ import json
 
 from typer.testing import CliRunner
 
+from entropy_rl.analysis.report import write_report
+from entropy_rl.analysis.runs import load_run
+from entropy_rl.analysis.stats import entropy_change_correlation, paired_with_grpo, summarize_runs
 from entropy_rl.cli import app
-from entropy_rl.report import (
-    entropy_change_correlation,
-    load_run,
-    paired_with_grpo,
-    summarize_runs,
-    write_report,
-)
-from entropy_rl.trainer import read_metrics, train
+from entropy_rl.train.trainer import read_metrics, train
 
 runner = CliRunner()
 
@@ -130,7 +126,7 @@ def test_report_fit_and_summary(tmp_path):
 def test_temperature_matched_baseline_in_the_report(tmp_path):
     import pytest
 
-    from entropy_rl.evaluation import matched_baseline
+    from entropy_rl.analysis.stats import matched_baseline
 
     sweep = [
         {"temperature": 0.5, "entropy": 0.1, "accuracy": 0.8, "pass@1": 0.8},

@@ -6,18 +6,12 @@ from pathlib import Path
 import pytest
 
 from entropy_rl.config import TaskConfig
-from entropy_rl.tasks import (
-    CountdownTask,
-    JsonlTask,
-    Problem,
-    ReasoningGymTask,
-    countdown_expressions,
-    countdown_reward,
-    exact_or_numeric_match,
-    extract_final_answer,
-    last_boxed,
-    make_task,
-)
+from entropy_rl.scoring.answers import exact_or_numeric_match, extract_final_answer, last_boxed
+from entropy_rl.scoring.countdown import countdown_expressions, countdown_reward
+from entropy_rl.scoring.types import Problem
+from entropy_rl.tasks.factory import make_task
+from entropy_rl.tasks.jsonl import JsonlTask
+from entropy_rl.tasks.reasoning_gym import CountdownTask, ReasoningGymTask
 
 
 def test_extraction_rules():
@@ -67,7 +61,7 @@ def test_countdown_never_executes_model_text(tmp_path):
 
 def test_tasks_of_one_config_share_generated_entries():
     """``compare`` trains several runs per worker process: the entries are generated once."""
-    from entropy_rl.tasks import _generated_entries
+    from entropy_rl.tasks.reasoning_gym import _generated_entries
 
     cfg = TaskConfig(name="chain_sum", n_train=25, n_heldout=5, seed=123)
     before = _generated_entries.cache_info()
@@ -219,7 +213,7 @@ def test_jsonl_task_and_bad_rows(tmp_path):
 
 
 def test_tokenizers_roundtrip_and_errors():
-    from entropy_rl.policy import EOS, CharTokenizer, NumberTokenizer
+    from entropy_rl.models.tokenizers import EOS, CharTokenizer, NumberTokenizer
 
     char = CharTokenizer("0123456789+-=")
     assert char.decode(char.encode("47-13=34") + [EOS, 5]) == "47-13=34"
@@ -232,7 +226,7 @@ def test_tokenizers_roundtrip_and_errors():
 
 
 def test_char_tokenizer_as_transformers_tokenizer_gives_the_same_ids():
-    from entropy_rl.policy import BOS, EOS, PAD, CharTokenizer, NumberTokenizer
+    from entropy_rl.models.tokenizers import BOS, EOS, PAD, CharTokenizer, NumberTokenizer
 
     char = CharTokenizer("0123456789+-= ")
     hf = char.to_transformers()
@@ -247,7 +241,7 @@ def test_char_tokenizer_as_transformers_tokenizer_gives_the_same_ids():
 
 
 def test_noisy_teacher_units():
-    from entropy_rl.policy import _noisy_answer
+    from entropy_rl.models.tiny import _noisy_answer
 
     task = ReasoningGymTask(TaskConfig(name="chain_sum", n_train=20, n_heldout=5))
     p = task.heldout[0]
@@ -266,7 +260,8 @@ def test_noisy_teacher_units():
 
 
 def test_token_labels_are_readable():
-    from entropy_rl.policy import EOS, PAD, CharTokenizer, Policy
+    from entropy_rl.models.policy import Policy
+    from entropy_rl.models.tokenizers import EOS, PAD, CharTokenizer
 
     policy = Policy(model=None, tokenizer=CharTokenizer("a\n"), chat=False, name="t")
     assert policy.token_label(3) == "a"

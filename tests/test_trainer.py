@@ -5,11 +5,12 @@ import pytest
 import torch
 
 from entropy_rl.config import METHOD_PRESETS, ConfigError, load_config
-from entropy_rl.losses import POLICY_LOSSES, LossConfig, get_policy_loss
-from entropy_rl.policy import load_policy
-from entropy_rl.rollout import generate, response_log_probs
-from entropy_rl.tasks import make_task
-from entropy_rl.trainer import read_metrics, train, update_policy
+from entropy_rl.core.losses import POLICY_LOSSES, LossConfig, get_policy_loss
+from entropy_rl.models.load import load_policy
+from entropy_rl.tasks.factory import make_task
+from entropy_rl.train.rollout import SamplingParams, generate, response_log_probs
+from entropy_rl.train.trainer import read_metrics, train
+from entropy_rl.train.update import UpdateBatch, update_policy
 
 REQUIRED = [
     "step",
@@ -71,7 +72,7 @@ def _sampled_batch(tiny_config, n_prompts: int, group: int, seed: int):
     task = make_task(cfg.task)
     policy = load_policy(cfg.model, task, seed=0, log=lambda *a: None)
     torch.manual_seed(seed)
-    batch = generate(policy, task.train_pool[:n_prompts], group, 1.0, 1.0, 4, torch.device("cpu"))
+    batch = generate(policy, task.train_pool[:n_prompts], group, SamplingParams(1.0, 1.0, 4), torch.device("cpu"))
     return cfg, policy, batch
 
 
@@ -109,7 +110,7 @@ def test_loss_falls_on_a_fixed_batch(tiny_config):
 
     before = current_loss()
     for _ in range(5):
-        update_policy(model, opt, batch, old_logp, None, adv, loss_fn, LossConfig(), cfg)
+        update_policy(model, opt, UpdateBatch(batch, old_logp, adv), loss_fn, LossConfig(), cfg)
     after = current_loss()
     assert after < before - 1e-3
     # the policy moved towards the positive-advantage responses
@@ -160,7 +161,7 @@ def test_a_run_does_not_depend_on_whether_the_model_was_cached(tiny_config, tmp_
 
 
 def test_running_law_is_the_fit_on_the_evaluations_so_far(tiny_config, tmp_path):
-    from entropy_rl.law import fit_entropy_law
+    from entropy_rl.core.law import fit_entropy_law
 
     train(tiny_config("trainer.steps=4", "trainer.eval_every=1"), tmp_path / "r", quiet=True)
     rows = read_metrics(tmp_path / "r")
@@ -183,7 +184,7 @@ def test_existing_run_dir_needs_resume(tiny_config, tmp_path):
 def test_reward_function_that_raises_does_not_stop_training(tiny_config, tmp_path, monkeypatch):
     """Answers whose scorer raises score 0 and are counted; the run goes on. (A batch in which
     *every* answer fails stops the run: tests/test_custom_reward.py.)"""
-    from entropy_rl.tasks import ReasoningGymTask
+    from entropy_rl.tasks.reasoning_gym import ReasoningGymTask
 
     real, calls = ReasoningGymTask.score, {"n": 0}
 
@@ -203,7 +204,8 @@ def test_reward_function_that_raises_does_not_stop_training(tiny_config, tmp_pat
 def test_tokens_without_signal_are_counted(tiny_config, tmp_path, monkeypatch):
     """A reward that depends only on the problem makes every group uniform: every advantage is 0,
     so all tokens fall in ``entropy_zero`` and none in the per-sign entropies."""
-    from entropy_rl.tasks import ReasoningGymTask, Verdict
+    from entropy_rl.scoring.types import Verdict
+    from entropy_rl.tasks.reasoning_gym import ReasoningGymTask
 
     def by_problem(self, problem, response):
         return Verdict(float(len(problem.prompt) % 2), None, "ok")
@@ -219,8 +221,8 @@ def test_tokens_without_signal_are_counted(tiny_config, tmp_path, monkeypatch):
 def test_reward_function_that_hangs_does_not_stop_training(tiny_config, tmp_path, monkeypatch):
     import time
 
-    from entropy_rl.evaluation import safe_score
-    from entropy_rl.tasks import ReasoningGymTask
+    from entropy_rl.scoring.limits import safe_score
+    from entropy_rl.tasks.reasoning_gym import ReasoningGymTask
 
     def spin(self, problem, response):
         try:  # a scorer's own `except Exception` must not swallow the timeout
@@ -245,7 +247,7 @@ def test_reward_function_that_hangs_does_not_stop_training(tiny_config, tmp_path
 
 
 def test_interrupted_run_keeps_completed_steps(tiny_config, tmp_path, monkeypatch):
-    import entropy_rl.trainer as trainer_mod
+    import entropy_rl.train.trainer as trainer_mod
 
     real = trainer_mod.generate
     calls = {"n": 0}
@@ -376,7 +378,7 @@ def test_fixed_entropy_bonus_applies_from_step_zero(tiny_config, tmp_path):
 
 def test_warmup_lr_schedules():
     from entropy_rl.config import TinyModelConfig
-    from entropy_rl.policy import warmup_lr_at
+    from entropy_rl.models.tiny import warmup_lr_at
 
     const = TinyModelConfig(warmup_steps=200, warmup_lr=1e-3)
     cos = TinyModelConfig(warmup_steps=200, warmup_lr=1e-3, warmup_schedule="cosine")
@@ -393,7 +395,7 @@ def test_warmup_lr_schedules():
 
 
 def test_cosine_warmup_builds_another_model_deterministically(tiny_config, tmp_path):
-    from entropy_rl.tasks import make_task
+    from entropy_rl.tasks.factory import make_task
 
     def build(schedule: str, cache: str):
         cfg = tiny_config(f"model.cache_dir={tmp_path / cache}", f"model.tiny.warmup_schedule={schedule}")

@@ -18,13 +18,13 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast 
 from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
+from entropy_rl.analysis.runs import load_run  # noqa: E402
 from entropy_rl.cli import app  # noqa: E402
-from entropy_rl.controllers import LambdaPosSchedule  # noqa: E402
-from entropy_rl.dynamics import token_covariance  # noqa: E402
+from entropy_rl.core.controllers import LambdaPosSchedule  # noqa: E402
+from entropy_rl.core.dynamics import token_covariance  # noqa: E402
+from entropy_rl.core.law import fit_entropy_law  # noqa: E402
+from entropy_rl.core.losses import LossConfig, get_policy_loss  # noqa: E402
 from entropy_rl.integrations.trl import EntropyGRPOTrainer  # noqa: E402
-from entropy_rl.law import fit_entropy_law  # noqa: E402
-from entropy_rl.losses import LossConfig, get_policy_loss  # noqa: E402
-from entropy_rl.report import load_run  # noqa: E402
 
 # TRL 1.16 calls transformers APIs that transformers 5.23 marks deprecated: not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:.*(gradient|activation)_checkpointing.*:FutureWarning")
@@ -351,8 +351,8 @@ WORKER = """
 import json, pathlib, sys
 sys.path.insert(0, {tests!r})
 from test_trl_plugin import _trainer
-from entropy_rl.controllers import LambdaPosSchedule
-from entropy_rl.losses import LossConfig
+from entropy_rl.core.controllers import LambdaPosSchedule
+from entropy_rl.core.losses import LossConfig
 out = pathlib.Path({out!r})
 t = _trainer(out, "clip_cov", loss_config=LossConfig(clip_cov_ratio=0.2, clip_cov_lb=-1e9, clip_cov_ub=1e9),
              controller=LambdaPosSchedule(threshold=100.0, step=0.1, lambda_pos=1.0), max_steps=2,

@@ -11,8 +11,8 @@ from verl.trainer.ppo.core_algos import get_policy_loss_fn  # noqa: E402
 from verl.workers.config import ActorConfig, PolicyLossConfig  # noqa: E402
 
 import entropy_rl.integrations.verl as plugin  # noqa: E402  (registers the losses)
-from entropy_rl.dynamics import covariance  # noqa: E402
-from entropy_rl.losses import LossConfig, get_policy_loss  # noqa: E402
+from entropy_rl.core.dynamics import covariance  # noqa: E402
+from entropy_rl.core.losses import LossConfig, get_policy_loss  # noqa: E402
 
 MODES = ["token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"]
 
@@ -143,7 +143,8 @@ def test_verl_file_logger_output_is_read_by_entropy_rl(tmp_path, monkeypatch):
 
     from verl.utils.tracking import Tracking
 
-    from entropy_rl.report import fit_run_law, load_run
+    from entropy_rl.analysis.runs import load_run
+    from entropy_rl.analysis.stats import fit_run_law
 
     monkeypatch.setenv("VERL_FILE_LOGGER_ROOT", str(tmp_path))
     tracker = Tracking(project_name="proj", experiment_name="run1", default_backend=["file"])

@@ -1,8 +1,8 @@
 """entropy-rl: measure, predict and control policy entropy in RL with verifiable rewards.
 
-The core (``losses``, ``advantages``, ``entropy``, ``dynamics``, ``controllers``, ``law``,
-``metrics``) needs only torch, numpy and scipy; everything that touches transformers,
-reasoning-gym or math-verify lives outside it.
+Layers, imports pointing one way: ``core`` (pure torch) ← ``scoring`` ← ``tasks`` ← ``models`` ←
+``train``; ``analysis`` and ``integrations`` build on ``core`` only; ``cli`` sits on top. ``config``
+(pydantic) sits below tasks, models and train.
 """
 
 __version__ = "0.1.0"

@@ -2,7 +2,7 @@
 up front with errors that name the field and the allowed values.
 
 Every field is documented where it is defined (``Field(description=...)``); the loss knobs are
-``entropy_rl.losses.LossConfig``'s fields, documented there.
+``entropy_rl.core.losses.LossConfig``'s fields, documented there.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, field_validator
 
-from entropy_rl.advantages import ADVANTAGE_ESTIMATORS
-from entropy_rl.controllers import CONTROLLERS, make_controller
-from entropy_rl.losses import LOSS_AGG_MODES, POLICY_LOSSES, LossConfig
+from entropy_rl.core.advantages import ADVANTAGE_ESTIMATORS
+from entropy_rl.core.controllers import CONTROLLERS, make_controller
+from entropy_rl.core.losses import LOSS_AGG_MODES, POLICY_LOSSES, LossConfig
 
 
 class ConfigError(ValueError):
@@ -132,11 +132,11 @@ LossSettings = create_model(
     "LossSettings",
     __config__=ConfigDict(extra="forbid", validate_assignment=True),
     **_loss_fields,
-)  # fields and their documentation: entropy_rl.losses.LossConfig
+)  # fields and their documentation: entropy_rl.core.losses.LossConfig
 
 
 class AlgorithmConfig(_Strict):
-    loss: str = Field("ppo", description="Policy loss (registry name in entropy_rl.losses).")
+    loss: str = Field("ppo", description="Policy loss (registry name in entropy_rl.core.losses).")
     advantage: str = Field(
         "grpo", description="Advantage estimator (registry name in entropy_rl.advantages)."
     )
@@ -149,7 +149,7 @@ class AlgorithmConfig(_Strict):
     )
     loss_config: dict[str, Any] = Field(default_factory=dict, description="Fields of LossConfig to override.")
     controller: str = Field(
-        "none", description="Entropy controller: 'none' or a name in entropy_rl.controllers."
+        "none", description="Entropy controller: 'none' or a name in entropy_rl.core.controllers."
     )
     controller_args: dict[str, Any] = Field(
         default_factory=dict, description="Controller constructor arguments."
@@ -230,6 +230,18 @@ class TrainerConfig(_Strict):
     probe_size: int = Field(16, gt=0, description="Fixed probe responses for measured entropy change.")
     checkpoint_every: int = Field(10, gt=0, description="Checkpoint every this many steps (and at the end).")
     keep_checkpoints: int = Field(1, gt=0, description="How many recent checkpoints to keep.")
+    report_to: list[Literal["tensorboard", "wandb"]] = Field(
+        default_factory=list,
+        description="Experiment trackers that also get every step's metrics (metrics.jsonl is always "
+        "written): 'tensorboard' (RUN_DIR/tensorboard, needs the `track` extra) and/or 'wandb' "
+        "(needs the `track` extra).",
+    )
+    wandb_project: str = Field("entropy-rl", description="Weights & Biases project of the run.")
+    wandb_mode: Literal["online", "offline"] = Field(
+        "online",
+        description="'offline' writes the W&B run under RUN_DIR/wandb without network (upload it "
+        "later with `wandb sync`).",
+    )
 
 
 class Config(_Strict):

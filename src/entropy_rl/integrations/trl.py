@@ -4,14 +4,14 @@ TRL runs the loop and scales it out (accelerate, DeepSpeed, vLLM generation); th
 replaces only the loss step (``_compute_loss``, TRL's documented extension point) and adds what
 TRL does not have:
 
-- every policy loss of ``entropy_rl.losses`` by name: Clip-Cov, KL-Cov, pos/neg reweighting,
+- every policy loss of ``entropy_rl.core.losses`` by name: Clip-Cov, KL-Cov, pos/neg reweighting,
   EntroPIC weighting, 80/20 high-entropy tokens (renormalised), PPO with dual clip, REINFORCE;
 - per-step diagnostics under ``entropy_rl/`` in TRL's logs (so in wandb/trackio/TensorBoard and
   ``trainer_state.json``): the covariance Cov(log π, A) and its parts on A > 0 / A < 0 tokens,
   the share carried by the top 0.02 % / 0.2 % / 2 % tokens, entropy on A > 0 / A < 0 / A = 0
   tokens and the share of A = 0 tokens, clip and selection fractions, loss shares, approximate
   KL; and in each checkpoint ``token_drivers.json``, the tokens carrying the most covariance;
-- an entropy controller from ``entropy_rl.controllers`` (λ_pos schedule, EntroPIC PI control,
+- an entropy controller from ``entropy_rl.core.controllers`` (λ_pos schedule, EntroPIC PI control,
   Skywork's adaptive bonus…), updated once per optimizer step with the window's mean token
   entropy (as TRL's own adaptive bonus is) and checkpointed with TRL's checkpoints;
 - optionally (``probe_size`` > 0), the entropy change each optimizer step causes on a fixed
@@ -27,7 +27,7 @@ Usage::
 
     from trl import GRPOConfig
     from entropy_rl.integrations.trl import EntropyGRPOTrainer
-    from entropy_rl.losses import LossConfig
+    from entropy_rl.core.losses import LossConfig
 
     trainer = EntropyGRPOTrainer(
         model=..., reward_funcs=..., train_dataset=..., processing_class=...,
@@ -67,18 +67,12 @@ from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
-from entropy_rl.checkpoint import atomic_write_text
-from entropy_rl.controllers import Controller
-from entropy_rl.dynamics import (
-    covariance_top_share,
-    first_order_entropy_change,
-    sums_by_token,
-    token_covariance,
-    token_drivers,
-)
-from entropy_rl.law import fit_entropy_law, law_points
-from entropy_rl.losses import DYNAMIC_LOSS_FIELDS, LossConfig, aggregate_loss, get_policy_loss, masked_mean
-from entropy_rl.policy import readable_token
+from entropy_rl.core.controllers import Controller
+from entropy_rl.core.diagnostics import batch_diagnostics, probe_entropy_terms, readable_token, running_law
+from entropy_rl.core.dynamics import sums_by_token, token_drivers
+from entropy_rl.core.law import law_points
+from entropy_rl.core.losses import LossConfig, aggregate_loss, get_policy_loss, k3_kl
+from entropy_rl.files import atomic_write_text
 
 PREFIX = "entropy_rl/"
 STATE_FILE = "entropy_rl_state.pt"
@@ -89,7 +83,7 @@ UNSUPPORTED_OPTIONS: dict[str, tuple[object, str]] = {
     "importance_sampling_level": ("token", "for GSPO's sequence-level ratio use policy_loss='gspo'"),
     "top_entropy_quantile": (1.0, "use policy_loss='high_entropy' with loss_config.entropy_quantile"),
     "entropy_coef": (0.0, "use loss_config.entropy_coef"),
-    "use_adaptive_entropy": (False, "use controller=AdaptiveEntropyBonus(...) from entropy_rl.controllers"),
+    "use_adaptive_entropy": (False, "use controller=AdaptiveEntropyBonus(...) from entropy_rl.core.controllers"),
     "off_policy_mask_threshold": (None, "not modelled by entropy-rl's losses"),
     "delta": (None, "two-sided clipping is not modelled; the ppo loss has a dual clip (clip_ratio_c)"),
 }
@@ -122,11 +116,11 @@ class EntropyGRPOTrainer(GRPOTrainer):
     """TRL's ``GRPOTrainer`` with an entropy-rl policy loss, diagnostics, controller and law fit.
 
     Args (besides ``GRPOTrainer``'s):
-        policy_loss: a name in ``entropy_rl.losses.POLICY_LOSSES``.
+        policy_loss: a name in ``entropy_rl.core.losses.POLICY_LOSSES``.
         loss_config: the loss's knobs; None = defaults with TRL's ``epsilon`` / ``epsilon_high``.
             Its ``generator`` (Clip-Cov's random choice) is seeded from ``args.seed`` and the
             process index when None.
-        controller: an ``entropy_rl.controllers.Controller`` that sets ``loss_config`` fields
+        controller: an ``entropy_rl.core.controllers.Controller`` that sets ``loss_config`` fields
             (e.g. ``lambda_pos`` for ``pos_neg``) from the measured entropy; None = fixed knobs.
         law_metric: the TRL metric fitted against entropy by the running law (default
             ``"reward"``, the mean training reward).
@@ -169,8 +163,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
         self.loss_config = loss_config
         self.controller = controller
         if controller is not None:
-            for k, v in controller.initial().items():
-                setattr(loss_config, k, v)
+            loss_config.update(controller.initial())
         self.law_metric = law_metric
         self._entropy_window: torch.Tensor | None = None  # (Σ entropy, Σ tokens) since the last step
         self.probe_size, self.probe_max_tokens = probe_size, probe_max_tokens
@@ -225,7 +218,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
         )
         if self.beta != 0.0:
             ref = inputs["ref_per_token_logps"]
-            per_token_kl = torch.exp(ref - log_prob) - (ref - log_prob) - 1  # k3, as TRL
+            per_token_kl = k3_kl(log_prob, ref)  # as TRL
             if self.args.use_bias_correction_kl:  # TRL: × the (token-level) ratio π/π_old
                 per_token_kl = per_token_kl * torch.exp(log_prob - old_log_prob)
             kl = aggregate_loss(per_token_kl, mask, cfg.loss_agg_mode, cfg.loss_scale_factor)
@@ -254,22 +247,12 @@ class EntropyGRPOTrainer(GRPOTrainer):
         """The loss's metrics plus covariance concentration and per-sign entropy, averaged over
         processes with one collective (NaN, e.g. no A > 0 token on a process, is skipped); in
         training, the per-token sums behind ``token_drivers.json``."""
-        valid = mask.bool()
-        pos, neg = (advantages > 0) & valid, (advantages < 0) & valid
-        zero = valid & ~pos & ~neg  # no gradient signal (all-equal-reward groups)
-        cov_tok = token_covariance(log_prob, advantages, mask)
-        shares = covariance_top_share(cov_tok, mask)
+        diag = batch_diagnostics(log_prob, advantages, entropy, mask)
         if mode == "train":
-            cpu = [t.detach().cpu() for t in (completion_ids, mask, cov_tok, entropy)]
+            cpu = [t.detach().cpu() for t in (completion_ids, mask, diag.token_covariance, entropy)]
             self._token_stats += sums_by_token(cpu[0], cpu[1], self._token_stats.shape[0], *cpu[2:])
-        values = dict(metrics)
-        values["entropy_pos"] = float(masked_mean(entropy, pos)) if pos.any() else math.nan
-        values["entropy_neg"] = float(masked_mean(entropy, neg)) if neg.any() else math.nan
-        values["entropy_zero"] = float(masked_mean(entropy, zero)) if zero.any() else math.nan
-        values["zero_adv_fraction"] = float(zero.sum() / valid.sum().clamp(min=1))
-        values["cov_top_share_0.02%"] = shares[2e-4]
-        values["cov_top_share_0.2%"] = shares[2e-3]
-        values["cov_top_share_2%"] = shares[2e-2]
+        # the batch's diagnostics (NaN where a quantity has no token), then the loss's metrics
+        values = {k: math.nan if v is None else v for k, v in diag.metrics.items()} | metrics
         keys = sorted(values)  # the same loss on every process: the same keys in the same order
         local = torch.tensor([values[k] for k in keys], dtype=torch.float32, device=log_prob.device)
         gathered = self.accelerator.gather(local.unsqueeze(0)).nanmean(0)
@@ -286,8 +269,9 @@ class EntropyGRPOTrainer(GRPOTrainer):
         totals = self.accelerator.reduce(self._entropy_window, reduction="sum")
         self._entropy_window = None
         measured = float(totals[0] / totals[1].clamp(min=1.0))
-        for k, v in self.controller.update(measured).items():
-            setattr(self.loss_config, k, v)
+        values = self.controller.update(measured)
+        self.loss_config.update(values)
+        for k, v in values.items():
             self._metrics["train"][f"{PREFIX}ctrl_{k}"].append(float(v))
 
     # ------------------------------------------------------------------------- probe batch
@@ -330,8 +314,8 @@ class EntropyGRPOTrainer(GRPOTrainer):
             return
         old, new = self._probe_lp, self._probe_log_softmax()
         mask = self._probe["mask"].to(new.device, new.dtype)
-        h_old, h_new = -(old.exp() * old).sum(-1), -(new.exp() * new).sum(-1)
-        predicted = first_order_entropy_change(old.double(), (new - old).double()).to(new.dtype)
+        h_old, h_new, predicted = probe_entropy_terms(old, new)
+        predicted = predicted.to(new.dtype)
         sums = torch.stack(
             [(h_new * mask).sum(), ((h_new - h_old) * mask).sum(), (predicted * mask).sum(), mask.sum()]
         )
@@ -363,20 +347,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
         if math.isnan(h) or math.isnan(r):
             return  # e.g. a logging window without a new generation batch has no reward
         points = [*self.law_points, (h, r)]  # this step's point joins log_history in super().log
-        if len(points) < 3:
-            return
-        try:
-            law = fit_entropy_law(*zip(*points, strict=True))
-        except ValueError:  # all entropies equal so far
-            return
-        logs.update(
-            {
-                f"{PREFIX}law_a": law.a,
-                f"{PREFIX}law_b": law.b,
-                f"{PREFIX}law_r2": law.r2,
-                f"{PREFIX}law_ceiling": law.ceiling,
-            }
-        )
+        logs.update({PREFIX + k: v for k, v in running_law(points).items()})
 
     # ------------------------------------------------------------------------- checkpoints
 
@@ -399,7 +370,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
         atomic_write_text(Path(folder) / DRIVERS_FILE, json.dumps(drivers, indent=1))
         state = {
             "controller": self.controller.state_dict() if self.controller is not None else None,
-            "loss_dynamic": {k: getattr(self.loss_config, k) for k in DYNAMIC_LOSS_FIELDS},
+            "loss_dynamic": self.loss_config.dynamic_state(),
             "generator": self.loss_config.generator.get_state(),
             "probe": None if self._probe is None else {k: v.cpu() for k, v in self._probe.items()},
             "token_stats": token_stats,  # the sum over processes: the main process resumes from it
@@ -418,8 +389,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
         state = torch.load(path, weights_only=True)
         if self.controller is not None and state["controller"] is not None:
             self.controller.load_state_dict(state["controller"])
-        for k, v in state["loss_dynamic"].items():
-            setattr(self.loss_config, k, v)
+        self.loss_config.update(state["loss_dynamic"])
         self.loss_config.generator.set_state(state["generator"])
         # The probe's log-softmax is recomputed from the restored weights before the next step.
         self._probe, self._probe_lp = state.get("probe"), None

@@ -46,7 +46,7 @@ import os
 import torch
 from verl.trainer.ppo.core_algos import register_policy_loss
 
-from entropy_rl.losses import LossConfig, get_policy_loss
+from entropy_rl.core.losses import LossConfig, get_policy_loss
 
 VERL_LOSSES = ("ppo", "clip_cov", "kl_cov", "pos_neg", "entropic", "cispo", "gspo", "reinforce")
 ENV_VAR = "ENTROPY_RL_LOSS_CONFIG"

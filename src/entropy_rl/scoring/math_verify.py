@@ -24,11 +24,12 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
-from entropy_rl.tasks import Verdict, exact_or_numeric_match
+from entropy_rl.scoring.answers import exact_or_numeric_match
+from entropy_rl.scoring.types import Verdict
 
 
 def _worker_main(memory_mb: int) -> None:  # pragma: no cover - runs in a child process
-    """JSON lines on stdin → JSON lines on stdout; started as ``python -m entropy_rl.verify``."""
+    """JSON lines on stdin → JSON lines on stdout; started as ``python -m entropy_rl.scoring.math_verify``."""
     import json
     import resource
     import sys
@@ -105,7 +106,7 @@ class MathVerifier:
     def _spawn(self) -> _Worker:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "entropy_rl.verify", str(self.memory_mb)],
+            [sys.executable, "-m", "entropy_rl.scoring.math_verify", str(self.memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

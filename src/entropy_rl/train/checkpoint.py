@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from entropy_rl.files import atomic_write_text
+
 
 @dataclass
 class RNGState:
@@ -46,13 +48,6 @@ class RNGState:
         random.setstate(self.python)
         np.random.set_state(self.numpy)
         clip_cov_gen.set_state(self.clip_cov)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file so that readers see the old or the new content, never a partial one."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def save_checkpoint(

@@ -28,10 +28,15 @@ def entropy_from_logits(logits: torch.Tensor, temperature: float = 1.0) -> torch
     return lse - (torch.softmax(z, dim=-1) * z).sum(-1)
 
 
+def entropy_from_log_probs(log_probs: torch.Tensor) -> torch.Tensor:
+    """Entropy −Σ π·log π of a distribution given as log-probabilities over the last dim."""
+    return -(log_probs.exp() * log_probs).sum(-1)
+
+
 def _entropy_logprob_dense(logits: torch.Tensor, tokens: torch.Tensor, temperature: float):
     z = logits.float() / temperature
     logp = torch.log_softmax(z, dim=-1)
-    entropy = -(logp.exp() * logp).sum(-1)
+    entropy = entropy_from_log_probs(logp)
     token_logp = logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
     return entropy, token_logp
 

@@ -29,7 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from entropy_rl.tasks import InvalidReward, Problem, Task, Verdict
+from entropy_rl.scoring.limits import ScoreTimeout, time_limit
+from entropy_rl.scoring.types import InvalidReward, Problem, Verdict
+from entropy_rl.tasks.base import Task
 
 FIELD = "task.reward_fn"
 
@@ -119,12 +121,10 @@ class RewardFunctionTask(Task):
         """One call on the first training problem with its reference answer as the response, under
         the time limit: a function that raises, hangs or returns a non-reward stops the run here,
         before anything is trained."""
-        from entropy_rl.evaluation import ScoreTimeout, _time_limit
-
         problem = self.train_pool[0]
         where = f"config field `{FIELD}` ({self.spec}), called on training problem 1 {problem.prompt[:80]!r}"
         try:
-            with _time_limit(self.score_timeout_s):
+            with time_limit(self.score_timeout_s):
                 value = self.fn(problem.prompt, problem.answer, problem.answer)
         except ScoreTimeout:
             raise RewardFunctionError(f"{where}: no result within {self.score_timeout_s} s") from None

@@ -8,29 +8,23 @@ broadcast over its tokens and zeroed on padding. Registered in ``ADVANTAGE_ESTIM
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 import torch
 
-AdvantageFn = Callable[..., torch.Tensor]
-ADVANTAGE_ESTIMATORS: dict[str, AdvantageFn] = {}
+from entropy_rl.core.registry import Registry
 
 
-def register_advantage(name: str) -> Callable[[AdvantageFn], AdvantageFn]:
-    def wrap(fn: AdvantageFn) -> AdvantageFn:
-        ADVANTAGE_ESTIMATORS[name] = fn
-        return fn
+class AdvantageFn(Protocol):
+    """``(rewards (n_prompts, group), mask (n_prompts·group, response_len)) -> (n_prompts·group,
+    response_len)`` token advantages, zero on padding."""
 
-    return wrap
+    def __call__(self, rewards: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
 
 
-def get_advantage_estimator(name: str) -> AdvantageFn:
-    try:
-        return ADVANTAGE_ESTIMATORS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown advantage estimator {name!r}: known {sorted(ADVANTAGE_ESTIMATORS)}"
-        ) from None
+ADVANTAGE_ESTIMATORS: Registry[AdvantageFn] = Registry("advantage estimator")
+register_advantage = ADVANTAGE_ESTIMATORS.register
+get_advantage_estimator = ADVANTAGE_ESTIMATORS.lookup
 
 
 def _broadcast(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

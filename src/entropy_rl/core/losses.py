@@ -24,12 +24,15 @@ dict of Python floats. Every loss reports the same diagnostic keys (see ``_commo
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Protocol
 
 import torch
 
-from entropy_rl.dynamics import token_covariance
+from entropy_rl.core.dynamics import token_covariance
+from entropy_rl.core.registry import Registry
 
 LOSS_AGG_MODES = ("token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm")
 
@@ -84,32 +87,87 @@ class LossConfig:
         if not 0 < self.entropy_quantile <= 1:
             raise ValueError(f"entropy_quantile must be in (0, 1], got {self.entropy_quantile}")
 
+    def update(self, values: Mapping[str, float]) -> None:
+        """Set fields by name: what a controller returns, or a checkpoint's ``dynamic_state``."""
+        names = {f.name for f in fields(self)}
+        for k, v in values.items():
+            if k not in names:
+                raise ValueError(f"LossConfig has no field {k!r}")
+            setattr(self, k, v)
+
+    def dynamic_state(self) -> dict[str, float]:
+        """The fields controllers set during a run (``DYNAMIC_LOSS_FIELDS``), for checkpoints."""
+        return {k: getattr(self, k) for k in DYNAMIC_LOSS_FIELDS}
+
 
 # The LossConfig fields that controllers set during a run (checkpointed with the controller).
 DYNAMIC_LOSS_FIELDS = ("entropy_coef", "lambda_pos", "lambda_neg", "entropic_alpha")
 
-PolicyLossFn = Callable[..., tuple[torch.Tensor, dict[str, float]]]
-POLICY_LOSSES: dict[str, PolicyLossFn] = {}
+
+# Every metric a loss may report, documented; a loss reports a subset (tests/test_losses.py checks
+# that none reports another key), so a trainer can log the same columns whatever the loss.
+LOSS_METRICS: dict[str, str] = {
+    "loss": "the aggregated loss",
+    "clip_frac": "share of tokens whose PPO ε clip binds",
+    "clip_frac_low": "share clipped at r < 1 − ε_low (A < 0)",
+    "clip_frac_high": "share clipped at r > 1 + ε_high (A > 0)",
+    "clip_frac_dual": "share where the dual clip binds (A < 0)",
+    "selected_frac": "share of tokens a remedy selected (Clip-Cov detached, KL-Cov penalised, ...)",
+    "candidate_frac": "Clip-Cov: share of tokens in the covariance band",
+    "approx_kl": "mean log π_old − log π over valid tokens",
+    "loss_share_pos": "share of Σ|loss| carried by A > 0 tokens",
+    "loss_share_neg": "share of Σ|loss| carried by A < 0 tokens",
+    "kl_cov_penalty": "KL-Cov: mean penalty β·|log π − log π_old| on the selected tokens",
+    "entropy_bonus": "entropy_coef × aggregated entropy subtracted from the loss",
+    "covariance": "mean centred cross-product of log π and A over the batch passed in",
+    "covariance_pos": "its part from A > 0 tokens",
+    "covariance_neg": "its part from A < 0 tokens",
+    "lambda_pos": "pos_neg: the loss weight of A > 0 tokens used",
+    "lambda_neg": "pos_neg: the loss weight of A < 0 tokens used",
+    "entropic_alpha": "entropic: the controller output α used",
+}
 
 
-def register_policy_loss(name: str) -> Callable[[PolicyLossFn], PolicyLossFn]:
-    """Decorator: add a loss to ``POLICY_LOSSES`` under ``name``."""
+class PolicyLossFn(Protocol):
+    """The one signature of every policy loss (verl's ``PolicyLossFn``); see the module docstring.
 
-    def wrap(fn: PolicyLossFn) -> PolicyLossFn:
-        if name in POLICY_LOSSES:
-            raise ValueError(f"policy loss {name!r} is already registered")
-        POLICY_LOSSES[name] = fn
-        return fn
+    Args:
+        log_prob: (batch, response_len) log π_θ of the sampled tokens, with gradient.
+        old_log_prob: (batch, response_len) log π_old of the same tokens, no gradient.
+        advantages: (batch, response_len) token advantages.
+        mask: (batch, response_len) 1 on response tokens, 0 on padding.
+        config: the loss's knobs.
+        entropy: (batch, response_len) token entropy, or None.
+        weights: (batch, response_len) or (batch, 1) importance weights, or None.
 
-    return wrap
+    Returns:
+        (loss, metrics): a scalar aggregated with ``config.loss_agg_mode``, and a flat dict of floats.
+    """
+
+    def __call__(
+        self,
+        log_prob: torch.Tensor,
+        old_log_prob: torch.Tensor,
+        advantages: torch.Tensor,
+        mask: torch.Tensor,
+        config: LossConfig,
+        entropy: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, dict[str, float]]: ...
 
 
-def get_policy_loss(name: str) -> PolicyLossFn:
-    """The registered loss called ``name``; a clear error lists the known names."""
-    try:
-        return POLICY_LOSSES[name]
-    except KeyError:
-        raise ValueError(f"unknown policy loss {name!r}: known {sorted(POLICY_LOSSES)}") from None
+_LOSS_PARAMS = ("log_prob", "old_log_prob", "advantages", "mask", "config", "entropy", "weights")
+
+
+def _check_loss_signature(name: str, fn: PolicyLossFn) -> None:
+    params = tuple(inspect.signature(fn).parameters)
+    if params != _LOSS_PARAMS:
+        raise TypeError(f"policy loss {name!r} must take {_LOSS_PARAMS}, takes {params}")
+
+
+POLICY_LOSSES: Registry[PolicyLossFn] = Registry("policy loss", check=_check_loss_signature)
+register_policy_loss = POLICY_LOSSES.register
+get_policy_loss = POLICY_LOSSES.lookup
 
 
 # ----------------------------------------------------------------------------- aggregation
@@ -147,6 +205,13 @@ def aggregate_loss(
         scale = float(loss_scale_factor) if loss_scale_factor else float(loss_mat.shape[-1])
         return (seq_sums / scale).sum() / n_seqs
     raise ValueError(f"loss_agg_mode={mode!r}: allowed {LOSS_AGG_MODES}")
+
+
+def k3_kl(log_prob: torch.Tensor, ref_log_prob: torch.Tensor) -> torch.Tensor:
+    """Per-token k3 estimator of KL(π‖π_ref) (Schulman): e^(ref − lp) − (ref − lp) − 1, low variance
+    and ≥ 0. ``(batch, response_len)`` each; TRL and verl use the same term."""
+    log_ratio = ref_log_prob - log_prob
+    return torch.exp(log_ratio) - log_ratio - 1
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

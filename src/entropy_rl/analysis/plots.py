@@ -1,0 +1,317 @@
+"""The report's plots, and those of ``eval`` and ``bandit``: one function per figure, each
+returning the saved PNG's path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from entropy_rl.analysis.runs import Run
+from entropy_rl.analysis.stats import ENTROPY_LINKED, entropy_changes, last_value, law_points
+from entropy_rl.core.bandit import BanditResult
+from entropy_rl.core.law import fit_entropy_law
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legend_size: int = 8) -> Path:
+    """Label, lay out, save and close a figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
+def by_method(runs: list[Run]) -> dict[str, list[Run]]:
+    g: dict[str, list[Run]] = {}
+    for r in runs:
+        g.setdefault(r.method, []).append(r)
+    return g
+
+
+def plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, title: str) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (method, group) in enumerate(by_method(runs).items()):
+        for j, key in enumerate(keys):
+            curves = [r.series(key) for r in group]
+            curves = [c for c in curves if len(c[0])]
+            if not curves:
+                continue
+            n = min(len(c[0]) for c in curves)
+            steps = curves[0][0][:n]
+            vals = np.stack([c[1][:n] for c in curves])
+            style = ["-", "--", ":"][j % 3]
+            label = method if len(keys) == 1 else f"{method} {key}"
+            ax.plot(steps, vals.mean(0), style, color=colours[i % len(colours)], label=label)
+            if len(curves) > 1:
+                ax.fill_between(steps, vals.min(0), vals.max(0), color=colours[i % len(colours)], alpha=0.15)
+    return save_figure(fig, ax, path, "step", ylabel, title)
+
+
+_PERFORMANCE_LABELS = {"eval_accuracy": "held-out accuracy", "reward": "training reward (TRL runs)"}
+
+
+def plot_law(runs: list[Run], path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (method, group) in enumerate(by_method(runs).items()):
+        c = colours[i % len(colours)]
+        hs, ps = [], []
+        for r in group:
+            h, p = law_points(r)
+            hs.append(h)
+            ps.append(p)
+        h, p = np.concatenate(hs), np.concatenate(ps)
+        if h.size == 0:
+            continue
+        ax.scatter(h, p, s=14, color=c, label=method)
+        try:
+            law = fit_entropy_law(h, p)
+        except ValueError:
+            continue
+        grid = np.linspace(0, max(h.max(), 0.1) * 1.05, 100)
+        ax.plot(
+            grid,
+            law.predict(grid),
+            color=c,
+            lw=1,
+            label=f"{method}: R = −{law.a:.3f}·e^H + {law.b:.3f} (R² {law.r2:.2f}, ceiling {law.ceiling:.3f})",
+        )
+        ax.scatter([0], [law.ceiling], marker="*", s=80, color=c)
+    return save_figure(
+        fig,
+        ax,
+        path,
+        "policy entropy H (training batch)",
+        " / ".join(sorted({_PERFORMANCE_LABELS.get(r.performance_key, r.performance_key) for r in runs})),
+        "Accuracy vs entropy, fitted law R = −a·exp(H) + b; ★ = ceiling b − a",
+        legend_size=7,
+    )
+
+
+def plot_entropy_change(runs: list[Run], path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    allv = []
+    for i, (method, group) in enumerate(by_method(runs).items()):
+        changes = [entropy_changes(r) for r in group]
+        pred = np.concatenate([c[1] for c in changes])
+        meas = np.concatenate([c[2] for c in changes])
+        n = len(pred)
+        if n == 0:
+            continue
+        corr = np.corrcoef(pred, meas)[0, 1] if n > 2 else float("nan")
+        ax.scatter(pred, meas, s=10, color=colours[i % len(colours)], label=f"{method} (r = {corr:.2f})")
+        allv.append(np.abs(np.concatenate([pred, meas])))
+    if allv:
+        lim = float(np.concatenate(allv).max()) * 1.05
+        ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.7)
+    return save_figure(
+        fig,
+        ax,
+        path,
+        "predicted ΔH (first order, −Cov(log π, Δz))",
+        "measured ΔH on the probe batch",
+        "Entropy change per step",
+    )
+
+
+def plot_entropy_budget(runs: list[Run], path: Path) -> Path:
+    """Cumulative measured ΔH (solid) against its first-order part (dashed), mean over seeds."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (method, group) in enumerate(by_method(runs).items()):
+        changes = [entropy_changes(r) for r in group]
+        n = min(len(steps) for steps, _, _ in changes)
+        if n == 0:
+            continue
+        steps = changes[0][0][:n]
+        c = colours[i % len(colours)]
+        meas = np.mean([np.cumsum(m[:n]) for _, _, m in changes], axis=0)
+        pred = np.mean([np.cumsum(p[:n]) for _, p, _ in changes], axis=0)
+        ax.plot(steps, meas, color=c, label=f"{method}: measured")
+        ax.plot(steps, pred, color=c, ls="--", label=f"{method}: first order")
+    ax.axhline(0.0, color="k", lw=0.5)
+    return save_figure(
+        fig,
+        ax,
+        path,
+        "step",
+        "cumulative ΔH on the probe batch",
+        "Entropy budget: measured vs covariance-driven (first order)",
+        legend_size=7,
+    )
+
+
+def plot_pass_at_k(runs: list[Run], path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 4.0))
+    for method, group in by_method(runs).items():
+        keys = sorted(
+            (k for k in group[0].rows[-1] if k.startswith("eval_pass@")), key=lambda k: int(k.split("@")[1])
+        )
+        if not keys:
+            continue
+        ks = [int(k.split("@")[1]) for k in keys]
+        vals = np.array([[last_value(r, k) for k in keys] for r in group])
+        ax.errorbar(ks, vals.mean(0), yerr=vals.std(0), marker="o", capsize=3, label=method)
+    ax.set_xscale("log", base=2)
+    return save_figure(
+        fig, ax, path, "k", "held-out pass@k (final)", "Held-out pass@k at the end of training"
+    )
+
+
+def plot_entropy_links(runs: list[Run], path: Path) -> Path:
+    """Held-out diversity and calibration against held-out entropy, one line per run."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(ENTROPY_LINKED), figsize=(4.2 * len(ENTROPY_LINKED), 3.8))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (key, label) in zip(axes, ENTROPY_LINKED.items(), strict=True):
+        for i, (method, group) in enumerate(by_method(runs).items()):
+            for j, r in enumerate(group):
+                pts = [
+                    (row["eval_entropy"], row[f"eval_{key}"])
+                    for row in r.rows
+                    if row.get("eval_entropy") is not None and row.get(f"eval_{key}") is not None
+                ]
+                if pts:
+                    h, v = zip(*pts, strict=True)
+                    c = colours[i % len(colours)]
+                    ax.plot(h, v, "o-", color=c, ms=3, lw=0.8, label=method if j == 0 else None)
+        ax.set_xlabel("held-out entropy (nats/token)")
+        ax.set_ylabel(label)
+    if axes[0].get_legend_handles_labels()[0]:  # runs without held-out samples draw nothing
+        axes[0].legend(fontsize=8)
+    fig.suptitle("Entropy, diversity and calibration at each held-out evaluation")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_temperature_baseline(runs: list[Run], sweep: list[dict[str, float]], path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    hs = [s["entropy"] for s in sweep]
+    ax.plot(hs, [s["accuracy"] for s in sweep], "k--", marker="s", ms=4, label="initial policy, lower T")
+    for s in sweep:
+        ax.annotate(
+            f"T={s['temperature']:g}",
+            (s["entropy"], s["accuracy"]),
+            fontsize=7,
+            xytext=(3, -9),
+            textcoords="offset points",
+        )
+    for i, (method, group) in enumerate(by_method(runs).items()):
+        for j, r in enumerate(group):
+            _, h = r.series("eval_entropy")
+            _, a = r.series("eval_accuracy")
+            n = min(len(h), len(a))
+            c = colours[i % len(colours)]
+            ax.plot(h[:n], a[:n], "-", color=c, lw=0.8, alpha=0.6, label=method if j == 0 else None)
+            if n:
+                ax.scatter([h[n - 1]], [a[n - 1]], color=c, s=30, zorder=3)
+    return save_figure(
+        fig,
+        ax,
+        path,
+        "held-out entropy (nats/token)",
+        "held-out accuracy",
+        "RL runs (• = final) vs the initial policy at lower temperature",
+        legend_size=7,
+    )
+
+
+def plot_eval(res, summary: dict[str, float], out) -> list:
+    """pass@k curve, reliability diagram (mean-token-probability confidence), entropy histogram of
+    an evaluation (``train.evaluation.EvalResult``: ``rewards``, ``mean_logp``, ``mean_entropy``)."""
+    plt = _plt()
+    out = Path(out)
+    paths = []
+    ks = sorted(int(k.split("@")[1]) for k in summary if k.startswith("pass@"))
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.plot(ks, [summary[f"pass@{k}"] for k in ks], marker="o")
+    ax.set_xscale("log", base=2)
+    paths.append(save_figure(fig, ax, out / "pass_at_k.png", "k", "pass@k", "Unbiased pass@k"))
+
+    conf = np.exp(res.mean_logp).ravel()
+    y = (res.rewards >= 1.0).ravel()
+    bins = np.minimum((conf * 10).astype(int), 9)
+    centers, accs, counts = [], [], []
+    for b in range(10):
+        sel = bins == b
+        if sel.any():
+            centers.append(conf[sel].mean())
+            accs.append(y[sel].mean())
+            counts.append(int(sel.sum()))
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.scatter(centers, accs, s=[10 + 200 * c / max(counts) for c in counts])
+    paths.append(
+        save_figure(
+            fig,
+            ax,
+            out / "calibration.png",
+            "confidence (mean token probability)",
+            "accuracy",
+            f"Reliability, ECE {summary['ece']:.3f}",
+        )
+    )
+
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.hist(res.mean_entropy.ravel(), bins=30)
+    paths.append(
+        save_figure(
+            fig,
+            ax,
+            out / "entropy_hist.png",
+            "mean token entropy of a response",
+            "responses",
+            "Response entropy",
+        )
+    )
+    return paths
+
+
+
+def plot_bandit(result: BanditResult, path: str | Path) -> Path:
+    """Scatter of predicted vs measured ΔH, one colour per gradient form, with the y = x line."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    forms = np.array(result.form)
+    for form, colour in (("vanilla", "tab:blue"), ("natural", "tab:orange")):
+        sel = forms == form
+        ax.scatter(result.predicted[sel], result.measured[sel], s=10, c=colour, label=f"{form} PG")
+    lim = float(np.abs(np.concatenate([result.predicted, result.measured])).max()) * 1.05
+    ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.8, label="y = x")
+    ax.set_xlabel("predicted ΔH = −η·Cov")
+    ax.set_ylabel("measured ΔH")
+    ax.set_title("Softmax bandit: entropy change vs covariance")
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+

@@ -1,0 +1,291 @@
+"""Statistics of runs: the law fitted on a run, the entropy budget and correlations, each run's
+final metrics, their aggregation over seeds and the paired comparison with GRPO, the
+temperature-matched baseline, and the pooled token drivers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from entropy_rl.analysis.runs import Run
+from entropy_rl.core.law import bootstrap_ceiling, fit_entropy_law, predict_from_prefix
+from entropy_rl.core.law import law_points as points_from_rows
+
+
+def law_points(run: Run, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(entropy, performance) arrays of ``law.law_points`` for a run; performance is ``metric``,
+    by default the run's ``performance_key``."""
+    pts = points_from_rows(run.rows, metric or run.performance_key)
+    if not pts:
+        return np.array([]), np.array([])
+    h, p = zip(*pts, strict=True)
+    return np.array(h), np.array(p)
+
+
+@dataclass
+class LawSummary:
+    a: float
+    b: float
+    r2: float
+    ceiling: float
+    ceiling_interval: tuple[float, float]
+    n: int
+    prefix_predicted_final: float | None = None
+    prefix_ceiling: float | None = None
+    actual_final: float | None = None
+    prefix_rmse: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def fit_run_law(run: Run, metric: str | None = None, prefix: float = 1 / 3) -> LawSummary:
+    h, p = law_points(run, metric)
+    law = fit_entropy_law(h, p)
+    lo, hi = bootstrap_ceiling(h, p, n_boot=500)
+    out = LawSummary(law.a, law.b, law.r2, law.ceiling, (lo, hi), law.n)
+    try:
+        pre = predict_from_prefix(h, p, prefix)
+        out.prefix_predicted_final = pre.predicted_final
+        out.prefix_ceiling = pre.law.ceiling
+        out.actual_final = pre.actual_final
+        out.prefix_rmse = pre.rmse_rest
+    except ValueError:
+        pass
+    return out
+
+
+def entropy_changes(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, predicted ΔH, measured ΔH) on the probe batch, cut to a common length."""
+    steps, pred = run.series("predicted_entropy_change")
+    _, meas = run.series("entropy_change")
+    n = min(len(pred), len(meas))
+    return steps[:n], pred[:n], meas[:n]
+
+
+def entropy_change_correlation(run: Run) -> float:
+    """Pearson correlation of predicted and measured per-step entropy change on the probe."""
+    _, pred, meas = entropy_changes(run)
+    if len(pred) < 3 or np.std(pred) == 0 or np.std(meas) == 0:
+        return float("nan")
+    return float(np.corrcoef(pred, meas)[0, 1])
+
+
+# Held-out metrics whose link to entropy the report measures (same samples as eval_entropy).
+ENTROPY_LINKED = {
+    "unique_answers": "distinct answers of k",
+    "distinct_2": "distinct-2",
+    "ece": "ECE (calibration error)",
+}
+
+
+def entropy_links(run: Run) -> dict[str, float]:
+    """Pearson correlation, over a run's held-out evaluations, of the samples' entropy
+    (``eval_entropy``) with their diversity and calibration (``ENTROPY_LINKED``):
+    ``corr_entropy_<metric>``; NaN below 3 evaluations or without spread."""
+    out = {}
+    for key in ENTROPY_LINKED:
+        pts = [
+            (r["eval_entropy"], r[f"eval_{key}"])
+            for r in run.rows
+            if r.get("eval_entropy") is not None and r.get(f"eval_{key}") is not None
+        ]
+        corr = float("nan")
+        if len(pts) >= 3:
+            h, v = np.array(pts, dtype=float).T
+            if np.std(h) > 0 and np.std(v) > 0:
+                corr = float(np.corrcoef(h, v)[0, 1])
+        out[f"corr_entropy_{key}"] = corr
+    return out
+
+
+def entropy_budget(run: Run) -> dict[str, float]:
+    """Where the probe entropy went: the measured total change Σ ΔH, its first-order part
+    Σ −Cov(log π, Δz) (what the covariance of each realised step explains, and what Clip-Cov and
+    KL-Cov act on), and the rest, the higher-order part of finite steps (a random logit
+    perturbation of size σ changes entropy by O(σ²) on average, down where the distribution is
+    spread, up where it is nearly deterministic; it grows with the step size, and no
+    covariance remedy touches it)."""
+    _, pred, meas = entropy_changes(run)
+    if len(pred) == 0:
+        return {}
+    total, first = float(np.sum(meas)), float(np.sum(pred))
+    return {
+        "entropy_change_total": total,
+        "entropy_change_first_order": first,
+        "entropy_change_higher_order": total - first,
+    }
+
+
+def last_value(run: Run, key: str) -> float:
+    _, v = run.series(key)
+    return float(v[-1]) if len(v) else float("nan")
+
+
+def first_value(run: Run, key: str) -> float:
+    _, v = run.series(key)
+    return float(v[0]) if len(v) else float("nan")
+
+
+def tail_mean(run: Run, key: str, n: int = 5) -> float:
+    _, v = run.series(key)
+    return float(np.mean(v[-n:])) if len(v) else float("nan")
+
+
+def summarize_runs(
+    runs: list[Run], baseline: list[dict[str, float]] | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per method: mean, std (population), min, max, n and ``ci95`` (half-width of the 95 %
+    t-interval for the mean) over seeds of each run's final metrics (``run_metrics``)."""
+    return aggregate_by_method(runs, run_metrics(runs, baseline))
+
+
+def aggregate_by_method(
+    runs: list[Run], per_run: list[dict[str, float]]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``summarize_runs`` from already computed ``run_metrics``."""
+    per_method: dict[str, list[dict[str, float]]] = {}
+    for run, vals in zip(runs, per_run, strict=True):
+        per_method.setdefault(run.method, []).append(vals)
+    out = {}
+    for method, lst in per_method.items():
+        keys = sorted({k for d in lst for k in d})
+        out[method] = {}
+        for k in keys:
+            arr = np.array([d.get(k, np.nan) for d in lst], dtype=float)
+            ok = arr[np.isfinite(arr)]
+            out[method][k] = {
+                "mean": float(ok.mean()) if ok.size else float("nan"),
+                "std": float(ok.std()) if ok.size else float("nan"),
+                "min": float(ok.min()) if ok.size else float("nan"),
+                "max": float(ok.max()) if ok.size else float("nan"),
+                "n": int(ok.size),
+                "ci95": _t_half_width(ok),
+            }
+    return out
+
+
+def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None) -> list[dict[str, float]]:
+    """Each run's final metrics, in the order of ``runs``, with its paired comparison with the
+    GRPO run of the same seed (``_add_entropy_vs_grpo``). With ``baseline`` (a temperature sweep
+    of the initial policy) also the initial policy's accuracy at the run's final held-out
+    entropy, and the run's gain over it."""
+    per_run: list[dict[str, float]] = []
+    for run in runs:
+        vals = {
+            "entropy_start": first_value(run, "entropy"),
+            "entropy_final": tail_mean(run, "entropy"),
+            "entropy_ratio": tail_mean(run, "entropy") / first_value(run, "entropy"),
+            "train_accuracy_final": tail_mean(run, "accuracy"),
+            "eval_accuracy_start": first_value(run, "eval_accuracy"),
+            "eval_accuracy_final": last_value(run, "eval_accuracy"),
+            "corr_predicted_measured_dH": entropy_change_correlation(run),
+            **entropy_budget(run),
+            **entropy_links(run),
+        }
+        for key in sorted(k for k in run.rows[-1] if k.startswith("eval_pass@")):
+            vals[key + "_final"] = last_value(run, key)
+        if baseline and np.isfinite(last_value(run, "eval_entropy")):
+            matched = matched_baseline(baseline, last_value(run, "eval_entropy"))
+            vals["temperature_matched_accuracy"] = matched["matched_accuracy"]
+            vals["temperature_matched_T"] = matched["matched_temperature"]
+            vals["temperature_matched_extrapolated"] = matched["matched_extrapolated"]
+            vals["gain_over_temperature"] = vals["eval_accuracy_final"] - matched["matched_accuracy"]
+        try:
+            law = fit_run_law(run)
+            vals.update(law_a=law.a, law_b=law.b, law_r2=law.r2, law_ceiling=law.ceiling)
+            if law.prefix_predicted_final is not None:
+                vals["law_prefix_predicted_final"] = law.prefix_predicted_final
+        except ValueError:
+            pass
+        per_run.append(vals)
+    _add_entropy_vs_grpo(runs, per_run)
+    return per_run
+
+
+def _t_half_width(values: np.ndarray, level: float = 0.95) -> float:
+    """Half-width of the Student-t confidence interval for the mean over seeds (sample std);
+    NaN below 2 seeds. With 2 seeds t = 12.7: two seeds bound a mean only loosely."""
+    n = values.size
+    if n < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+
+
+def paired_with_grpo(summary: dict) -> list[str]:
+    """One line per method with at least 2 seeds paired with GRPO's: its final entropy as a
+    multiple of GRPO's and its held-out accuracy minus GRPO's, each with a 95 % t-interval, then
+    the range of the entropy ratio over seeds (a mean can clear a threshold that a seed misses)."""
+
+    def interval(v: dict, fmt: str) -> str:
+        lo, hi = v["mean"] - v["ci95"], v["mean"] + v["ci95"]
+        return f"{v['mean']:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+    lines = []
+    for method, vals in summary.items():
+        ratio, diff = vals.get("entropy_final_vs_grpo"), vals.get("eval_accuracy_final_minus_grpo")
+        if method == "grpo" or ratio is None or diff is None or ratio["n"] < 2 or diff["n"] < 2:
+            continue
+        lines.append(
+            f"{method}: entropy × {interval(ratio, '.2f')}, held-out accuracy {interval(diff, '+.3f')}; "
+            f"entropy × {ratio['min']:.2f} to {ratio['max']:.2f} over the {ratio['n']} seeds"
+        )
+    return lines
+
+
+def _add_entropy_vs_grpo(runs: list[Run], per_run: list[dict[str, float]]) -> None:
+    """Comparisons with the GRPO run of the same seed directory (``.../grpo/seedN``), so that the
+    spread over seeds is that of paired values: ``entropy_final_vs_grpo`` (ratio of final
+    entropies) and ``eval_accuracy_final_minus_grpo`` (difference of final held-out accuracies)."""
+    grpo = {r.path.name: v for r, v in zip(runs, per_run, strict=True) if r.method == "grpo"}
+    for run, vals in zip(runs, per_run, strict=True):
+        ref = grpo.get(run.path.name)
+        if ref is None:
+            continue
+        if ref["entropy_final"] > 0:
+            vals["entropy_final_vs_grpo"] = vals["entropy_final"] / ref["entropy_final"]
+        vals["eval_accuracy_final_minus_grpo"] = vals["eval_accuracy_final"] - ref["eval_accuracy_final"]
+
+
+def pooled_token_drivers(runs: list[Run], top: int = 10) -> dict[str, list[dict]]:
+    """Per method, the tokens that carry the most covariance, pooled over its runs' seeds: Σ Cov_i
+    and occurrences summed by token over each run's listed tokens, the share taken of the
+    methods' pooled total Σ Cov_i, and the occurrence-weighted mean entropy."""
+    pooled: dict[str, dict] = {}
+    for run in runs:
+        if not run.token_drivers:
+            continue
+        p = pooled.setdefault(run.method, {"total": 0.0, "tokens": {}})
+        p["total"] += run.token_drivers["covariance_total"]
+        for t in run.token_drivers["top"]:
+            acc = p["tokens"].setdefault(t["token"], [0, 0.0, 0.0])
+            acc[0] += t["count"]
+            acc[1] += t["covariance_sum"]
+            acc[2] += t["mean_entropy"] * t["count"]
+    out = {}
+    for method, p in pooled.items():
+        ranked = sorted(p["tokens"].items(), key=lambda kv: kv[1][1], reverse=True)[:top]
+        out[method] = [
+            {
+                "token": tok,
+                "count": n,
+                "covariance_share": cov / p["total"] if p["total"] else None,
+                "mean_entropy": ent / n,
+            }
+            for tok, (n, cov, ent) in ranked
+        ]
+    return out
+
+
+def matched_baseline(sweep: list[dict[str, float]], entropy: float) -> dict[str, float]:
+    """The sweep's metrics interpolated (linearly in entropy) at ``entropy``: what the initial
+    policy scores when its temperature brings it to the same entropy. ``matched_extrapolated``
+    is 1.0 when ``entropy`` lies outside the swept range (the nearest end is used).
+    """
+    if not sweep:
+        raise ValueError("empty temperature sweep")
+    hs = np.array([s["entropy"] for s in sweep])
+    keys = [k for k in sweep[0] if k == "accuracy" or k.startswith("pass@") or k == "temperature"]
+    out = {f"matched_{k}": float(np.interp(entropy, hs, [s[k] for s in sweep])) for k in keys}
+    out["matched_extrapolated"] = float(not hs.min() <= entropy <= hs.max())
+    return out

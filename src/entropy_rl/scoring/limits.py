@@ -1,0 +1,66 @@
+"""Scoring under a time limit: a scorer that raises or runs too long gives reward 0 with a reason;
+one that returns a non-reward is a bug that propagates."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+
+from entropy_rl.scoring.types import InvalidReward, Problem, Scorer, Verdict
+
+
+class ScoreTimeout(BaseException):
+    """Raised by the alarm; a BaseException so that scorers' own ``except Exception`` (reasoning-gym
+    has several) cannot swallow it."""
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Interrupt the enclosed Python code after ``seconds`` with ``ScoreTimeout`` (SIGALRM; main
+    thread of a POSIX process only, else no limit). C code that never returns to the
+    interpreter is interrupted only when it does."""
+    usable = (
+        seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise ScoreTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def safe_score(task: Scorer, problem: Problem, response: str) -> Verdict:
+    """The task's verdict. A scorer that raises gives reward 0 with reason ``verifier_error``; one
+    that runs past ``task.score_timeout_s`` gives reward 0 with reason ``timeout``. One that
+    returns a non-reward (``InvalidReward``) is a bug that propagates."""
+    try:
+        with time_limit(task.score_timeout_s):
+            return task.score(problem, response)
+    except ScoreTimeout:
+        return Verdict(0.0, None, "timeout")
+    except InvalidReward:
+        raise
+    except Exception as e:
+        return Verdict(0.0, None, "verifier_error", detail=repr(e))
+
+
+def score_all(task: Scorer, problems: list[Problem], responses: list[str]) -> list[Verdict]:
+    """Verdicts for a batch: the task's ``score_batch`` when it has one (parallel workers), else
+    ``safe_score`` one by one; a batch scorer that raises falls back to one by one."""
+    batch_fn = getattr(task, "score_batch", None)
+    if batch_fn is not None:
+        try:
+            return batch_fn(problems, responses)
+        except Exception:
+            pass
+    return [safe_score(task, p, r) for p, r in zip(problems, responses, strict=True)]

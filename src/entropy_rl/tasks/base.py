@@ -1,0 +1,36 @@
+"""The task interface: prompts with a seeded train / held-out split, and a verifier giving a
+reward in [0, 1]."""
+
+from __future__ import annotations
+
+import random
+
+from entropy_rl.scoring.types import Problem, Verdict
+
+
+class Task:
+    """Base class: subclasses fill ``train_pool`` and ``heldout`` and implement ``score``."""
+
+    name = "task"
+    alphabet: str | None = None  # characters of prompts and answers (for char-level tokenizers)
+    score_timeout_s: float | None = None  # in-process scoring limit applied by evaluation.safe_score
+    train_pool: list[Problem]
+    heldout: list[Problem]
+
+    def train_batch(self, step: int, n: int, seed: int) -> list[Problem]:
+        """The ``n`` problems of RL step ``step``: a pure function of (seed, step), so resuming a
+        run needs no sampler state."""
+        rng = random.Random(seed * 1_000_003 + step)
+        return [self.train_pool[rng.randrange(len(self.train_pool))] for _ in range(n)]
+
+    def score(self, problem: Problem, response: str) -> Verdict:
+        raise NotImplementedError
+
+    def teacher_answer(self, problem: Problem, rng: random.Random) -> str:
+        """A correct answer for the tiny model's warm-up teacher; tasks with several correct
+        answers draw one at random, so the warmed-up policy spreads over them."""
+        return problem.answer
+
+    def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
+        """A plausible wrong answer, for the tiny model's noisy warm-up teacher."""
+        raise NotImplementedError(f"{self.name} has no noisy-teacher answers")

@@ -1,0 +1,136 @@
+"""The experiment behind ``entropy-rl compare``: every method × seed trained (in parallel
+processes), the initial policy's temperature frontier, and the report over the finished runs.
+
+A rerun of the same experiment keeps finished runs and resumes stopped ones from their last
+checkpoint; one failed run does not take the others' report with it.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from entropy_rl.analysis.report import write_report
+from entropy_rl.config import Config
+from entropy_rl.models.load import load_policy
+from entropy_rl.models.policy import Policy
+from entropy_rl.tasks.base import Task
+from entropy_rl.tasks.factory import make_task
+from entropy_rl.train.checkpoint import latest_checkpoint
+from entropy_rl.train.evaluation import temperature_sweep
+from entropy_rl.train.rollout import SamplingParams
+from entropy_rl.train.trainer import resolve_device, train
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the experiment, picklable for a worker process."""
+
+    method: str
+    config: dict  # ``Config.model_dump()`` with the seed (and threads) set
+    run_dir: str
+    resume: bool
+
+
+@dataclass
+class ExperimentResult:
+    report: Path | None  # index.html, None when every run failed
+    summary: dict = field(default_factory=dict)  # the report's summary.json
+    failed: dict[str, str] = field(default_factory=dict)  # run directory → error
+    runs: int = 0
+
+
+def temperature_baseline(
+    cfg: Config, task: Task, policy: Policy, temps: list[float], path: Path
+) -> list[dict] | None:
+    """The initial policy's held-out metrics at each temperature (cached in ``path``)."""
+    if not temps:
+        return None
+    if path.exists():
+        return json.loads(path.read_text())
+    device = resolve_device(cfg.trainer.device)
+    policy.model.to(device)
+    t = cfg.trainer
+    problems = task.heldout[: t.eval_problems]
+    sampling = SamplingParams.from_config(cfg.rollout)
+    sweep = temperature_sweep(policy, task, problems, t.eval_k, temps, sampling, device, seed=t.seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(sweep, indent=1))
+    return sweep
+
+
+def plan_runs(configs: dict[str, Config], seeds: int, out: Path, jobs: int) -> list[RunSpec]:
+    """One ``RunSpec`` per method and seed (``out/<method>/seed<N>``). A finished or stopped run
+    resumes from its last checkpoint; steps logged without one cannot be resumed, so such a run
+    starts over."""
+    specs = []
+    for method, cfg in configs.items():
+        for s in range(seeds):
+            data = cfg.model_dump()
+            data["trainer"]["seed"] = cfg.trainer.seed + s
+            if jobs > 1:
+                data["trainer"]["threads"] = 1  # one core per run
+            run_dir = out / method / f"seed{s}"
+            resume = latest_checkpoint(run_dir) is not None
+            if not resume and (run_dir / "metrics.jsonl").exists():
+                (run_dir / "metrics.jsonl").unlink()
+            specs.append(RunSpec(method, data, str(run_dir), resume))
+    return specs
+
+
+def train_one(spec: RunSpec) -> str | None:
+    """Train one run; None, or the error that stopped it (its directory keeps the last completed
+    step, so a rerun of the same experiment resumes it)."""
+    try:
+        train(Config(**spec.config), spec.run_dir, resume=spec.resume, quiet=True)
+    except Exception as e:  # one broken run must not take the others' report with it
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def run_experiment(
+    base: Config,
+    methods: list[str],
+    seeds: int,
+    out: Path,
+    jobs: int = 0,
+    temperatures: list[float] | None = None,
+    log: Callable[[str], None] = print,
+    on_done: Callable[[RunSpec, str | None], None] | None = None,
+) -> ExperimentResult:
+    """Train ``methods`` × ``seeds`` from ``base`` (each method's overrides from ``Config.for_method``)
+    and write the report to ``out/report``. ``on_done(spec, error)`` is called as each run ends."""
+    configs = {m: base.for_method(m) for m in methods}
+    task = make_task(base.task)
+    # Build the (shared, cached) tiny model once, before the runs start in parallel.
+    policy = load_policy(base.model, task, seed=base.trainer.seed, log=log)
+    baseline = temperature_baseline(base, task, policy, temperatures or [], out / "baseline_temperature.json")
+    del policy
+    jobs = jobs or os.cpu_count() or 1
+    specs = plan_runs(configs, seeds, out, jobs)
+    log(f"{len(specs)} runs ({', '.join(methods)} × {seeds} seeds), {jobs} at a time")
+    result = ExperimentResult(report=None, runs=len(specs))
+
+    def finished(spec: RunSpec, error: str | None) -> None:
+        if error is not None:
+            result.failed[spec.run_dir] = error
+        if on_done is not None:
+            on_done(spec, error)
+
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+            for spec, error in zip(specs, pool.map(train_one, specs), strict=True):
+                finished(spec, error)
+    else:
+        for spec in specs:
+            finished(spec, train_one(spec))
+    done = [s.run_dir for s in specs if s.run_dir not in result.failed]
+    if done:
+        result.report = write_report(done, out / "report", baseline=baseline)
+        result.summary = json.loads((result.report.parent / "summary.json").read_text())
+    return result

@@ -1,0 +1,102 @@
+"""Where a step's metrics go: ``RUN_DIR/metrics.jsonl`` always (the file every reader uses), and
+TensorBoard or Weights & Biases when ``trainer.report_to`` asks for them."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from entropy_rl.config import Config
+
+TRACK_EXTRA = 'pip install "entropy-rl[track]"'
+
+
+def json_safe(v: Any) -> Any:
+    """NaN and ±inf become null: JSON has no such numbers."""
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _scalars(row: dict[str, Any]) -> dict[str, float]:
+    return {
+        k: float(v)
+        for k, v in row.items()
+        if k != "step" and isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    }
+
+
+class MetricsLogger:
+    """One row per completed step to every destination; a context manager that closes them all.
+
+    ``start_step`` is the first step this process logs (after a resume, TensorBoard drops any
+    events it holds from that step on, as ``metrics.jsonl`` is truncated to the checkpoint).
+    """
+
+    def __init__(self, run_dir: Path, cfg: Config, start_step: int = 0):
+        self.path = run_dir / "metrics.jsonl"
+        self._file = self.path.open("a")
+        self._tb = self._wandb = None
+        try:
+            if "tensorboard" in cfg.trainer.report_to:
+                self._tb = _tensorboard_writer(run_dir, start_step)
+            if "wandb" in cfg.trainer.report_to:
+                self._wandb = _wandb_run(run_dir, cfg)
+        except BaseException:
+            self.close()
+            raise
+
+    def log(self, row: dict[str, Any]) -> None:
+        self._file.write(json.dumps({k: json_safe(v) for k, v in row.items()}) + "\n")
+        self._file.flush()
+        step, scalars = int(row["step"]), _scalars(row)
+        if self._tb is not None:
+            for k, v in scalars.items():
+                self._tb.add_scalar(k, v, step)
+            self._tb.flush()
+        if self._wandb is not None:
+            self._wandb.log(scalars, step=step)
+
+    def close(self) -> None:
+        self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+        if self._wandb is not None:
+            self._wandb.finish()
+
+    def __enter__(self) -> MetricsLogger:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _tensorboard_writer(run_dir: Path, start_step: int):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ModuleNotFoundError(
+            f"config field `trainer.report_to`: 'tensorboard' needs the tensorboard package: {TRACK_EXTRA}"
+        ) from None
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"), purge_step=start_step or None)
+
+
+def _wandb_run(run_dir: Path, cfg: Config):
+    try:
+        import wandb
+    except ImportError:
+        raise ModuleNotFoundError(
+            f"config field `trainer.report_to`: 'wandb' needs the wandb package: {TRACK_EXTRA}"
+        ) from None
+    id_file = run_dir / "wandb_id"  # a resumed run continues the same W&B run
+    run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+    id_file.write_text(run_id)
+    return wandb.init(
+        project=cfg.trainer.wandb_project,
+        name=run_dir.name if run_dir.name else None,
+        id=run_id,
+        resume="allow",
+        dir=str(run_dir),
+        mode=cfg.trainer.wandb_mode,
+        config=cfg.model_dump(),
+    )
