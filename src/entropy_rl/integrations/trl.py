@@ -72,7 +72,7 @@ from entropy_rl.core.diagnostics import batch_diagnostics, probe_entropy_terms, 
 from entropy_rl.core.dynamics import sums_by_token, token_drivers
 from entropy_rl.core.law import law_points
 from entropy_rl.core.losses import LossConfig, aggregate_loss, get_policy_loss, k3_kl
-from entropy_rl.files import atomic_write_text
+from entropy_rl.files import CheckpointError, atomic_write_text, safe_load
 
 PREFIX = "entropy_rl/"
 STATE_FILE = "entropy_rl_state.pt"
@@ -386,11 +386,14 @@ class EntropyGRPOTrainer(GRPOTrainer):
         path = os.path.join(checkpoint, STATE_FILE)
         if not os.path.exists(path):
             return
-        state = torch.load(path, weights_only=True)
-        if self.controller is not None and state["controller"] is not None:
-            self.controller.load_state_dict(state["controller"])
-        self.loss_config.update(state["loss_dynamic"])
-        self.loss_config.generator.set_state(state["generator"])
+        state = safe_load(Path(path))  # never runs code from the checkpoint
+        try:
+            if self.controller is not None and state["controller"] is not None:
+                self.controller.load_state_dict(state["controller"])
+            self.loss_config.update(state["loss_dynamic"])
+            self.loss_config.generator.set_state(state["generator"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise CheckpointError(f"{path} is not an entropy-rl plug-in state for this trainer ({e})") from None
         # The probe's log-softmax is recomputed from the restored weights before the next step.
         self._probe, self._probe_lp = state.get("probe"), None
         if state.get("token_stats") is not None and self.accelerator.is_main_process:

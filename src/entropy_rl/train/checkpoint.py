@@ -5,12 +5,18 @@ uninterrupted run would have taken.
 (controller state, loss-config values set by the controller, every RNG state, the step). It is
 written under a temporary name and renamed; ``RUN_DIR/latest`` (also replaced atomically) names
 the newest complete one, so a crash mid-write leaves the previous checkpoint intact.
+
+Run directories get shared and downloaded, so loading one never executes code: the ``.pt`` files
+hold only tensors, numbers, strings and containers of them, and are read with
+``torch.load(weights_only=True)``; the weights are safetensors. A file that cannot be read that
+way (corrupt, truncated, or a pickle from elsewhere) is a ``CheckpointError`` naming it.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +24,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from entropy_rl.files import atomic_write_text
+from entropy_rl.files import CheckpointError, atomic_write_text, safe_load
+
+_CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)")
 
 
 @dataclass
@@ -49,6 +58,28 @@ class RNGState:
         np.random.set_state(self.numpy)
         clip_cov_gen.set_state(self.clip_cov)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain tensors, numbers and tuples: what ``torch.load(weights_only=True)`` reads."""
+        kind, keys, pos, has_gauss, cached = self.numpy
+        return {
+            "torch_cpu": self.torch_cpu,
+            "torch_cuda": self.torch_cuda,
+            "python": self.python,
+            "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
+            "clip_cov": self.clip_cov,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RNGState:
+        kind, keys, pos, has_gauss, cached = d["numpy"]
+        return cls(
+            torch_cpu=d["torch_cpu"],
+            torch_cuda=d["torch_cuda"],
+            python=d["python"],
+            numpy=(kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached),
+            clip_cov=d["clip_cov"],
+        )
+
 
 def save_checkpoint(
     run_dir: Path,
@@ -58,7 +89,8 @@ def save_checkpoint(
     state: dict[str, Any],
     keep: int = 1,
 ) -> Path:
-    """Write ``checkpoint-<step>`` atomically, point ``latest`` at it, prune older ones."""
+    """Write ``checkpoint-<step>`` atomically, point ``latest`` at it, prune older ones.
+    ``state`` holds plain values and tensors (an ``RNGState`` is stored as its ``to_dict``)."""
     final = run_dir / f"checkpoint-{step}"
     tmp = run_dir / f".checkpoint-{step}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -73,36 +105,65 @@ def save_checkpoint(
         tensors[k] = v.detach().contiguous().cpu()
     save_file(tensors, tmp / "model.safetensors")
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save({**state, "step": step}, tmp / "state.pt")
+    plain = {k: (v.to_dict() if isinstance(v, RNGState) else v) for k, v in state.items()}
+    torch.save({**plain, "step": step}, tmp / "state.pt")
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
     atomic_write_text(run_dir / "latest", final.name)
-    existing = sorted(
-        (p for p in run_dir.glob("checkpoint-*") if p.is_dir()), key=lambda p: int(p.name.split("-")[1])
-    )
-    for old in existing[:-keep]:
+    for old in complete_checkpoints(run_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
 
+def complete_checkpoints(run_dir: Path) -> list[Path]:
+    """The run's ``checkpoint-<step>`` folders that hold every file, oldest first."""
+    found = []
+    for p in run_dir.glob("checkpoint-*"):
+        m = _CHECKPOINT_NAME.fullmatch(p.name)
+        if m and p.is_dir() and all((p / f).is_file() for f in ("model.safetensors", "optimizer.pt", "state.pt")):
+            found.append((int(m.group(1)), p))
+    return [p for _, p in sorted(found)]
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint ``RUN_DIR/latest`` names; None when there is none. ``latest`` may only name a
+    ``checkpoint-<step>`` folder inside the run directory."""
     pointer = run_dir / "latest"
     if not pointer.exists():
         return None
-    path = run_dir / pointer.read_text().strip()
+    try:
+        name = pointer.read_text(errors="strict").strip()
+    except (UnicodeDecodeError, OSError) as e:
+        raise CheckpointError(f"{pointer} is unreadable ({e})") from None
+    if not _CHECKPOINT_NAME.fullmatch(name):
+        raise CheckpointError(
+            f"{pointer} names {name[:80]!r}, which is not a checkpoint-<step> folder of this run directory"
+        )
+    path = run_dir / name
     return path if (path / "state.pt").exists() else None
+
+
+def _older_hint(path: Path) -> str:
+    older = [p for p in complete_checkpoints(path.parent) if p != path]
+    if not older:
+        return ""
+    return f"; an older complete checkpoint exists: {older[-1]} (write its name into {path.parent / 'latest'} to resume from it)"
 
 
 def load_weights(path: Path, model: torch.nn.Module) -> None:
     """Load ``path/model.safetensors`` into ``model``; only tied weights may be missing."""
-    weights = load_file(path / "model.safetensors")
+    file = path / "model.safetensors"
+    try:
+        weights = load_file(file)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{file} cannot be read: {str(e)[:200]}{_older_hint(path)}") from None
     missing, unexpected = model.load_state_dict(weights, strict=False)
     # tied weights were saved once; anything else missing is an error
     tied = set(getattr(model, "_tied_weights_keys", None) or []) | {"lm_head.weight"}
     really_missing = [k for k in missing if k not in tied]
     if really_missing or unexpected:
-        raise ValueError(
+        raise CheckpointError(
             f"checkpoint {path} does not fit the model: missing {really_missing}, unexpected {unexpected}"
         )
     if hasattr(model, "tie_weights"):
@@ -110,7 +171,16 @@ def load_weights(path: Path, model: torch.nn.Module) -> None:
 
 
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Load weights and optimizer in place; return the saved state dict."""
+    """Load weights and optimizer in place; return the saved state (``rng`` as an ``RNGState``)."""
+    hint = _older_hint(path)
+    state = safe_load(path / "state.pt", hint)
+    optim_state = safe_load(path / "optimizer.pt", hint)
+    if not isinstance(state, dict) or not {"step", "rng", "loss_dynamic"} <= set(state):
+        raise CheckpointError(f"{path / 'state.pt'} is not an entropy-rl training state{hint}")
     load_weights(path, model)
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
-    return torch.load(path / "state.pt", weights_only=False)
+    try:
+        optimizer.load_state_dict(optim_state)
+        state["rng"] = RNGState.from_dict(state["rng"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: the saved optimizer or RNG state does not fit this run ({e}){hint}") from None
+    return state

@@ -18,6 +18,7 @@ import contextlib
 import copy
 import json
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,11 +34,11 @@ from entropy_rl.core.diagnostics import batch_diagnostics, probe_entropy_terms, 
 from entropy_rl.core.dynamics import sums_by_token, token_drivers
 from entropy_rl.core.law import law_points
 from entropy_rl.core.losses import LOSS_METRICS, LossConfig, PolicyLossFn, get_policy_loss, masked_mean
-from entropy_rl.files import atomic_write_text
+from entropy_rl.files import CheckpointError, atomic_write_text, safe_load
 from entropy_rl.models.load import load_policy
 from entropy_rl.models.policy import Policy
 from entropy_rl.scoring.limits import score_all
-from entropy_rl.scoring.types import ScoringFailed, Verdict
+from entropy_rl.scoring.types import Problem, ScoringFailed, Verdict
 from entropy_rl.tasks.base import Task
 from entropy_rl.tasks.factory import make_task
 from entropy_rl.train.checkpoint import RNGState, latest_checkpoint, load_checkpoint, save_checkpoint
@@ -159,31 +160,54 @@ def _resume(run: Run, state: RunState, log: Callable[..., None]) -> dict:
     if ckpt is None:
         raise FileNotFoundError(f"{run.run_dir} has no complete checkpoint to resume from")
     saved = load_checkpoint(ckpt, run.model, run.optimizer)
-    if run.controller is not None and saved.get("controller") is not None:
-        run.controller.load_state_dict(saved["controller"])
-    run.loss_cfg.update(saved["loss_dynamic"])
-    if saved.get("token_stats") is not None:
-        state.token_stats = saved["token_stats"]
-    state.start = saved["step"] + 1
+    try:
+        if run.controller is not None and saved.get("controller") is not None:
+            run.controller.load_state_dict(saved["controller"])
+        run.loss_cfg.update(saved["loss_dynamic"])
+        if saved.get("token_stats") is not None:
+            if saved["token_stats"].shape != state.token_stats.shape:
+                raise ValueError(f"token sums of shape {tuple(saved['token_stats'].shape)}")
+            state.token_stats = saved["token_stats"]
+        state.start = int(saved["step"]) + 1
+    except (ValueError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{ckpt / 'state.pt'} does not fit this run: {e}") from None
     (run.run_dir / "interrupted").unlink(missing_ok=True)  # about the stop this resume continues from
-    metrics_path = run.run_dir / "metrics.jsonl"
-    if metrics_path.exists():  # a crashed run may have logged steps after its checkpoint
-        kept = [ln for ln in metrics_path.read_text().splitlines() if json.loads(ln)["step"] <= saved["step"]]
-        metrics_path.write_text("".join(ln + "\n" for ln in kept))
-        state.law_points = law_points([json.loads(ln) for ln in kept])
+    warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731  (also when quiet)
+    rows = read_metrics(run.run_dir, log=warn) if (run.run_dir / "metrics.jsonl").exists() else []
+    kept = [r for r in rows if r["step"] <= saved["step"]]  # a crashed run may have logged later steps
+    atomic_write_text(run.run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+    state.law_points = law_points(kept)
     log(f"resuming {run.run_dir} from step {state.start}")
     return saved
 
 
 def _load_or_make_probe(run: Run) -> RolloutBatch:
-    """A fixed batch of held-out prompts with responses sampled once from the initial policy."""
+    """A fixed batch of held-out prompts with responses sampled once from the initial policy,
+    saved as plain tensors and strings (``probe.pt``, read without running code)."""
     path = run.run_dir / "probe.pt"
     if path.exists():
-        saved = torch.load(path, weights_only=False)
-        return RolloutBatch(**saved).to(run.device)
+        saved = safe_load(path)
+        try:
+            problems = [Problem(p, a) for p, a in zip(saved["prompts"], saved["answers"], strict=True)]
+            probe = RolloutBatch(
+                saved["input_ids"], saved["attention_mask"], saved["response_mask"], int(saved["prompt_len"]),
+                list(saved["texts"]), problems,
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"{path} is not an entropy-rl probe batch ({e})") from None
+        return probe.to(run.device)
     problems = run.task.heldout[: run.cfg.trainer.probe_size]
     probe = generate(run.policy, problems, 1, run.sampling, run.device)
-    torch.save({k: (v.cpu() if torch.is_tensor(v) else v) for k, v in probe.__dict__.items()}, path)
+    saved = {
+        "input_ids": probe.input_ids.cpu(),
+        "attention_mask": probe.attention_mask.cpu(),
+        "response_mask": probe.response_mask.cpu(),
+        "prompt_len": probe.prompt_len,
+        "texts": probe.texts,
+        "prompts": [p.prompt for p in probe.problems],
+        "answers": [p.answer for p in probe.problems],
+    }
+    torch.save(saved, path)
     return probe
 
 
@@ -449,6 +473,24 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
     return run_dir
 
 
-def read_metrics(run_dir: str | Path) -> list[dict]:
+def read_metrics(run_dir: str | Path, log: Callable[..., None] | None = None) -> list[dict]:
+    """The rows of ``RUN_DIR/metrics.jsonl``. A torn last line (a crash while writing it) is
+    dropped, and said so through ``log``; a bad line elsewhere is a ``CheckpointError`` naming it."""
     path = Path(run_dir) / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = path.read_text(errors="replace").splitlines()
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict) or not isinstance(row.get("step"), int):
+                raise ValueError("not a metrics row with an integer `step`")
+        except (ValueError, RecursionError) as e:
+            if n == len(lines):
+                if log is not None:
+                    log(f"{path}:{n}: dropped an incomplete last line (the run stopped while writing it)")
+                break
+            raise CheckpointError(f"{path}:{n}: not a metrics row ({str(e)[:100]})") from None
+        rows.append(row)
+    return rows
