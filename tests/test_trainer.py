@@ -222,9 +222,15 @@ def test_reward_function_that_hangs_does_not_stop_training(tiny_config, tmp_path
     import time
 
     from entropy_rl.scoring.limits import safe_score
+    from entropy_rl.scoring.types import ScoringFailed, Verdict
     from entropy_rl.tasks.reasoning_gym import ReasoningGymTask
 
+    calls = []
+
     def spin(self, problem, response):
+        calls.append(1)
+        if len(calls) % 4 == 0:  # one answer in four is scored, the others hang
+            return Verdict(0.0, response, "wrong")
         try:  # a scorer's own `except Exception` must not swallow the timeout
             while True:
                 pass
@@ -234,10 +240,24 @@ def test_reward_function_that_hangs_does_not_stop_training(tiny_config, tmp_path
     monkeypatch.setattr(ReasoningGymTask, "score", spin)
     cfg = tiny_config("trainer.steps=1", "task.score_timeout_s=0.05")
     t0 = time.time()
-    train(cfg, tmp_path / "r", quiet=True)
+    with pytest.warns(UserWarning, match="most answers of a step timed out"):
+        train(cfg, tmp_path / "r", quiet=True)
     row = read_metrics(tmp_path / "r")[0]
-    assert row["verifier_timeout"] == 1.0 and row["reward"] == 0.0
+    assert row["verifier_timeout"] == 0.75 and row["reward"] == 0.0
     assert time.time() - t0 < 60
+
+    # every answer timing out is a broken scorer: the run stops instead of training on zeros
+    def hang(self, problem, response):
+        try:
+            while True:
+                pass
+        except Exception:
+            return None
+
+    monkeypatch.setattr(ReasoningGymTask, "score", hang)
+    with pytest.raises(ScoringFailed, match=r"every answer failed to score \(timeout\).*score_timeout_s = 0.05 s"):
+        train(cfg, tmp_path / "all-hang", quiet=True)
+    assert not (tmp_path / "all-hang" / "latest").exists()
 
     monkeypatch.setattr(ReasoningGymTask, "score", lambda self, p, r: time.sleep(30))
     task = ReasoningGymTask(cfg.task)

@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from entropy_rl.core.advantages import ADVANTAGE_ESTIMATORS
 from entropy_rl.core.controllers import CONTROLLERS, make_controller
@@ -24,8 +33,25 @@ class ConfigError(ValueError):
     """A bad configuration value; the message names the field."""
 
 
+_CONFIG = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+def _no_bool_number(v: Any, annotation: Any) -> Any:
+    """YAML's ``true`` is not a number: pydantic's lax mode would read it as 1."""
+    if isinstance(v, bool) and annotation in (int, float, int | None, float | None):
+        raise ValueError("expected a number, got a boolean")
+    return v
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    """Unknown fields, non-finite numbers and booleans for numbers are errors."""
+
+    model_config = _CONFIG
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, v: Any, info) -> Any:
+        return _no_bool_number(v, cls.model_fields[info.field_name].annotation)
 
 
 class TinyModelConfig(_Strict):
@@ -64,6 +90,15 @@ class TinyModelConfig(_Strict):
         description="Share of warm-up targets replaced by a plausible wrong answer, so the model "
         "starts uncertain (high entropy) but with the right mode (partial accuracy).",
     )
+
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> TinyModelConfig:
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"num_heads ({self.num_heads}) must divide hidden_size ({self.hidden_size})"
+            )
+        return self
 
 
 class ModelConfig(_Strict):
@@ -107,6 +142,13 @@ class TaskConfig(_Strict):
         "bool, or {'reward': x, 'parsed': s}); checked on one problem before training "
         "(entropy_rl.custom_reward).",
     )
+    max_prompt_chars: int = Field(
+        8192,
+        gt=0,
+        description="Longest prompt accepted: a longer row of a user's file is an error naming it; one of "
+        "a shipped data set is skipped and counted.",
+    )
+    max_answer_chars: int = Field(1024, gt=0, description="Longest reference answer accepted (as max_prompt_chars).")
     score_timeout_s: float = Field(
         5.0,
         gt=0,
@@ -130,7 +172,12 @@ _loss_fields: dict[str, Any] = {
 }
 LossSettings = create_model(
     "LossSettings",
-    __config__=ConfigDict(extra="forbid", validate_assignment=True),
+    __config__=_CONFIG,
+    __validators__={
+        "_numbers_are_numbers": field_validator("*", mode="before")(
+            lambda v, info: _no_bool_number(v, _loss_fields[info.field_name][0])
+        )
+    },
     **_loss_fields,
 )  # fields and their documentation: entropy_rl.core.losses.LossConfig
 
@@ -186,6 +233,15 @@ class AlgorithmConfig(_Strict):
         except (TypeError, ValueError) as e:
             raise ValueError(f"controller_args: {e}") from None
         return {k: getattr(built, k) for k in v}
+
+    @model_validator(mode="after")
+    def _controller_args_need_a_controller(self) -> AlgorithmConfig:
+        if self.controller == "none" and self.controller_args:
+            raise ValueError(
+                f"controller_args {sorted(self.controller_args)} are given but controller is 'none': "
+                "set algorithm.controller, or remove controller_args"
+            )
+        return self
 
     @field_validator("loss_config")
     @classmethod
@@ -335,7 +391,18 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         if not isinstance(nxt, dict):
             raise ConfigError(f"override {assignment!r}: `{p}` is not a section")
         node = nxt
-    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+    try:
+        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as e:
+        raise ConfigError(f"override {assignment!r}: the value is not valid YAML ({_yaml_problem(e)})") from None
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """``line L, column C: problem`` of a YAML error, on one line."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}".replace("\n", " ")
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
@@ -345,7 +412,14 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         p = Path(path)
         if not p.exists():
             raise ConfigError(f"config file {p} does not exist")
-        loaded = yaml.safe_load(p.read_text()) or {}
+        if not p.is_file():
+            raise ConfigError(f"config file {p} is not a file")
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"config file {p}: not UTF-8 text (byte {e.start})") from None
+        except yaml.YAMLError as e:  # syntax errors, and tags such as !!python/object (never built)
+            raise ConfigError(f"config file {p}: {_yaml_problem(e)}") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {p} must hold a mapping at the top level")
         data = loaded

@@ -19,6 +19,10 @@ from entropy_rl.models.policy import Policy
 from entropy_rl.models.tokenizers import BOS, EOS, PAD, CharTokenizer, tiny_tokenizer
 from entropy_rl.tasks.base import Task
 
+# longest prompt + answer (characters) the tiny model is built for: its warm-up batch holds
+# warmup_batch sequences of this length with full attention
+MAX_TINY_LENGTH = 1024
+
 
 def _tiny_llama(vocab_size: int, cfg: ModelConfig, max_len: int):
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -126,7 +130,14 @@ def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
     # was cached (loading from the cache consumes none), or a run's first rollout would.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        max_len = max(len(p.prompt) + len(p.answer) for p in task.train_pool + task.heldout) + 32
+        longest = max(task.train_pool + task.heldout, key=lambda p: len(p.prompt) + len(p.answer))
+        max_len = len(longest.prompt) + len(longest.answer) + 32
+        if max_len > MAX_TINY_LENGTH:
+            raise ValueError(
+                f"the tiny model is for short prompts: problem {longest.prompt[:40]!r}... has "
+                f"{max_len - 32} characters with its answer (at most {MAX_TINY_LENGTH - 32}); lower "
+                "task.max_prompt_chars / task.max_answer_chars, or use another model.name"
+            )
         model = _tiny_llama(tok.vocab_size, cfg, max_len=max(64, max_len))
         log(
             f"building tiny model ({sum(p.numel() for p in model.parameters()):,} parameters) "

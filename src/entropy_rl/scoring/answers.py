@@ -5,24 +5,40 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-_BOXED = "\\boxed{"
+_BOXED = "\\boxed"
+# ``\boxed 2``: LaTeX's brace-less argument, as some MATH solutions write it
+_BARE_ARGUMENT = re.compile(r"\s+([^\s${}]+)")
 
 
 def last_boxed(text: str, max_len: int = 10_000) -> str | None:
-    """Content of the last ``\\boxed{...}`` (balanced braces), or None."""
-    start = text.rfind(_BOXED)
-    if start < 0:
-        return None
-    i = start + len(_BOXED)
+    """Content of the last ``\\boxed{...}`` (balanced braces) or ``\\boxed x`` (one bare
+    argument), or None. A ``\\boxed`` without an argument is passed over (the last 8 are
+    tried, so that a crafted answer full of them stays cheap)."""
+    end = len(text)
+    for _ in range(8):
+        start = text.rfind(_BOXED, 0, end)
+        if start < 0:
+            break
+        found = _boxed_argument(text, start + len(_BOXED), max_len)
+        if found is not None:
+            return found
+        end = start
+    return None
+
+
+def _boxed_argument(text: str, i: int, max_len: int) -> str | None:
+    if not text.startswith("{", i):
+        m = _BARE_ARGUMENT.match(text, i)
+        return m.group(1).rstrip(".,;") if m else None
     depth = 1
-    for j in range(i, min(len(text), i + max_len)):
+    for j in range(i + 1, min(len(text), i + 1 + max_len)):
         c = text[j]
         if c == "{":
             depth += 1
         elif c == "}":
             depth -= 1
             if depth == 0:
-                return text[i:j]
+                return text[i + 1 : j]
     return None
 
 
@@ -45,10 +61,19 @@ def extract_final_answer(text: str) -> str | None:
     return None
 
 
+# a comma is read only as a thousands separator: "1,000" and "12,345.5", never "1,2" or "-2,1"
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
 def _number(s: str) -> Fraction | None:
-    s = s.strip().replace(",", "").rstrip(".").replace("$", "")
+    """An exact rational for a plain number (integer, decimal, a/b), else None."""
+    s = s.strip().rstrip(".").replace("$", "")
     if len(s) > 64:
         return None
+    if "," in s:
+        if not _THOUSANDS.fullmatch(s):
+            return None
+        s = s.replace(",", "")
     try:
         if re.fullmatch(r"[-+]?\d+/\d+", s):
             return Fraction(s)
@@ -65,3 +90,23 @@ def exact_or_numeric_match(gold: str, pred: str) -> bool:
         return True
     g, p = _number(gold), _number(pred)
     return g is not None and p is not None and g == p
+
+
+def numeric_wrong_answer(answer: str, rng) -> str | None:
+    """A plausible wrong answer near a numeric one, in its own format: an integer ± 1..9, a
+    decimal with its last digit moved, a fraction with its numerator moved; None otherwise."""
+    s = answer.strip()
+    offset = rng.choice([d for d in range(-9, 10) if d != 0])
+    if re.fullmatch(r"[-+]?\d+", s):
+        return str(int(s) + offset)
+    m = re.fullmatch(r"([-+]?\d*)\.(\d+)", s)
+    if m:
+        scale = 10 ** len(m.group(2))
+        value = round(float(s) * scale) + offset
+        sign = "-" if value < 0 else ""
+        whole, frac = divmod(abs(value), scale)
+        return f"{sign}{whole}.{frac:0{len(m.group(2))}d}"
+    m = re.fullmatch(r"([-+]?\d+)/(\d+)", s)
+    if m:
+        return f"{int(m.group(1)) + offset}/{m.group(2)}"
+    return None

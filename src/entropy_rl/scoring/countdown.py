@@ -49,6 +49,34 @@ def countdown_expressions(numbers: tuple[int, ...], operators: str = "+-*") -> d
 
 # the only characters a countdown answer may hold (what sympy's parse_expr may ever see)
 _COUNTDOWN_CHARS = re.compile(r"[0-9+\-*/() ]+")
+_TOKEN = re.compile(r" *(\d+|[-+*/()])")
+
+
+def countdown_tokens(ans: str) -> list[str] | None:
+    """The answer as integer and operator tokens (spaces between them allowed); None when it
+    holds anything else."""
+    tokens, pos, end = [], 0, len(ans.rstrip(" "))
+    while pos < end:
+        m = _TOKEN.match(ans, pos)
+        if m is None:
+            return None
+        tokens.append(m.group(1))
+        pos = m.end()
+    return tokens
+
+
+def forbidden_operator(tokens: list[str]) -> str | None:
+    """An operator countdown does not have, as the token stream reads it: ``*`` or ``/`` right after
+    another operator or an opening bracket, which sympy would join into a power (``* *``) or a
+    floor division (``/ /``), whatever the spaces. Returns the offending pair, or None."""
+    prev = "("  # the start of the expression: a binary operator cannot open it
+    for tok in tokens:
+        if tok in "*/" and prev in "+-*/(":
+            return f"{prev}{tok}"
+        prev = tok
+    return None
+
+
 _ARITH_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from entropy_rl.scoring.types import InvalidReward, Problem, Scorer, Verdict
@@ -15,25 +16,39 @@ class ScoreTimeout(BaseException):
     has several) cannot swallow it."""
 
 
+class Deadline:
+    """What ``time_limit`` yields: ``expired`` is True once the limit has passed, even when the
+    enclosed code swallowed the ``ScoreTimeout`` (a bare ``except:``) and returned."""
+
+    expired = False
+
+
+# after the first alarm, the alarm repeats this often, so that code which swallows it keeps
+# being interrupted until it returns
+_REPEAT_S = 0.05
+
+
 @contextmanager
-def time_limit(seconds: float | None):
+def time_limit(seconds: float | None) -> Iterator[Deadline]:
     """Interrupt the enclosed Python code after ``seconds`` with ``ScoreTimeout`` (SIGALRM; main
-    thread of a POSIX process only, else no limit). C code that never returns to the
-    interpreter is interrupted only when it does."""
+    thread of a POSIX process only, else no limit), again every 50 ms until it returns. C code
+    that never returns to the interpreter is interrupted only when it does."""
+    deadline = Deadline()
     usable = (
         seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     )
     if not usable:
-        yield
+        yield deadline
         return
 
     def on_alarm(signum, frame):
+        deadline.expired = True
         raise ScoreTimeout
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT_S)
     try:
-        yield
+        yield deadline
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -44,14 +59,17 @@ def safe_score(task: Scorer, problem: Problem, response: str) -> Verdict:
     that runs past ``task.score_timeout_s`` gives reward 0 with reason ``timeout``. One that
     returns a non-reward (``InvalidReward``) is a bug that propagates."""
     try:
-        with time_limit(task.score_timeout_s):
-            return task.score(problem, response)
+        with time_limit(task.score_timeout_s) as deadline:
+            verdict = task.score(problem, response)
     except ScoreTimeout:
         return Verdict(0.0, None, "timeout")
     except InvalidReward:
         raise
     except Exception as e:
         return Verdict(0.0, None, "verifier_error", detail=repr(e))
+    if deadline.expired:  # the scorer caught the timeout and returned anyway
+        return Verdict(0.0, None, "timeout")
+    return verdict
 
 
 def score_all(task: Scorer, problems: list[Problem], responses: list[str]) -> list[Verdict]:

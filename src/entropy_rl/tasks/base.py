@@ -32,5 +32,15 @@ class Task:
         return problem.answer
 
     def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
-        """A plausible wrong answer, for the tiny model's noisy warm-up teacher."""
-        raise NotImplementedError(f"{self.name} has no noisy-teacher answers")
+        """A plausible wrong answer, for the tiny model's noisy warm-up teacher: by default another
+        training problem's answer."""
+        return self.other_answer(problem, rng)
+
+    def other_answer(self, problem: Problem, rng: random.Random) -> str:
+        """The answer of a random other training problem that differs from ``problem``'s (its own
+        when every answer is the same)."""
+        for _ in range(20):
+            other = self.train_pool[rng.randrange(len(self.train_pool))].answer
+            if other != problem.answer:
+                return other
+        return problem.answer

@@ -25,9 +25,12 @@ import importlib
 import importlib.util
 import inspect
 import math
+import numbers
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from entropy_rl.scoring.limits import ScoreTimeout, time_limit
 from entropy_rl.scoring.types import InvalidReward, Problem, Verdict
@@ -84,8 +87,10 @@ def _as_verdict(value: Any) -> Verdict:
             raise InvalidReward(f"returned a dict without 'reward': {value!r:.200}")
         parsed = value.get("parsed")
         value = value["reward"]
-    if isinstance(value, bool):
-        value = float(value)
+    if isinstance(value, bool | np.bool_):
+        value = float(bool(value))
+    elif isinstance(value, numbers.Real) and not isinstance(value, int | float):
+        value = float(value)  # numpy and other numeric scalars (np.float32, np.int64, ...)
     if not isinstance(value, int | float) or not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise InvalidReward(
             f"returned {value!r:.200}: a reward must be a finite number in [0, 1] (rescale it in the function)"
@@ -124,8 +129,10 @@ class RewardFunctionTask(Task):
         problem = self.train_pool[0]
         where = f"config field `{FIELD}` ({self.spec}), called on training problem 1 {problem.prompt[:80]!r}"
         try:
-            with time_limit(self.score_timeout_s):
+            with time_limit(self.score_timeout_s) as deadline:
                 value = self.fn(problem.prompt, problem.answer, problem.answer)
+            if deadline.expired:  # it caught the timeout (a bare except) and returned
+                raise ScoreTimeout
         except ScoreTimeout:
             raise RewardFunctionError(f"{where}: no result within {self.score_timeout_s} s") from None
         except Exception as e:

@@ -8,26 +8,33 @@ from pathlib import Path
 from typing import Any
 
 from entropy_rl.config import TaskConfig
-from entropy_rl.scoring.answers import _number, exact_or_numeric_match, extract_final_answer
+from entropy_rl.scoring.answers import exact_or_numeric_match, extract_final_answer, numeric_wrong_answer
 from entropy_rl.scoring.types import Problem, Verdict
 from entropy_rl.tasks.base import Task
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Rows of a .jsonl or .parquet file; a malformed JSON line names its line number."""
+    """Rows of a .jsonl or .parquet file; a line that is not UTF-8, not JSON, nested too deep or
+    not an object is an error naming its line."""
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq  # optional: only for parquet input
 
         return pq.read_table(path).to_pylist()
     rows = []
-    with path.open() as f:
-        for i, line in enumerate(f, 1):
+    with path.open("rb") as f:
+        for i, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}:{i}: not UTF-8 text (byte {e.start} of the line)") from None
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}:{i}: malformed JSON ({e.msg})") from None
+            except RecursionError:
+                raise ValueError(f"{path}:{i}: JSON nested too deeply") from None
             if not isinstance(row, dict):
                 raise ValueError(f"{path}:{i}: each line must be a JSON object")
             rows.append(row)
@@ -35,9 +42,15 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def problems_from_rows(
-    rows: list[dict[str, Any]], prompt_field: str, answer_field: str, source: str
+    rows: list[dict[str, Any]],
+    prompt_field: str,
+    answer_field: str,
+    source: str,
+    max_prompt_chars: int = 8192,
+    max_answer_chars: int = 1024,
 ) -> list[Problem]:
-    """Validate rows: each needs a non-empty string prompt and an answer; errors name the row."""
+    """Validate rows: each needs a non-empty string prompt and a scalar answer, within the length
+    bounds (``task.max_prompt_chars``, ``task.max_answer_chars``); errors name the row."""
     out = []
     for i, row in enumerate(rows, 1):
         prompt, answer = row.get(prompt_field), row.get(answer_field)
@@ -45,7 +58,16 @@ def problems_from_rows(
             raise ValueError(f"{source} row {i}: field `{prompt_field}` missing or not a non-empty string")
         if answer is None or isinstance(answer, dict | list):
             raise ValueError(f"{source} row {i}: field `{answer_field}` missing or not a scalar")
-        out.append(Problem(prompt=prompt, answer=str(answer), entry=row))
+        answer = str(answer)
+        if len(prompt) > max_prompt_chars:
+            raise ValueError(
+                f"{source} row {i}: `{prompt_field}` has {len(prompt)} characters, over task.max_prompt_chars={max_prompt_chars}"
+            )
+        if len(answer) > max_answer_chars:
+            raise ValueError(
+                f"{source} row {i}: `{answer_field}` has {len(answer)} characters, over task.max_answer_chars={max_answer_chars}"
+            )
+        out.append(Problem(prompt=prompt, answer=answer, entry=row))
     return out
 
 
@@ -61,13 +83,19 @@ class JsonlTask(Task):
             raise ValueError(f"config field `task.path`: {path} does not exist")
         self.name = path.stem
         self.score_timeout_s = cfg.score_timeout_s
-        problems = problems_from_rows(read_rows(path), cfg.prompt_field, cfg.answer_field, str(path))
+        if not path.is_file():
+            raise ValueError(f"config field `task.path`: {path} is not a file")
+        rows = read_rows(path)
+        bounds = {"max_prompt_chars": cfg.max_prompt_chars, "max_answer_chars": cfg.max_answer_chars}
+        problems = problems_from_rows(rows, cfg.prompt_field, cfg.answer_field, str(path), **bounds)
         random.Random(cfg.seed).shuffle(problems)
         if len(problems) < 2:
             raise ValueError(f"{path}: need at least 2 rows for a train / held-out split")
         n_held = min(cfg.n_heldout, len(problems) // 2)
         self.heldout, self.train_pool = problems[:n_held], problems[n_held:][: cfg.n_train]
-        self.alphabet = "".join(sorted(set("".join(p.prompt + p.answer for p in problems))))
+        # the noisy teacher's wrong answers use digits, signs and the other rows' answers
+        chars = set("".join(p.prompt + p.answer for p in problems)) | set("0123456789-./")
+        self.alphabet = "".join(sorted(chars))
 
     def score(self, problem: Problem, response: str) -> Verdict:
         ans = extract_final_answer(response)
@@ -77,7 +105,4 @@ class JsonlTask(Task):
         return Verdict(float(ok), ans, "ok" if ok else "wrong")
 
     def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
-        num = _number(problem.answer)
-        if num is None or num.denominator != 1:
-            raise NotImplementedError("noisy teacher needs integer answers")
-        return str(int(num) + rng.choice([d for d in range(-9, 10) if d != 0]))
+        return numeric_wrong_answer(problem.answer, rng) or self.other_answer(problem, rng)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.metadata as md
 import json
 import random
+import warnings
+from collections import Counter
 from pathlib import Path
 
 from entropy_rl.config import TaskConfig
@@ -61,20 +63,33 @@ def gold_answer(row: dict, source: str, line: int) -> str:
     raise ValueError(f"{source} row {line}: no answer (`answer` field or \\boxed{{}} in `solution`)")
 
 
-def load_math_split(relative: str) -> list[Problem]:
+def load_math_split(relative: str, max_prompt_chars: int = 8192, max_answer_chars: int = 1024) -> list[Problem]:
+    """The problems of a shipped data file. One bad row must not stop a run: rows without a
+    question or an answer, malformed JSON, or over the length bounds are skipped, and a warning
+    says how many and why."""
     path = data_file(relative)
-    out = []
-    with path.open() as f:
+    out: list[Problem] = []
+    skipped: Counter[str] = Counter()
+    with path.open(encoding="utf-8", errors="replace") as f:
         for i, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            row = json.loads(line)
-            question = row.get("question") or row.get("problem")
-            if not isinstance(question, str):
-                raise ValueError(f"{path} row {i}: no `question`/`problem` text")
-            out.append(
-                Problem(PROMPT_TEMPLATE.format(question=question), gold_answer(row, str(path), i), row)
-            )
+            try:
+                row = json.loads(line)
+                question = row.get("question") or row.get("problem")
+                if not isinstance(question, str):
+                    raise ValueError("no `question`/`problem` text")
+                prompt, answer = PROMPT_TEMPLATE.format(question=question), gold_answer(row, str(path), i)
+            except (ValueError, AttributeError, RecursionError) as e:
+                skipped["no question or answer" if "no " in str(e) else "malformed JSON"] += 1
+                continue
+            if len(prompt) > max_prompt_chars or len(answer) > max_answer_chars:
+                skipped["over task.max_prompt_chars / max_answer_chars"] += 1
+                continue
+            out.append(Problem(prompt, answer, row))
+    if skipped:
+        why = ", ".join(f"{n} {reason}" for reason, n in skipped.most_common())
+        warnings.warn(f"{path}: skipped {sum(skipped.values())} of {sum(skipped.values()) + len(out)} rows ({why})", stacklevel=2)
     return out
 
 
@@ -84,10 +99,11 @@ class MathTask(Task):
     def __init__(self, cfg: TaskConfig, workers: int = 2):
         train_rel, held_rel = SPLITS[cfg.name]
         self.name = cfg.name
-        pool = load_math_split(train_rel)
+        bounds = {"max_prompt_chars": cfg.max_prompt_chars, "max_answer_chars": cfg.max_answer_chars}
+        pool = load_math_split(train_rel, **bounds)
         random.Random(cfg.seed).shuffle(pool)
         self.train_pool = pool[: cfg.n_train]
-        self.heldout = load_math_split(held_rel)[: cfg.n_heldout]
+        self.heldout = load_math_split(held_rel, **bounds)[: cfg.n_heldout]
         # the workers enforce the limit (and are killed past it): no in-process alarm on top
         self._workers, self._timeout = workers, cfg.score_timeout_s
         self._verifier = None

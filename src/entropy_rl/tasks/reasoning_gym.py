@@ -16,8 +16,13 @@ import warnings
 from typing import Any
 
 from entropy_rl.config import TaskConfig
-from entropy_rl.scoring.answers import extract_final_answer
-from entropy_rl.scoring.countdown import _COUNTDOWN_CHARS, countdown_expressions, countdown_reward
+from entropy_rl.scoring.answers import extract_final_answer, numeric_wrong_answer
+from entropy_rl.scoring.countdown import (
+    countdown_expressions,
+    countdown_reward,
+    countdown_tokens,
+    forbidden_operator,
+)
 from entropy_rl.scoring.types import Problem, Verdict
 from entropy_rl.tasks.base import Task
 
@@ -36,8 +41,9 @@ class ReasoningGymTask(Task):
         opts = dict(cfg.options)
         try:
             self._dataset = reasoning_gym.create_dataset(cfg.name, size=cfg.n_train, seed=cfg.seed, **opts)
-        except TypeError as e:
-            raise ValueError(f"task.options for {cfg.name}: {e}") from None
+        except (TypeError, ValueError, AssertionError) as e:  # reasoning-gym checks options with assert
+            why = str(e).strip() or f"{type(e).__name__} in reasoning-gym's checks"
+            raise ValueError(f"config field `task.options` for {cfg.name}: {why}") from None
         opts_key = json.dumps(opts, sort_keys=True)
         train = _generated_entries(cfg.name, cfg.n_train, cfg.seed, opts_key)
         held = _generated_entries(cfg.name, cfg.n_heldout * 3, cfg.seed + 10_007, opts_key)
@@ -96,8 +102,8 @@ class ReasoningGymTask(Task):
     def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
         try:
             value = int(problem.answer)
-        except ValueError:
-            raise NotImplementedError(f"{self.name}: noisy teacher needs integer answers") from None
+        except ValueError:  # a non-integer answer: one near it in its format, else another problem's
+            return numeric_wrong_answer(problem.answer, rng) or self.other_answer(problem, rng)
         offset = rng.choice([d for d in range(-9, 10) if d != 0])
         return str(value + offset)
 
@@ -133,8 +139,10 @@ class CountdownTask(ReasoningGymTask):
         return fast if fast is not None else super()._scorer_reward(ans, entry)
 
     def _check_answer(self, ans: str) -> Verdict | None:
-        if not _COUNTDOWN_CHARS.fullmatch(ans) or "**" in ans:
-            # sympy's parse_expr (inside reasoning-gym's scorer) would run anything else as Python
+        # Decided on the token stream: sympy's parse_expr (inside reasoning-gym's scorer) would run
+        # anything but integer arithmetic as Python, and rejoins "* *" into a power.
+        tokens = countdown_tokens(ans)
+        if tokens is None or forbidden_operator(tokens) is not None:
             return Verdict(0.0, ans[:50], "rejected_chars")
         return super()._check_answer(ans)
 

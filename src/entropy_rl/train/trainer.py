@@ -20,6 +20,7 @@ import json
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,14 +237,22 @@ def _rollout(run: Run, step: int) -> RolloutBatch:
 
 
 def _score(run: Run, batch: RolloutBatch, step: int) -> tuple[list[Verdict], torch.Tensor]:
-    """Verdicts and the (prompts, group) rewards; a batch whose every answer failed to score stops
-    the run (training on all-zero rewards would only waste it)."""
+    """Verdicts and the (prompts, group) rewards. A batch whose every answer failed to score
+    (the scorer raised or ran out of time) stops the run: training on all-zero rewards would only
+    waste it. A batch where most answers time out is warned about."""
     verdicts = score_all(run.task, batch.problems, batch.texts)
-    if all(v.reason == "verifier_error" for v in verdicts):
+    failed = sorted({v.reason for v in verdicts if v.reason in ("verifier_error", "timeout")})
+    limit = f"task.score_timeout_s = {run.cfg.task.score_timeout_s:g} s"
+    if len(failed) and all(v.reason in failed for v in verdicts):
+        first = next((v for v in verdicts if v.reason == "verifier_error"), verdicts[0])
+        detail = first.detail if first.reason == "verifier_error" else f"no verdict within {limit}"
         raise ScoringFailed(
-            f"step {step}: every answer failed to score (verifier_error); first, for "
-            f"problem {batch.problems[0].prompt[:80]!r}: {verdicts[0].detail}"
+            f"step {step}: every answer failed to score ({', '.join(failed)}); first, for "
+            f"problem {batch.problems[0].prompt[:80]!r}: {detail}"
         )
+    timeouts = sum(v.reason == "timeout" for v in verdicts)
+    if timeouts > len(verdicts) / 2:
+        warnings.warn(f"most answers of a step timed out ({limit}): the scorer may be too slow", stacklevel=2)
     r = run.cfg.rollout
     return verdicts, torch.tensor([v.reward for v in verdicts]).view(r.prompts_per_step, r.group_size)
 
