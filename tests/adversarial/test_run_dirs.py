@@ -119,7 +119,7 @@ def test_the_cli_says_it_in_one_line(run, tmp_path):
 
 def test_a_pickled_object_outside_torch_is_refused_too(run, tmp_path):
     marker = tmp_path / "pwned"
-    (run / "checkpoint-1" / "state.pt").write_bytes(pickle.dumps(Payload(marker)))
+    (run / "checkpoint-1" / "state.pt").write_bytes(pickle.dumps(Payload(marker), protocol=2))
     with pytest.raises(CheckpointError, match="state.pt"):
         _resume(run)
     assert not marker.exists()

@@ -4,6 +4,7 @@ one that returns a non-reward is a bug that propagates."""
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,16 +24,19 @@ class Deadline:
     expired = False
 
 
-# after the first alarm, the alarm repeats this often, so that code which swallows it keeps
-# being interrupted until it returns
+# after the first alarm, the alarm repeats this often
 _REPEAT_S = 0.05
 
 
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[Deadline]:
     """Interrupt the enclosed Python code after ``seconds`` with ``ScoreTimeout`` (SIGALRM; main
-    thread of a POSIX process only, else no limit), again every 50 ms until it returns. C code
-    that never returns to the interpreter is interrupted only when it does."""
+    thread of a POSIX process only, else no limit). C code that never returns to the interpreter
+    is interrupted only when it does.
+
+    Code that catches the interruption (a bare ``except:``) cannot go on: from the first alarm,
+    a line tracer on the enclosed frames raises ``ScoreTimeout`` again at every line they run,
+    including the handler's own, so the exception leaves the handler; the alarm also repeats."""
     deadline = Deadline()
     usable = (
         seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
@@ -40,9 +44,23 @@ def time_limit(seconds: float | None) -> Iterator[Deadline]:
     if not usable:
         yield deadline
         return
+    caller = sys._getframe(2)  # the frame that entered the `with` (above contextlib's __enter__)
+    traced: list = []
+    previous_trace = sys.gettrace()
+
+    def stop_every_line(frame, event, arg):
+        if event == "line":
+            raise ScoreTimeout
+        return stop_every_line
 
     def on_alarm(signum, frame):
-        deadline.expired = True
+        if not deadline.expired:
+            deadline.expired = True
+            while frame is not None and frame is not caller:
+                frame.f_trace = stop_every_line
+                traced.append(frame)
+                frame = frame.f_back
+            sys.settrace(stop_every_line)  # frames the interrupted code calls next
         raise ScoreTimeout
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
@@ -52,6 +70,10 @@ def time_limit(seconds: float | None) -> Iterator[Deadline]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if deadline.expired:
+            sys.settrace(previous_trace)
+            for frame in traced:
+                frame.f_trace = None
 
 
 def safe_score(task: Scorer, problem: Problem, response: str) -> Verdict:

@@ -113,9 +113,15 @@ class RunState:
 # ----------------------------------------------------------------------------- set-up
 
 
-def _prepare_run_dir(cfg: Config, run_dir: Path, resume: bool) -> None:
+def _check_run_dir(run_dir: Path, resume: bool) -> None:
     if (run_dir / "metrics.jsonl").exists() and not resume:
         raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or another --out")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FileExistsError(f"{run_dir} is a file, not a run directory")
+
+
+def _write_run_dir(cfg: Config, run_dir: Path) -> None:
+    """Created once the task and model are built, so that a bad setting leaves nothing behind."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(cfg.to_yaml())
 
@@ -435,8 +441,9 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-    _prepare_run_dir(cfg, run_dir, resume)
+    _check_run_dir(run_dir, resume)
     run = _set_up(cfg, run_dir, log)
+    _write_run_dir(cfg, run_dir)
     state = RunState(start=0, token_stats=torch.zeros(run.model.config.vocab_size, 3, dtype=torch.float64))
     saved = _resume(run, state, log) if resume else None
     run.probe = _load_or_make_probe(run)
