@@ -11,6 +11,7 @@ BENCH = Path(__file__).parent.parent / "benchmarks"
 CASES = [
     ("bench_entropy.py", ["--tokens", "64", "--dim", "32", "--vocab", "512", "--chunk", "16"]),
     ("bench_scoring.py", ["--steps", "2", "--prompts", "4", "--group", "2"]),
+    ("bench_math_nesting.py", ["--depths", "2", "--limit", "30"]),
     (
         "bench_trl_plugin.py",
         ["--batch", "4", "--prompt", "4", "--completion", "8", "--hidden", "32", "--vocab", "64", "--repeats", "1"],
@@ -22,6 +23,8 @@ CASES = [
 def test_benchmark_runs(script, args):
     if script == "bench_trl_plugin.py":
         pytest.importorskip("trl")
+    if script == "bench_math_nesting.py":
+        pytest.importorskip("math_verify")
     proc = subprocess.run(
         [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=300
     )

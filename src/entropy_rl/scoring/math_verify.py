@@ -3,7 +3,8 @@
 Model output is untrusted. Nothing here calls ``eval``; answers go through, in order:
 
 1. extraction: only the last ``\\boxed{}`` (or the dataset's ``####`` / "Answer:" convention);
-2. cheap guards: over ``max_answer_chars`` or brace depth over ``max_brace_depth`` → reward 0;
+2. cheap guards: over ``max_answer_chars``, or brackets of any kind nested over ``max_nesting``
+   (``MAX_NESTING``, set from measurement) → reward 0;
 3. a cheap exact / exact-rational match in this process (most correct answers stop here);
    then the verdicts of earlier calls: each distinct (gold, answer) pair is verified once (the
    worker runs math-verify without its own timeouts, so a completed verdict is deterministic);
@@ -66,8 +67,9 @@ def _worker_main(memory_mb: int) -> None:  # pragma: no cover - runs in a child 
 @dataclass
 class _Worker:
     proc: subprocess.Popen
+    ready: bool = False  # its "ready" line was read: math-verify is imported
     job: int | None = None
-    started: float = 0.0
+    started: float = 0.0  # when its job was sent
 
 
 def _close_pipes(proc: subprocess.Popen) -> None:
@@ -80,8 +82,39 @@ def _close_pipes(proc: subprocess.Popen) -> None:
             pass
 
 
+def _kill(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait(timeout=5)
+    _close_pipes(proc)
+
+
+# Nesting an answer may have ({[ counted together, \left/\right ignored). math-verify's time
+# grows steeply with it (benchmarks/bench_math_nesting.py, 2 cores: nested braces 8 deep 1.0 s,
+# 12 deep 3.1 s, 14 deep 7.6 s, 16 deep over 20 s; nested fractions 12 deep 1.0 s, 16 deep 6.8 s),
+# while the deepest reference answer of GSM8K, MATH and MATH-500 is nested 3 deep. Deeper answers
+# score 0 as too_nested without reaching math-verify.
+MAX_NESTING = 8
+_OPEN, _CLOSE = set("{[("), set("}])")
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of brackets of any kind in ``text``."""
+    depth = peak = 0
+    for c in text:
+        if c in _OPEN:
+            depth += 1
+            peak = max(peak, depth)
+        elif c in _CLOSE:
+            depth -= 1
+    return peak
+
+
 class MathVerifier:
-    """A pool of ``workers`` math-verify processes; ``verify_many`` scores answers in parallel."""
+    """A pool of ``workers`` math-verify processes; ``verify_many`` scores answers in parallel.
+
+    Each answer gets ``timeout_s`` of a ready worker's time, measured from when it is sent; a
+    worker that overruns is killed, and its replacement starts in the background while the other
+    workers go on, so one slow answer never eats into another's limit."""
 
     def __init__(
         self,
@@ -89,13 +122,15 @@ class MathVerifier:
         timeout_s: float = 5.0,
         memory_mb: int = 2048,
         max_answer_chars: int = 1000,
-        max_brace_depth: int = 20,
+        max_nesting: int = MAX_NESTING,
+        start_timeout_s: float = 120.0,
     ):
         self.n_workers = workers
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
         self.max_answer_chars = max_answer_chars
-        self.max_brace_depth = max_brace_depth
+        self.max_nesting = max_nesting
+        self.start_timeout_s = start_timeout_s
         self._workers: list[_Worker] = []
         # (gold, answer) → reward of a completed math-verify call. A group of samples mostly
         # agrees on its final answer, so most pairs of a GRPO batch repeat within the batch or
@@ -104,6 +139,7 @@ class MathVerifier:
         self.jobs_sent = 0  # math-verify calls made (a diagnostic for the memo)
 
     def _spawn(self) -> _Worker:
+        """Start a worker; it becomes ready when its import is done (``_await_ready``)."""
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
         proc = subprocess.Popen(
             [sys.executable, "-m", "entropy_rl.scoring.math_verify", str(self.memory_mb)],
@@ -113,22 +149,36 @@ class MathVerifier:
             text=True,
             env=env,
         )
-        # wait for the import to finish, so start-up never counts against an answer's time limit
-        if not wait([proc.stdout], timeout=120) or '"ready"' not in proc.stdout.readline():
-            proc.kill()
-            proc.wait(timeout=5)
-            _close_pipes(proc)
-            raise RuntimeError("math-verify worker did not start (is math-verify installed?)")
         return _Worker(proc)
 
+    def _mark_ready(self, w: _Worker) -> None:
+        """Read a starting worker's first line: it is ready, or it failed to start."""
+        if '"ready"' not in w.proc.stdout.readline():
+            _kill(w.proc)
+            raise RuntimeError("math-verify worker did not start (is math-verify installed?)")
+        w.ready = True
+
     def _ensure(self) -> None:
+        """Start the missing workers together and wait until every worker is ready, so that
+        start-up never counts against an answer's limit."""
         while len(self._workers) < self.n_workers:
             self._workers.append(self._spawn())
+        starting = [w for w in self._workers if not w.ready]
+        end = time.monotonic() + self.start_timeout_s
+        while starting:
+            ready = wait([w.proc.stdout for w in starting], timeout=max(0.0, end - time.monotonic()))
+            if not ready:
+                for w in starting:
+                    _kill(w.proc)
+                    self._workers.remove(w)
+                raise RuntimeError(f"math-verify worker did not start within {self.start_timeout_s:g} s")
+            for w in [w for w in starting if w.proc.stdout in ready]:
+                self._mark_ready(w)
+                starting.remove(w)
 
     def _replace(self, w: _Worker) -> None:
-        w.proc.kill()
-        w.proc.wait(timeout=5)
-        _close_pipes(w.proc)
+        """Kill ``w`` and start its replacement without waiting for it."""
+        _kill(w.proc)
         self._workers[self._workers.index(w)] = self._spawn()
 
     def close(self) -> None:
@@ -154,12 +204,7 @@ class MathVerifier:
             return "no_answer"
         if len(pred) > self.max_answer_chars:
             return "too_long"
-        depth = peak = 0
-        for c in pred:
-            depth += c == "{"
-            depth -= c == "}"
-            peak = max(peak, depth)
-        if peak > self.max_brace_depth:
+        if nesting_depth(pred.replace("\\left", "").replace("\\right", "")) > self.max_nesting:
             return "too_nested"
         return None
 
@@ -190,54 +235,59 @@ class MathVerifier:
                 out[j] = Verdict(v.reward, preds[j], v.reason)
         return [v for v in out if v is not None]
 
+    def _send(self, w: _Worker, i: int, golds, preds, out) -> None:
+        w.job, w.started = i, time.monotonic()
+        self.jobs_sent += 1
+        try:
+            w.proc.stdin.write(json.dumps([i, golds[i], preds[i]]) + "\n")
+            w.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            out[i] = Verdict(0.0, preds[i], "crash")
+            w.job = None
+            self._replace(w)
+
+    def _receive(self, w: _Worker, preds, out) -> None:
+        i, line = w.job, w.proc.stdout.readline()
+        w.job = None
+        try:
+            _, ok, err = json.loads(line)
+        except (ValueError, TypeError):  # died (out of memory, segfault): EOF
+            out[i] = Verdict(0.0, preds[i], "crash")
+            self._replace(w)
+            return
+        reason = "ok" if ok else ("wrong" if err is None else ("crash" if err == "memory" else "verifier_error"))
+        out[i] = Verdict(float(ok), preds[i], reason)
+
     def _run(self, golds: list[str], preds: list[str | None], pending: list[int], out: list) -> None:
         """Verify ``pending`` indices on the worker pool, writing each verdict into ``out``."""
-        if pending:
-            self._ensure()
-            queue = list(reversed(pending))
-            while queue or any(w.job is not None for w in self._workers):
-                for w in self._workers:
-                    if w.job is None and queue:
-                        i = queue.pop()
-                        w.job, w.started = i, time.monotonic()
-                        self.jobs_sent += 1
-                        try:
-                            w.proc.stdin.write(json.dumps([i, golds[i], preds[i]]) + "\n")
-                            w.proc.stdin.flush()
-                        except (BrokenPipeError, OSError):
-                            out[i] = Verdict(0.0, preds[i], "crash")
-                            w.job = None
-                            self._replace(w)
-                busy = [w for w in self._workers if w.job is not None]
-                if not busy:
-                    continue
-                deadline = min(w.started for w in busy) + self.timeout_s
-                ready = wait([w.proc.stdout for w in busy], timeout=max(0.0, deadline - time.monotonic()))
-                now = time.monotonic()
-                for w in busy:
-                    i = w.job
-                    if w.proc.stdout in ready:
-                        line = w.proc.stdout.readline()
-                        try:
-                            _, ok, err = json.loads(line)
-                        except (ValueError, TypeError):  # died (out of memory, segfault): EOF
-                            out[i] = Verdict(0.0, preds[i], "crash")
-                            w.job = None
-                            self._replace(w)
-                            continue
-                        reason = (
-                            "ok"
-                            if ok
-                            else (
-                                "wrong" if err is None else ("crash" if err == "memory" else "verifier_error")
-                            )
-                        )
-                        out[i] = Verdict(float(ok), preds[i], reason)
-                        w.job = None
-                    elif now - w.started >= self.timeout_s:
-                        out[i] = Verdict(0.0, preds[i], "timeout")
-                        w.job = None
-                        self._replace(w)
+        if not pending:
+            return
+        self._ensure()
+        queue = list(reversed(pending))
+        while queue or any(w.job is not None for w in self._workers):
+            for w in self._workers:
+                if w.ready and w.job is None and queue:
+                    self._send(w, queue.pop(), golds, preds, out)
+            busy = [w for w in self._workers if w.job is not None]
+            starting = [w for w in self._workers if not w.ready]
+            if not busy and not starting:
+                continue
+            now = time.monotonic()
+            timeout = min((w.started + self.timeout_s for w in busy), default=now + self.start_timeout_s) - now
+            ready = wait([w.proc.stdout for w in busy + starting], timeout=max(0.0, timeout))
+            for w in starting:
+                if w.proc.stdout in ready:
+                    self._mark_ready(w)
+            now = time.monotonic()
+            for w in busy:
+                if w.proc.stdout in ready:
+                    self._receive(w, preds, out)
+                elif now - w.started >= self.timeout_s:
+                    out[w.job] = Verdict(0.0, preds[w.job], "timeout")
+                    w.job = None
+                    self._replace(w)
+            if not busy and not ready:
+                raise RuntimeError(f"math-verify worker did not start within {self.start_timeout_s:g} s")
 
 
 if __name__ == "__main__":  # pragma: no cover - the worker process
