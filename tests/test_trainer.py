@@ -59,10 +59,13 @@ def test_short_run_every_loss(tiny_config, tmp_path, loss):
         for key in ("reward", "entropy", "covariance", "entropy_change", "predicted_entropy_change", "loss"):
             assert row[key] is not None and math.isfinite(row[key]), (key, row[key])
         assert 0 <= row["reward"] <= 1 and row["entropy"] > 0
-    if loss == "ppo":
-        assert rows[-1]["kl_ref"] is not None and rows[-1]["kl_ref"] >= 0
-    if loss == "pos_neg":
-        assert rows[0]["ctrl_lambda_pos"] in (0.0, 0.05)
+    if loss == "ppo":  # after step 0's updates the policy has left the frozen reference
+        assert rows[-1]["kl_ref"] is not None and rows[-1]["kl_ref"] > 0
+    if loss == "pos_neg":  # Jin et al.'s schedule from λ₀ = 0: ∓0.05 by whether H < δ = 0.2, in [0, 1]
+        lam = 0.0
+        for row in rows:
+            lam = min(max(lam + (-0.05 if row["entropy"] < 0.2 else 0.05), 0.0), 1.0)
+            assert row["ctrl_lambda_pos"] == pytest.approx(lam) and row["lambda_pos"] == pytest.approx(lam)
     assert (tmp_path / "run" / "latest").exists()
 
 
@@ -425,3 +428,15 @@ def test_cosine_warmup_builds_another_model_deterministically(tiny_config, tmp_p
     pa, pb, pc = (dict(m.named_parameters()) for m in (a, b, c))
     assert all(torch.equal(pa[k], pb[k]) for k in pa)  # deterministic
     assert not all(torch.equal(pa[k], pc[k]) for k in pa)  # the schedule is used
+
+
+def test_the_command_line_wins_over_the_methods_section():
+    # `compare --set` is documented as overriding a field of every run: sweeps depend on it
+    override = "algorithm.loss_config.clip_cov_ratio=0.2"
+    base = load_config("configs/chain_sum.yaml", [override])
+    assert base.methods["clip_cov"]["algorithm"]["loss_config"]["clip_cov_ratio"] == 0.02
+    assert base.for_method("clip_cov").algorithm.loss_config["clip_cov_ratio"] == 0.02  # the file's
+    cfg = base.for_method("clip_cov", [override])
+    assert cfg.algorithm.loss_config["clip_cov_ratio"] == 0.2
+    assert cfg.algorithm.loss == "clip_cov"  # the rest of the method section still applies
+    assert base.methods["clip_cov"]["algorithm"]["loss_config"]["clip_cov_ratio"] == 0.02  # not mutated

@@ -19,6 +19,7 @@ from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from entropy_rl.analysis.runs import load_run  # noqa: E402
+from entropy_rl.analysis.stats import entropy_budget  # noqa: E402
 from entropy_rl.cli import app  # noqa: E402
 from entropy_rl.core.controllers import LambdaPosSchedule  # noqa: E402
 from entropy_rl.core.dynamics import token_covariance  # noqa: E402
@@ -262,6 +263,29 @@ def test_probe_entropy_change_is_predicted_to_first_order(tmp_path):
     # The probe's entropies chain: each step's change is the difference of consecutive values.
     probe_h = np.array([r["entropy_rl/probe_entropy"] for r in rows])
     np.testing.assert_allclose(np.diff(probe_h), measured[1:], rtol=1e-4, atol=1e-6)  # fp32 sums
+
+
+def test_the_entropy_budget_does_not_depend_on_logging_steps(tmp_path):
+    """TRL averages a logging window; the probe's changes must add up to its end-to-end change
+    whatever the window (the budget once understated it 4-8x with several steps per window)."""
+    budgets = {}
+    for logging_steps in (1, 3):
+        trainer = _trainer(tmp_path / str(logging_steps), "ppo", probe_size=4, max_steps=6, num_iterations=1)
+        trainer.args.logging_steps = logging_steps
+        with torch.no_grad():
+            trainer.model.lm_head.weight.mul_(20.0)
+        trainer.train()
+        rows = [r for r in trainer.state.log_history if "entropy_rl/entropy_change" in r]
+        assert len(rows) == 6 // logging_steps
+        trainer.state.save_to_json(str(tmp_path / str(logging_steps) / "trainer_state.json"))
+        budgets[logging_steps] = entropy_budget(load_run(tmp_path / str(logging_steps)))
+        h = [r["entropy_rl/probe_entropy"] for r in rows]
+        # end to end: the last probe entropy minus the first window's starting entropy
+        start = h[0] - rows[0]["entropy_rl/entropy_change"]
+        assert budgets[logging_steps]["entropy_change_total"] == pytest.approx(h[-1] - start, abs=1e-5)
+    for key in ("entropy_change_total", "entropy_change_first_order"):
+        assert budgets[3][key] == pytest.approx(budgets[1][key], rel=1e-3, abs=1e-5), key
+    assert abs(budgets[1]["entropy_change_total"]) > 1e-4
 
 
 def test_unsupported_options_and_on_policy_kl_cov_are_reported(tmp_path):

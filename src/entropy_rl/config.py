@@ -7,6 +7,7 @@ Every field is documented where it is defined (``Field(description=...)``); the 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import typing
 from pathlib import Path
@@ -314,16 +315,20 @@ class Config(_Strict):
         "clip_cov}}); a method not listed here uses METHOD_PRESETS.",
     )
 
-    def for_method(self, method: str) -> Config:
-        """This config with the method's overrides merged in (YAML ``methods:``, else a preset)."""
-        overrides = self.methods.get(method, METHOD_PRESETS.get(method))
-        if overrides is None:
+    def for_method(self, method: str, overrides: list[str] | None = None) -> Config:
+        """This config with the method's overrides merged in (YAML ``methods:``, else a preset),
+        then ``overrides`` (``key.path=value``, the command line's ``--set``) applied on top: the
+        command line wins over the config file's method section."""
+        spec = self.methods.get(method, METHOD_PRESETS.get(method))
+        if spec is None:
             raise ConfigError(
                 f"unknown method {method!r}: define it under `methods:` or use one of {sorted(METHOD_PRESETS)}"
             )
         data = self.model_dump()
         data["methods"] = {}
-        _deep_merge(data, overrides)
+        _deep_merge(data, copy.deepcopy(spec))
+        for o in overrides or []:
+            apply_override(data, o)
         try:
             return Config(**data)
         except ValidationError as e:

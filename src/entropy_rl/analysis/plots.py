@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from entropy_rl.analysis.runs import Run
-from entropy_rl.analysis.stats import ENTROPY_LINKED, entropy_changes, last_value, law_points
+from entropy_rl.analysis.stats import (
+    ENTROPY_LINKED,
+    covariance_and_entropy_change,
+    entropy_changes,
+    last_value,
+    law_points,
+)
 from entropy_rl.core.bandit import BanditResult
 from entropy_rl.core.law import fit_entropy_law
 
@@ -130,6 +136,31 @@ def plot_entropy_change(runs: list[Run], path: Path) -> Path:
         "predicted ΔH (first order, −Cov(log π, Δz))",
         "measured ΔH on the probe batch",
         "Entropy change per step",
+    )
+
+
+def plot_covariance_entropy_change(runs: list[Run], path: Path) -> Path:
+    """Each step's batch covariance Cov(log π, A) against the measured entropy change."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (method, group) in enumerate(by_method(runs).items()):
+        pairs = [covariance_and_entropy_change(r) for r in group]
+        c = np.concatenate([p[0] for p in pairs])
+        d = np.concatenate([p[1] for p in pairs])
+        if len(c) == 0:
+            continue
+        corr = np.corrcoef(c, d)[0, 1] if len(c) > 2 and np.std(c) > 0 and np.std(d) > 0 else float("nan")
+        ax.scatter(c, d, s=10, color=colours[i % len(colours)], label=f"{method} (r = {corr:.2f})")
+    ax.axhline(0.0, color="k", lw=0.5)
+    ax.axvline(0.0, color="k", lw=0.5)
+    return save_figure(
+        fig,
+        ax,
+        path,
+        "batch covariance Cov(log π, A) before the update",
+        "measured ΔH on the probe batch",
+        "Does the covariance drive the entropy change? (expected: r < 0)",
     )
 
 

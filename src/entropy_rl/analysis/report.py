@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from entropy_rl.analysis.plots import (
+    plot_covariance_entropy_change,
     plot_entropy_budget,
     plot_entropy_change,
     plot_entropy_links,
@@ -47,6 +48,7 @@ def write_report(
         plot_law(runs, out / "law.png"),
         plot_series(runs, ["covariance"], "Cov(log π, A)", out / "covariance.png", "Covariance per step"),
         plot_entropy_change(runs, out / "entropy_change.png"),
+        plot_covariance_entropy_change(runs, out / "covariance_entropy_change.png"),
         plot_entropy_budget(runs, out / "entropy_budget.png"),
         plot_series(
             runs,
@@ -145,6 +147,7 @@ PER_RUN_COLUMNS = (
     "gain_over_temperature",
     "law_ceiling",
     "corr_predicted_measured_dH",
+    "corr_covariance_entropy_change",
 )
 
 
@@ -177,6 +180,7 @@ def _html(summary, laws, evals, figs, baseline=None, drivers=None, per_run_rows=
         "law_ceiling",
         "law_r2",
         "corr_predicted_measured_dH",
+        "corr_covariance_entropy_change",
         "entropy_change_first_order",
         "entropy_change_higher_order",
         "temperature_matched_accuracy",

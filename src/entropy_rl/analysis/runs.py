@@ -24,6 +24,8 @@ class Run:
     performance_key: str = "eval_accuracy"
     """The performance the entropy law is fitted on by default (TRL runs log only ``reward``)."""
     token_drivers: dict | None = None  # the trainer's token_drivers.json, when the run has one
+    initial_eval: dict | None = None
+    """The initial policy's held-out metrics before any update (the trainer's initial_eval.json)."""
 
     def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """(steps, values) where the key is present and not null."""
@@ -47,14 +49,14 @@ def load_run(path: str | Path) -> Run:
     method = path.parent.name if re.fullmatch(r"seed\d+", path.name) else path.name
     if mfile.exists():
         rows = [json.loads(line) for line in mfile.read_text().splitlines() if line.strip()]
-        ev = path / "eval" / "summary.json"
-        drivers = path / "token_drivers.json"
+        ev, drivers, initial = path / "eval" / "summary.json", path / "token_drivers.json", path / "initial_eval.json"
         return Run(
             path,
             method,
             rows,
             json.loads(ev.read_text()) if ev.exists() else None,
             token_drivers=json.loads(drivers.read_text()) if drivers.exists() else None,
+            initial_eval=json.loads(initial.read_text()) if initial.exists() else None,
         )
     state = trainer_state_file(path)
     if state is None:

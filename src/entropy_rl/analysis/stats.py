@@ -71,6 +71,29 @@ def entropy_change_correlation(run: Run) -> float:
     return float(np.corrcoef(pred, meas)[0, 1])
 
 
+def covariance_and_entropy_change(run: Run) -> tuple[np.ndarray, np.ndarray]:
+    """(batch covariance Cov(log π, A), measured probe ΔH) at the steps (or, for a TRL run, the
+    logging windows) that have both."""
+    cov = dict(zip(*run.series("covariance"), strict=True))
+    steps, dh = run.series("entropy_change")
+    pairs = [(cov[s], d) for s, d in zip(steps, dh, strict=True) if s in cov]
+    if not pairs:
+        return np.array([]), np.array([])
+    c, d = zip(*pairs, strict=True)
+    return np.array(c), np.array(d)
+
+
+def covariance_entropy_change_correlation(run: Run) -> float:
+    """Pearson correlation over steps of the batch covariance of the sampled tokens and the
+    measured entropy change: Cui et al.'s claim is that the former drives the latter (expected
+    negative). Unlike ``corr_predicted_measured_dH``, which evaluates the theorem on the realised
+    logit change, this uses only what a batch shows before its update. NaN below 3 steps."""
+    c, d = covariance_and_entropy_change(run)
+    if len(c) < 3 or np.std(c) == 0 or np.std(d) == 0:
+        return float("nan")
+    return float(np.corrcoef(c, d)[0, 1])
+
+
 # Held-out metrics whose link to entropy the report measures (same samples as eval_entropy).
 ENTROPY_LINKED = {
     "unique_answers": "distinct answers of k",
@@ -177,9 +200,11 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
             "entropy_final": tail_mean(run, "entropy"),
             "entropy_ratio": tail_mean(run, "entropy") / first_value(run, "entropy"),
             "train_accuracy_final": tail_mean(run, "accuracy"),
-            "eval_accuracy_start": first_value(run, "eval_accuracy"),
+            # before any update when the run saved it; older runs: the first evaluation (after step 0)
+            "eval_accuracy_start": (run.initial_eval or {}).get("accuracy", first_value(run, "eval_accuracy")),
             "eval_accuracy_final": last_value(run, "eval_accuracy"),
             "corr_predicted_measured_dH": entropy_change_correlation(run),
+            "corr_covariance_entropy_change": covariance_entropy_change_correlation(run),
             **entropy_budget(run),
             **entropy_links(run),
         }

@@ -49,7 +49,14 @@ def fit(
     the ceiling and the first-third prediction, then the run's entropy budget (its entropy change
     split into first and higher order)."""
     from entropy_rl.analysis.runs import load_run
-    from entropy_rl.analysis.stats import entropy_budget, entropy_links, fit_run_law, pooled_token_drivers
+    from entropy_rl.analysis.stats import (
+        covariance_entropy_change_correlation,
+        entropy_budget,
+        entropy_change_correlation,
+        entropy_links,
+        fit_run_law,
+        pooled_token_drivers,
+    )
 
     try:
         run = load_run(run_dir)
@@ -72,6 +79,13 @@ def fit(
             f"entropy budget on the probe batch: Σ ΔH = {budget['entropy_change_total']:+.4f}, first order "
             f"(covariance) {budget['entropy_change_first_order']:+.4f}, higher order "
             f"{budget['entropy_change_higher_order']:+.4f}"
+        )
+    c_cov, c_pred = covariance_entropy_change_correlation(run), entropy_change_correlation(run)
+    if math.isfinite(c_cov) or math.isfinite(c_pred):
+        over = "logging windows" if run.performance_key == "reward" else "steps"
+        typer.echo(
+            f"over {over}: corr(batch covariance, measured ΔH) = {c_cov:+.2f} (the paper's claim: < 0); "
+            f"corr(first-order prediction, measured ΔH) = {c_pred:+.2f}"
         )
     drivers = pooled_token_drivers([run]).get(run.method)
     if drivers:

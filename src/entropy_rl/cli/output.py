@@ -14,6 +14,7 @@ SUMMARY_COLUMNS = {  # summary key → column header
     "eval_accuracy_final": "held-out acc.",
     "law_ceiling": "law ceiling",
     "corr_predicted_measured_dH": "corr(pred., meas. ΔH)",
+    "corr_covariance_entropy_change": "corr(Cov, ΔH)",
     "gain_over_temperature": "gain over temp.",
 }
 

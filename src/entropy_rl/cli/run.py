@@ -51,7 +51,9 @@ def compare(
     methods: str = typer.Option("grpo,clip_cov,kl_cov,pos_neg", "--methods", help="Comma-separated methods."),
     seeds: int = typer.Option(2, "--seeds", help="Seeds per method (0..N-1 added to trainer.seed)."),
     out: Path = typer.Option(..., "--out", help="Output directory: DIR/<method>/seed<N>/ and DIR/report/."),
-    set_: list[str] = typer.Option([], "--set", help="Override a field of every run: key.path=value."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Override a field of every run: key.path=value (wins over the `methods:` section)."
+    ),
     jobs: int = typer.Option(0, "--jobs", help="Runs in parallel (0 = number of CPU cores)."),
     baseline_temperatures: str = typer.Option(
         "0.1,0.2,0.35,0.5,0.7,1.0",
@@ -72,7 +74,7 @@ def compare(
     try:
         base = load_config(config, set_)
         for m in names:  # a method that does not validate fails before anything is built
-            base.for_method(m)
+            base.for_method(m, set_)
     except ConfigError as e:
         fail(str(e))
     if quiet:
@@ -88,7 +90,9 @@ def compare(
 
     try:
         with needs_extra("compare"):
-            result = run_experiment(base, names, seeds, out, jobs, temps, log=typer.echo, on_done=on_done)
+            result = run_experiment(
+                base, names, seeds, out, jobs, temps, log=typer.echo, on_done=on_done, overrides=set_
+            )
     except (ConfigError, ValueError) as e:
         fail(str(e))
     if result.report is None:

@@ -330,9 +330,20 @@ class EntropyGRPOTrainer(GRPOTrainer):
     # ------------------------------------------------------------------------- law and logging
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        """Add the running entropy-law fit, then let TRL average and emit its metrics."""
+        """Add the running entropy-law fit, then let TRL average and emit its metrics.
+
+        TRL averages each metric over the optimizer steps of a logging window. The probe's
+        entropy changes are summed instead, and its entropy is the window's last value, so that
+        the logged changes add up to the probe's end-to-end change for any ``logging_steps``
+        (``entropy-rl fit``'s entropy budget); their correlations are then over windows."""
         if self.model.training:
             self._update_law(logs)
+            train = self._metrics["train"]
+            for key in (f"{PREFIX}entropy_change", f"{PREFIX}predicted_entropy_change"):
+                if train.get(key):
+                    train[key] = [sum(train[key])]
+            if train.get(f"{PREFIX}probe_entropy"):
+                train[f"{PREFIX}probe_entropy"] = [train[f"{PREFIX}probe_entropy"][-1]]
         super().log(logs, start_time)
 
     @property

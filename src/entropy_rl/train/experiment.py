@@ -102,10 +102,12 @@ def run_experiment(
     temperatures: list[float] | None = None,
     log: Callable[[str], None] = print,
     on_done: Callable[[RunSpec, str | None], None] | None = None,
+    overrides: list[str] | None = None,
 ) -> ExperimentResult:
-    """Train ``methods`` × ``seeds`` from ``base`` (each method's overrides from ``Config.for_method``)
-    and write the report to ``out/report``. ``on_done(spec, error)`` is called as each run ends."""
-    configs = {m: base.for_method(m) for m in methods}
+    """Train ``methods`` × ``seeds`` from ``base`` (each method's settings from ``Config.for_method``,
+    with ``overrides``, the command line's ``--set``, applied last) and write the report to
+    ``out/report``. ``on_done(spec, error)`` is called as each run ends."""
+    configs = {m: base.for_method(m, overrides) for m in methods}
     task = make_task(base.task)
     # Build the (shared, cached) tiny model once, before the runs start in parallel.
     policy = load_policy(base.model, task, seed=base.trainer.seed, log=log)

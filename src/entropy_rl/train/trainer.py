@@ -294,36 +294,48 @@ def _sample(run: Run, step: int) -> Sampled:
     return Sampled(batch, verdicts, rewards, old_logp, old_ent, ref_logp, adv, rollout_time)
 
 
-def _batch_row(run: Run, step: int, s: Sampled) -> tuple[dict, torch.Tensor]:
-    """The step's row as sampled (before any update), and its per-token sums for the drivers."""
+def _batch_row(run: Run, step: int, s: Sampled, kept: torch.Tensor) -> tuple[dict, torch.Tensor]:
+    """The step's row as sampled (before any update), and its per-token sums for the drivers.
+
+    Entropy, its per-sign parts and ``zero_adv_fraction`` are over every sampled token;
+    the covariance, its concentration and the token sums over the tokens the loss sees (the
+    ``kept`` rows), with the whole batch's covariance as ``covariance_all_tokens``."""
     mask = s.batch.response_mask
-    diag = batch_diagnostics(s.old_log_prob, s.advantages, s.old_entropy, mask)
-    d = diag.metrics
+    every = batch_diagnostics(s.old_log_prob, s.advantages, s.old_entropy, mask).metrics
     row = {
         "step": step,
         "reward": float(s.rewards.mean()),
         "accuracy": float((s.rewards >= 1.0).float().mean()),
         "entropy": float(per_response_mean(s.old_entropy, mask).mean()),
         "entropy_token_mean": float(masked_mean(s.old_entropy, mask)),
-        **{k: d[k] for k in ("entropy_pos", "entropy_neg", "entropy_zero", "zero_adv_fraction")},
+        **{k: every[k] for k in ("entropy_pos", "entropy_neg", "entropy_zero", "zero_adv_fraction")},
         "sampled_neg_log_prob": float(-masked_mean(s.old_log_prob, mask)),
-        **{k: v for k, v in d.items() if k.startswith("cov")},
-        "response_length": float(mask.float().sum(-1).mean()),
     }
+    vocab = run.model.config.vocab_size
+    step_tokens = torch.zeros(vocab, 3, dtype=torch.float64)
+    cov_keys = [k for k in every if k.startswith("cov")]
+    if kept.numel():
+        k_mask = mask[kept]
+        diag = batch_diagnostics(s.old_log_prob[kept], s.advantages[kept], s.old_entropy[kept], k_mask)
+        row.update({k: diag.metrics[k] for k in cov_keys})
+        responses = s.batch.responses[kept]
+        step_tokens = sums_by_token(responses, k_mask, vocab, diag.token_covariance, s.old_entropy[kept]).cpu()
+    else:
+        row.update(dict.fromkeys(cov_keys))
+    row["covariance_all_tokens"] = every["covariance"]
+    row["response_length"] = float(mask.float().sum(-1).mean())
     for reason in sorted(VERIFIER_REASONS | ({v.reason for v in s.verdicts} - {"ok", "wrong"})):
         row[f"verifier_{reason}"] = sum(v.reason == reason for v in s.verdicts) / len(s.verdicts)
-    vocab = run.model.config.vocab_size
-    step_tokens = sums_by_token(s.batch.responses, mask, vocab, diag.token_covariance, s.old_entropy).cpu()
     return row, step_tokens
 
 
-def _kept_rows(run: Run, rewards: torch.Tensor, row: dict) -> torch.Tensor:
-    """Row indices the update trains on: all, or those of groups whose rewards differ."""
+def _kept_rows(run: Run, rewards: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Row indices the update trains on (all, or those of groups whose rewards differ), and
+    their share."""
     keep = torch.ones(rewards.numel(), dtype=torch.bool)
     if run.cfg.algorithm.filter_uniform_groups:
         keep = (~(rewards.std(-1) == 0)).repeat_interleave(run.cfg.rollout.group_size)
-    row["kept_fraction"] = float(keep.float().mean())
-    return torch.nonzero(keep).squeeze(-1).to(run.device)
+    return torch.nonzero(keep).squeeze(-1).to(run.device), float(keep.float().mean())
 
 
 def _update(run: Run, state: RunState, s: Sampled, kept: torch.Tensor) -> dict[str, float]:
@@ -379,6 +391,24 @@ def _evaluate(run: Run, state: RunState, row: dict) -> None:
     row.update({f"eval_{k}": v for k, v in summarize(ev, diversity=True).items()})
     state.law_points.append((row["entropy"], row["eval_accuracy"]))
     row.update(running_law(state.law_points))
+
+
+def _initial_evaluation(run: Run) -> None:
+    """The initial policy's held-out metrics, before any update (``RUN_DIR/initial_eval.json``).
+    Sampled under its own seed (``trainer.seed``) in a forked RNG, so it leaves the run's
+    trajectory unchanged and every method of a seed gets the same figures."""
+    path = run.run_dir / "initial_eval.json"
+    if path.exists():
+        return
+    t = run.cfg.trainer
+    devices = [run.device] if run.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), run.autocast:
+        torch.manual_seed(t.seed)
+        ev = sample_and_score(
+            run.policy, run.task, run.task.heldout[: t.eval_problems], t.eval_k, run.sampling, run.device,
+            fused=run.cfg.model.fused_logits,
+        )  # fmt: skip
+    atomic_write_text(path, json.dumps({"step": "initial", **summarize(ev, diversity=True)}, indent=1))
 
 
 def _checkpoint(run: Run, state: RunState, step: int) -> None:
@@ -447,6 +477,8 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
     state = RunState(start=0, token_stats=torch.zeros(run.model.config.vocab_size, 3, dtype=torch.float64))
     saved = _resume(run, state, log) if resume else None
     run.probe = _load_or_make_probe(run)
+    if saved is None:  # a resumed run's weights are no longer the initial policy
+        _initial_evaluation(run)
     if saved is not None:
         saved["rng"].restore(run.loss_cfg.generator)
     state.rng_after_step = RNGState.capture(run.loss_cfg.generator)
@@ -460,8 +492,9 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
         for step in range(state.start, t.steps):
             state.step, t0 = step, time.time()
             s = _sample(run, step)
-            row, step_tokens = _batch_row(run, step, s)
-            kept = _kept_rows(run, s.rewards, row)
+            kept, kept_fraction = _kept_rows(run, s.rewards)
+            row, step_tokens = _batch_row(run, step, s, kept)
+            row["kept_fraction"] = kept_fraction
             t1 = time.time()
             upd = _update(run, state, s, kept)
             t_update = time.time() - t1
