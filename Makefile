@@ -8,7 +8,7 @@ PIP := $(PY) -m pip install -q --disable-pip-version-check
 # uv call keeps the CPU build pip installed from this machine's disk.
 UV := $(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode
 
-.PHONY: setup setup-all demo test test-verl docs bench clean
+.PHONY: setup setup-all demo test test-verl docs results-check bench clean
 
 # What the quickstart needs: torch, the package, transformers, reasoning-gym, plotting.
 setup: $(VENV)/.installed
@@ -55,6 +55,10 @@ $(VERL_VENV)/.installed: pyproject.toml
 
 test-verl: $(VERL_VENV)/.installed
 	$(VERL_VENV)/bin/python -m pytest -q -p no:cacheprovider --noconftest tests/test_verl_plugin.py
+
+# The README's headline figures, re-derived from the committed docs/results/ summaries (also in `make test`).
+results-check: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_results.py
 
 # The documentation site, built as the tests build it (warnings are errors).
 docs: setup-all

@@ -339,7 +339,7 @@ def test_bad_override_syntax_and_missing_file(tmp_path):
         load_config(tmp_path / "list.yaml")
 
 
-@pytest.mark.parametrize("path", ["configs/quickstart.yaml", "configs/chain_sum.yaml"])
+@pytest.mark.parametrize("path", ["configs/quickstart.yaml", "configs/chain_sum.yaml", "configs/paper2.yaml"])
 def test_experiment_configs_are_valid(path):
     cfg = load_config(path)
     for m in ("grpo", "clip_cov", "kl_cov", "pos_neg"):
@@ -440,3 +440,16 @@ def test_the_command_line_wins_over_the_methods_section():
     assert cfg.algorithm.loss_config["clip_cov_ratio"] == 0.2
     assert cfg.algorithm.loss == "clip_cov"  # the rest of the method section still applies
     assert base.methods["clip_cov"]["algorithm"]["loss_config"]["clip_cov_ratio"] == 0.02  # not mutated
+
+
+def test_train_subset_limits_rl_prompts_but_not_the_warm_up(tiny_config):
+    cfg = tiny_config("task.train_subset=5")
+    task = make_task(cfg.task)
+    assert len(task.train_pool) == cfg.task.n_train  # the warm-up's pool
+    first = {p.prompt for p in task.train_pool[:5]}
+    drawn = {p.prompt for step in range(20) for p in task.train_batch(step, 8, seed=0)}
+    assert drawn <= first and len(drawn) > 1
+    full = make_task(tiny_config().task)
+    assert {p.prompt for p in full.train_batch(0, 8, seed=0)} - first  # without it, beyond the 5
+    with pytest.raises(ValueError, match="task.train_subset"):
+        make_task(tiny_config("task.train_subset=100000").task)

@@ -135,6 +135,12 @@ class TaskConfig(_Strict):
     answer_field: str = Field("answer", description="jsonl: name of the answer column.")
     n_train: int = Field(2000, gt=0, description="Training problems in the pool (generators), or a cap.")
     n_heldout: int = Field(200, gt=0, description="Held-out problems, disjoint from training ones.")
+    train_subset: int | None = Field(
+        None,
+        gt=0,
+        description="RL draws its prompts from the first this many training problems only (data "
+        "diversity, Jin et al.); the tiny model's warm-up still uses the whole pool. None = all.",
+    )
     seed: int = Field(0, description="Seed of the train/held-out split.")
     reward_fn: str | None = Field(
         None,

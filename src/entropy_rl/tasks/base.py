@@ -15,13 +15,15 @@ class Task:
     alphabet: str | None = None  # characters of prompts and answers (for char-level tokenizers)
     score_timeout_s: float | None = None  # in-process scoring limit applied by evaluation.safe_score
     train_pool: list[Problem]
+    rl_subset: int | None = None  # RL draws from the first this many training problems (None = all)
     heldout: list[Problem]
 
     def train_batch(self, step: int, n: int, seed: int) -> list[Problem]:
         """The ``n`` problems of RL step ``step``: a pure function of (seed, step), so resuming a
         run needs no sampler state."""
+        pool = self.train_pool[: self.rl_subset] if self.rl_subset else self.train_pool
         rng = random.Random(seed * 1_000_003 + step)
-        return [self.train_pool[rng.randrange(len(self.train_pool))] for _ in range(n)]
+        return [pool[rng.randrange(len(pool))] for _ in range(n)]
 
     def score(self, problem: Problem, response: str) -> Verdict:
         raise NotImplementedError

@@ -14,7 +14,14 @@ def make_task(cfg: TaskConfig) -> Task:
     """The task ``cfg`` names, scored by ``cfg.reward_fn`` when one is given."""
     task = _builtin_task(cfg)
     if cfg.reward_fn:
-        return with_reward_fn(task, cfg.reward_fn)
+        task = with_reward_fn(task, cfg.reward_fn)
+    if cfg.train_subset is not None:
+        if cfg.train_subset > len(task.train_pool):
+            raise ValueError(
+                f"config field `task.train_subset`: {cfg.train_subset} is more than the "
+                f"{len(task.train_pool)} training problems"
+            )
+        task.rl_subset = cfg.train_subset
     return task
 
 

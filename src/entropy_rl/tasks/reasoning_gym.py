@@ -142,8 +142,12 @@ class CountdownTask(ReasoningGymTask):
         # Decided on the token stream: sympy's parse_expr (inside reasoning-gym's scorer) would run
         # anything but integer arithmetic as Python, and rejoins "* *" into a power.
         tokens = countdown_tokens(ans)
-        if tokens is None or forbidden_operator(tokens) is not None:
+        if tokens is None or "**" in ans:
             return Verdict(0.0, ans[:50], "rejected_chars")
+        if forbidden_operator(tokens) is not None:
+            # malformed arithmetic ("* *", "//", "*3"): what reasoning-gym gives an answer that does
+            # not parse (0.01), without letting sympy rejoin it into a power or a floor division
+            return Verdict(0.01, ans[:50], "rejected_operator")
         return super()._check_answer(ans)
 
     def _expressions(self, problem: Problem) -> tuple[tuple[str, ...], tuple[str, ...]]:
