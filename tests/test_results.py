@@ -6,6 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIVE_SEEDS = ROOT / "docs" / "results" / "countdown-cpu" / "summary.json"
+QUICKSTART = ROOT / "docs" / "results" / "quickstart-cpu" / "summary.json"
 NAMES = {"grpo": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov", "pos_neg": "pos/neg λ_pos schedule"}
 
 
@@ -65,3 +66,26 @@ def test_readme_collapse_figures_are_the_committed_summary():
     start, final = s["entropy_start"]["mean"], s["entropy_final"]["mean"]
     assert f"start entropy {start:.3f}" in readme
     assert f"collapses to {final / start:.2f} of its start" in readme
+
+
+def quickstart_rows(summary: dict) -> list[str]:
+    """docs/results.md's quickstart table rows (2 seeds: mean ± std, each seed's paired ratio)."""
+    rows = []
+    for method, label in NAMES.items():
+        m = summary["methods"][method]
+        per_seed = [v["entropy_final_vs_grpo"] for p, v in sorted(summary["runs"].items()) if f"/{method}/" in p]
+        ratio = "1.00" if method == "grpo" else f"{m['entropy_final_vs_grpo']['mean']:.2f} ({', '.join(f'{r:.2f}' for r in per_seed)})"
+        e, a, g = m["entropy_final"], m["eval_accuracy_final"], m["gain_over_temperature"]
+        rows.append(
+            f"| {label} | {m['entropy_start']['mean']:.3f} → {e['mean']:.3f} ± {e['std']:.3f} | {ratio} | "
+            f"{m['eval_accuracy_start']['mean']:.3f} → {a['mean']:.3f} ± {a['std']:.3f} | "
+            f"{m['eval_pass@4_final']['mean']:.3f} | {m['law_ceiling']['mean']:.3f} ± {m['law_ceiling']['std']:.3f} | "
+            f"{m['corr_covariance_entropy_change']['mean']:+.2f} | {_signed(g['mean'])} ± {g['std']:.3f} |"
+        )
+    return rows
+
+
+def test_results_page_quickstart_table_is_the_committed_summary():
+    page = (ROOT / "docs" / "results.md").read_text()
+    for row in quickstart_rows(json.loads(QUICKSTART.read_text())):
+        assert row in page, f"docs/results.md lacks (or misquotes) the row:\n{row}"
