@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from _record import write_record  # benchmarks/_record.py (scripts run from their folder)
+
 
 def _variant(name: str, tokens: int, dim: int, vocab: int, chunk: int) -> dict:
     import torch
@@ -53,6 +55,7 @@ def main() -> None:
     ap.add_argument("--vocab", type=int, default=49152)
     ap.add_argument("--chunk", type=int, default=256)
     ap.add_argument("--_child", default=None)
+    ap.add_argument("--json", default="", help="Also write the results and their provenance here.")
     args = ap.parse_args()
     if args._child:
         print(json.dumps(_variant(args._child, args.tokens, args.dim, args.vocab, args.chunk)))
@@ -87,6 +90,15 @@ def main() -> None:
             f"peak extra memory {r['peak_extra_mib']:.0f} MiB ({r['peak_extra_mib'] / base['peak_extra_mib']:.2f}× naive)"
         )
 
+    write_record(
+        args.json,
+        {
+            "sizes": {"tokens": args.tokens, "dim": args.dim, "vocab": args.vocab, "chunk": args.chunk},
+            "variants": results,
+            "time_vs_naive": {k: r["seconds"] / base["seconds"] for k, r in results.items()},
+            "memory_vs_naive": {k: r["peak_extra_mib"] / base["peak_extra_mib"] for k, r in results.items()},
+        },
+    )
 
 if __name__ == "__main__":
     main()

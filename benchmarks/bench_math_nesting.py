@@ -11,10 +11,10 @@ Usage: python benchmarks/bench_math_nesting.py [--depths 4,8,12,14,16] [--limit 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import time
-from pathlib import Path
+
+from _record import write_record  # benchmarks/_record.py (scripts run from their folder)
 
 FORMS = {
     "braces": lambda d: "{" * d + "1" + "}" * d,
@@ -54,7 +54,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--depths", default="4,8,12,14,16")
     ap.add_argument("--limit", type=float, default=20.0)
-    ap.add_argument("--out", default="")
+    ap.add_argument("--out", "--json", dest="out", default="", help="Also write the results and their provenance here.")
     args = ap.parse_args()
     depths = [int(d) for d in args.depths.split(",")]
     rows = []
@@ -67,8 +67,7 @@ def main() -> None:
             rows.append({"form": form, "depth": d, "seconds": s, "depth1_seconds": base})
             if s is None:
                 break
-    if args.out:
-        Path(args.out).write_text(json.dumps(rows, indent=1))
+    write_record(args.out, {"rows": rows})
 
 
 if __name__ == "__main__":

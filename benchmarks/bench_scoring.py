@@ -18,6 +18,8 @@ import random
 import time
 from pathlib import Path
 
+from _record import write_record  # benchmarks/_record.py (scripts run from their folder)
+
 from entropy_rl.config import load_config
 from entropy_rl.tasks.factory import make_task
 from entropy_rl.tasks.reasoning_gym import ReasoningGymTask
@@ -44,6 +46,7 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=16)
     ap.add_argument("--group", type=int, default=8)
     ap.add_argument("--final-sharpness", type=float, default=3.0)
+    ap.add_argument("--json", default="", help="Also write the results and their provenance here.")
     args = ap.parse_args()
     # the quickstart's task, countdown (configs/quickstart.yaml)
     task = make_task(load_config(Path(__file__).resolve().parent.parent / "configs" / "quickstart.yaml").task)
@@ -76,6 +79,16 @@ def main() -> None:
     print(f"sympy-free, every answer:            {t_fast:.2f} s  ({t_fast / t_sympy:.2f}× the time)")
     print(f"sympy-free and memoised:             {t_memo:.2f} s  ({t_memo / t_sympy:.2f}× the time)")
 
+    write_record(
+        args.json,
+        {
+            "answers": len(stream),
+            "distinct": distinct,
+            "seconds": {"reasoning_gym_sympy": t_sympy, "sympy_free": t_fast, "sympy_free_memoised": t_memo},
+            "time_vs_sympy": {"sympy_free": t_fast / t_sympy, "sympy_free_memoised": t_memo / t_sympy},
+            "same_rewards": True,
+        },
+    )
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,7 @@ import tempfile
 import time
 
 import torch
+from _record import write_record  # benchmarks/_record.py (scripts run from their folder)
 from datasets import Dataset
 from tokenizers import Tokenizer, models
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -46,6 +47,7 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--vocab", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--json", default="", help="Also write the results and their provenance here.")
     args = ap.parse_args()
     torch.manual_seed(0)
     cfg = LlamaConfig(
@@ -98,9 +100,11 @@ def main() -> None:
     print(f"model {params:.1f}M params; batch {b} x ({p} prompt + {c} completion), {tokens} completion tokens")
     print(f"torch threads {torch.get_num_threads()}; median of {args.repeats} rounds")
     base = statistics.median(times["TRL grpo"])
+    record = {"step_ms": {}, "step_vs_trl_grpo": {}, "own_work_ms": {}, "own_work_share_of_trl_step": {}}
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"{name:22s} {med * 1e3:8.1f} ms   ratio to TRL grpo {med / base:.3f}")
+        record["step_ms"][name], record["step_vs_trl_grpo"][name] = med * 1e3, med / base
 
     # Whole steps differ by less than their noise, so time the plug-in's own extra work directly:
     # the core loss plus its diagnostics (covariance, top shares, per-sign entropy, the per-token
@@ -124,6 +128,8 @@ def main() -> None:
             extra.append(time.perf_counter() - t0)
         med = statistics.median(extra)
         print(f"entropy-rl {name:12s} loss + diagnostics {med * 1e3:6.2f} ms = {med / base:.4f} of a TRL step")
+        record["own_work_ms"][name], record["own_work_share_of_trl_step"][name] = med * 1e3, med / base
+    write_record(args.json, record)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ def test_base_install_reports_and_runs_the_bandit(base_venv, tmp_path):
     ban = _run([str(base_venv / "bin" / "entropy-rl"), "bandit", "--trials", "20", "--out", str(tmp_path / "b")])
     assert ban.returncode == 0, ban.stderr
     assert (tmp_path / "b" / "bandit.png").exists()
+    figures = __import__("json").loads((tmp_path / "b" / "bandit.json").read_text())["figures"]
+    assert figures["vanilla"]["trials"] == 20 and figures["natural"]["sign_agreement"] == 1.0
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """The benchmarks still run (tiny sizes: this checks they work, not how fast anything is)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -20,13 +21,17 @@ CASES = [
 
 
 @pytest.mark.parametrize("script, args", CASES, ids=[c[0] for c in CASES])
-def test_benchmark_runs(script, args):
+def test_benchmark_runs(script, args, tmp_path):
     if script == "bench_trl_plugin.py":
         pytest.importorskip("trl")
     if script == "bench_math_nesting.py":
         pytest.importorskip("math_verify")
+    out = tmp_path / "record.json"
     proc = subprocess.run(
-        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=300
+        [sys.executable, str(BENCH / script), *args, "--json", str(out)], capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ratio" in proc.stdout or "×" in proc.stdout, proc.stdout[-2000:]
+    record = json.loads(out.read_text())  # what a figure in the docs traces to
+    assert record["command"].startswith("python") and script in record["command"]
+    assert record["machine"]["cpu"] and record["date"] and record["results"]

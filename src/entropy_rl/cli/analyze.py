@@ -105,10 +105,25 @@ def bandit(
     actions: int = typer.Option(64, help="Actions of the softmax policy."),
     lr: float = typer.Option(1e-3, help="Step size η."),
 ) -> None:
-    """The softmax-bandit check of ΔH ≈ −η·Cov: predicted vs measured entropy change."""
+    """The softmax-bandit check of ΔH ≈ −η·Cov: predicted vs measured entropy change (OUT/bandit.png,
+    and OUT/bandit.json with the figures and the command)."""
+    import numpy as np
+
     from entropy_rl.analysis.plots import plot_bandit
     from entropy_rl.core.bandit import run_bandit, summarise
 
     res = run_bandit(trials, actions, lr)
     typer.echo(summarise(res))
     typer.echo(f"plot: {plot_bandit(res, out / 'bandit.png')}")
+    forms = np.array(res.form)
+    figures = {
+        form: {
+            "trials": int((forms == form).sum()),
+            "median_relative_error": float(np.median(res.relative_error[forms == form])),
+            "max_relative_error": float(np.max(res.relative_error[forms == form])),
+            "sign_agreement": float(np.mean(np.sign(res.measured[forms == form]) == -np.sign(res.covariance[forms == form]))),
+        }
+        for form in ("vanilla", "natural")
+    }
+    command = f"entropy-rl bandit --trials {trials} --actions {actions} --lr {lr:g}"
+    (out / "bandit.json").write_text(json.dumps({"command": command, "figures": figures}, indent=1))
