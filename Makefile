@@ -32,7 +32,7 @@ $(VENV)/.installed-all: $(VENV)/.installed
 	touch $@
 
 demo: setup
-	$(VENV)/bin/entropy-rl compare configs/quickstart.yaml --methods grpo,clip_cov,kl_cov,pos_neg --seeds 2 --out runs/quickstart --quiet
+	$(VENV)/bin/entropy-rl compare configs/quickstart.yaml --methods grpo,clip_cov,kl_cov,pos_neg --seeds 2 --out runs/quickstart
 
 test: setup-all
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -82,11 +82,14 @@ def compare(
 
         hf_logging.disable_progress_bar()
 
+    ended = []
+
     def on_done(spec, error: str | None) -> None:
+        ended.append(spec)
         if error is not None:
             typer.secho(f"failed {spec.method}: {spec.run_dir}: {error}", fg=typer.colors.RED, err=True)
         elif not quiet:
-            typer.echo(f"done {spec.method}: {spec.run_dir}")
+            typer.echo(f"[{len(ended)} runs ended] done {spec.method}: {spec.run_dir}")
 
     try:
         with needs_extra("compare"):

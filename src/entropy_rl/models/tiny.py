@@ -66,7 +66,7 @@ def warmup_lr_at(step: int, t: TinyModelConfig) -> float:
     return lr
 
 
-def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int) -> dict[str, float]:
+def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int, log=print) -> dict[str, float]:
     """Supervised pass on prompt → (noisy) answer + EOS; loss on answer tokens only."""
     t = cfg.tiny
     rng = random.Random(seed)
@@ -97,6 +97,8 @@ def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int) 
         opt.step()
         opt.zero_grad(set_to_none=True)
         loss_val = float(out.loss.detach())
+        if (step + 1) % max(1, t.warmup_steps // 10) == 0:
+            log(f"  warm-up step {step + 1}/{t.warmup_steps}: loss {loss_val:.3f}")
     model.eval()
     return {"warmup_final_loss": loss_val}
 
@@ -143,7 +145,7 @@ def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
             f"building tiny model ({sum(p.numel() for p in model.parameters()):,} parameters) "
             f"with {cfg.tiny.warmup_steps} warm-up steps → {path}"
         )
-        info = _warmup(model, tok, task, cfg, seed)
+        info = _warmup(model, tok, task, cfg, seed, log)
     tmp = path.with_name(path.name + ".tmp")
     model.save_pretrained(tmp)
     (tmp / "tiny_tokenizer.json").write_text(

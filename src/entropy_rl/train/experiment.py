@@ -11,7 +11,7 @@ import json
 import multiprocessing as mp
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,8 +126,9 @@ def run_experiment(
 
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-            for spec, error in zip(specs, pool.map(train_one, specs), strict=True):
-                finished(spec, error)
+            futures = {pool.submit(train_one, spec): spec for spec in specs}
+            for future in as_completed(futures):  # as each run ends, whatever its place
+                finished(futures[future], future.result())
     else:
         for spec in specs:
             finished(spec, train_one(spec))
