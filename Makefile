@@ -64,10 +64,14 @@ results-check: setup
 docs: setup-all
 	$(VENV)/bin/mkdocs build --strict --site-dir site
 
+# Each benchmark also writes its figures with command, machine and date to runs/bench/*.json; the
+# ones quoted in docs/ are committed under docs/results/benchmarks/.
 bench: setup-all
-	$(PY) benchmarks/bench_entropy.py
-	$(PY) benchmarks/bench_scoring.py
-	$(PY) benchmarks/bench_trl_plugin.py
+	$(PY) benchmarks/bench_entropy.py --json runs/bench/bench_entropy.json
+	$(PY) benchmarks/bench_scoring.py --json runs/bench/bench_scoring.json
+	$(PY) benchmarks/bench_math_nesting.py --json runs/bench/bench_math_nesting.json
+	$(PY) benchmarks/bench_trl_plugin.py --json runs/bench/bench_trl_plugin.json
+	$(VENV)/bin/entropy-rl bandit --out runs/bench/bandit
 
 clean:
 	rm -rf $(VENV) $(VERL_VENV) runs .cache site
