@@ -118,8 +118,10 @@ def claim_results(runs: dict[str, dict[str, Run]]) -> dict[str, dict]:
 
 def plot_curves(runs: dict[str, dict[str, Run]], path: Path) -> None:
     plt = _plt()
-    fig, axes = plt.subplots(1, len(CLAIMS), figsize=(4.2 * len(CLAIMS), 3.8), sharey=True)
-    for ax, (key, (settings, _, _, words)) in zip(axes, CLAIMS.items(), strict=True):
+    fig, grid = plt.subplots(2, 3, figsize=(14, 8), sharey=True)
+    axes = grid.ravel()
+    axes[-1].axis("off")
+    for ax, (key, (settings, _, _, words)) in zip(axes, CLAIMS.items(), strict=False):
         for setting in settings:
             curves = [r.series("entropy") for r in runs.get(setting, {}).values()]
             if not curves:
@@ -128,10 +130,11 @@ def plot_curves(runs: dict[str, dict[str, Run]], path: Path) -> None:
             vals = np.stack([c[1][:n] for c in curves])
             line = ax.plot(curves[0][0][:n], vals.mean(0), label=LABELS.get(setting, setting), lw=1.2)[0]
             ax.fill_between(curves[0][0][:n], vals.min(0), vals.max(0), color=line.get_color(), alpha=0.12)
-        ax.set_title(f"({key}) {words}", fontsize=8, wrap=True)
+        ax.set_title(f"({key}) {words}", fontsize=8)
         ax.set_xlabel("step")
         ax.legend(fontsize=6)
-    axes[0].set_ylabel("training-batch entropy (mean over seeds, band: min-max)")
+    for ax in grid[:, 0]:
+        ax.set_ylabel("entropy (mean of 3 seeds; band: min-max)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

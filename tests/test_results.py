@@ -89,3 +89,12 @@ def test_results_page_quickstart_table_is_the_committed_summary():
     page = (ROOT / "docs" / "results.md").read_text()
     for row in quickstart_rows(json.loads(QUICKSTART.read_text())):
         assert row in page, f"docs/results.md lacks (or misquotes) the row:\n{row}"
+
+
+def test_results_page_paper2_claims_are_the_committed_ablations():
+    claims = json.loads((ROOT / "docs" / "results" / "paper2-ablations" / "ablations.json").read_text())["claims"]
+    page = (ROOT / "docs" / "results.md").read_text()
+    for key, c in claims.items():
+        mean, lo, hi = c["difference"]
+        figure = f"{_signed(mean)} [{_signed(lo)}, {_signed(hi)}] | {c['verdict']} |"
+        assert figure in page, (key, figure)
