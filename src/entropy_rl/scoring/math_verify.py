@@ -89,10 +89,10 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 # Nesting an answer may have ({[ counted together, \left/\right ignored). math-verify's time
-# grows steeply with it (benchmarks/bench_math_nesting.py, 2 cores: nested braces 8 deep 1.0 s,
-# 12 deep 3.1 s, 14 deep 7.6 s, 16 deep over 20 s; nested fractions 12 deep 1.0 s, 16 deep 6.8 s),
-# while the deepest reference answer of GSM8K, MATH and MATH-500 is nested 3 deep. Deeper answers
-# score 0 as too_nested without reaching math-verify.
+# grows steeply with it (docs/results/benchmarks/bench_math_nesting.json, 2 cores: nested braces
+# 8 deep 1.1 s, 12 deep 2.1 s, 14 deep 5.8 s, 16 deep over 20 s; nested fractions 12 deep 0.8 s,
+# 16 deep 7.1 s), while the deepest reference answer of GSM8K, MATH and MATH-500 is nested 3 deep.
+# Deeper answers score 0 as too_nested without reaching math-verify.
 MAX_NESTING = 8
 _OPEN, _CLOSE = set("{[("), set("}])")
 
