@@ -1,0 +1,73 @@
+"""What the runs measure: covariance on the tokens the loss sees, the initial policy evaluated
+before any update, and the covariance–entropy-change correlation in every report."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from entropy_rl.analysis.report import write_report
+from entropy_rl.analysis.runs import load_run
+from entropy_rl.analysis.stats import covariance_entropy_change_correlation
+from entropy_rl.core.diagnostics import batch_diagnostics
+from entropy_rl.train import trainer as T
+
+FIXTURE = Path(__file__).parent / "fixtures" / "run-grpo"
+
+
+def test_covariance_is_over_the_kept_tokens_and_the_whole_batch_is_named(tiny_config, tmp_path):
+    cfg = tiny_config("algorithm.filter_uniform_groups=true")
+    run = T._set_up(cfg, tmp_path / "run", lambda *a: None)
+    for step in range(6):  # find a step where some groups are dropped and some kept
+        s = T._sample(run, step)
+        kept, fraction = T._kept_rows(run, s.rewards)
+        if 0 < fraction < 1:
+            break
+    else:
+        pytest.skip("no step with both kinds of group at this seed")
+    row, tokens = T._batch_row(run, step, s, kept)
+    mask = s.batch.response_mask
+    on_kept = batch_diagnostics(s.old_log_prob[kept], s.advantages[kept], s.old_entropy[kept], mask[kept])
+    every = batch_diagnostics(s.old_log_prob, s.advantages, s.old_entropy, mask)
+    assert row["covariance"] == on_kept.metrics["covariance"]
+    assert row["cov_top_share_2%"] == on_kept.metrics["cov_top_share_2%"]
+    assert row["covariance_all_tokens"] == every.metrics["covariance"]
+    assert row["covariance"] != row["covariance_all_tokens"]
+    assert row["zero_adv_fraction"] == every.metrics["zero_adv_fraction"] > 0  # still the whole batch
+    assert tokens[:, 0].sum() == mask[kept].sum()  # the drivers count the kept tokens only
+
+
+def test_the_initial_policy_is_evaluated_before_any_update_and_shared_by_methods(tiny_config, tmp_path):
+    for loss in ("ppo", "reinforce"):
+        T.train(tiny_config(f"algorithm.loss={loss}", "trainer.steps=1"), tmp_path / loss, quiet=True)
+    a, b = (json.loads((tmp_path / m / "initial_eval.json").read_text()) for m in ("ppo", "reinforce"))
+    assert a == b and a["step"] == "initial" and 0 <= a["accuracy"] <= 1
+    # the evaluation runs in a forked RNG: the run's own trajectory is unchanged by it
+    T.train(tiny_config("algorithm.loss=ppo", "trainer.steps=1"), tmp_path / "again", quiet=True)
+    (tmp_path / "again" / "initial_eval.json").unlink()
+    row_a = T.read_metrics(tmp_path / "ppo")[0]
+    row_b = T.read_metrics(tmp_path / "again")[0]
+    assert row_a["entropy"] == row_b["entropy"] and row_a["loss"] == row_b["loss"]
+    assert load_run(tmp_path / "ppo").initial_eval["accuracy"] == a["accuracy"]
+
+
+def test_corr_covariance_entropy_change_is_computed_and_reported(tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(FIXTURE, run_dir)
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    for i, r in enumerate(rows):  # a known relation: ΔH = −2·Cov + a little
+        r["covariance"] = 0.1 * (i + 1)
+        r["entropy_change"] = -2 * r["covariance"] + (0.01 if i % 2 else -0.01)
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = load_run(run_dir)
+    c = np.array([r["covariance"] for r in rows])
+    d = np.array([r["entropy_change"] for r in rows])
+    assert covariance_entropy_change_correlation(run) == pytest.approx(np.corrcoef(c, d)[0, 1])
+    assert covariance_entropy_change_correlation(run) < -0.99
+    index = write_report([run_dir], tmp_path / "rep")
+    summary = json.loads((index.parent / "summary.json").read_text())
+    assert summary["runs"][str(run_dir)]["corr_covariance_entropy_change"] < -0.99
+    assert "corr_covariance_entropy_change" in index.read_text()
+    assert (index.parent / "covariance_entropy_change.png").exists()
