@@ -70,4 +70,5 @@ def test_corr_covariance_entropy_change_is_computed_and_reported(tmp_path):
     summary = json.loads((index.parent / "summary.json").read_text())
     assert summary["runs"][str(run_dir)]["corr_covariance_entropy_change"] < -0.99
     assert "corr_covariance_entropy_change" in index.read_text()
+    assert '<ul id="verdicts"><li>' in index.read_text()  # the report opens on its verdicts
     assert (index.parent / "covariance_entropy_change.png").exists()

@@ -24,6 +24,7 @@ from entropy_rl.analysis.stats import (
     pooled_token_drivers,
     run_metrics,
 )
+from entropy_rl.analysis.verdicts import verdicts
 
 
 def write_report(
@@ -229,6 +230,7 @@ def _html(summary, laws, evals, figs, baseline=None, drivers=None, per_run_rows=
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}
 figure{{display:inline-block;margin:8px}}</style></head><body>
 <h1>entropy-rl report</h1>
+<h2>Verdicts</h2><ul id="verdicts">{"".join(f"<li>{html.escape(v)}</li>" for v in verdicts({"methods": summary}))}</ul>
 <h2>Final metrics (mean ± std over seeds; "final" entropy and training accuracy are means of the last 5 steps)</h2>
 <table><tr>{head}</tr>{body}</table>
 {paired_html}

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from entropy_rl.analysis.stats import paired_with_grpo
+from entropy_rl.analysis.verdicts import verdicts
 
 SUMMARY_COLUMNS = {  # summary key → column header
     "entropy_start": "entropy start",
@@ -47,6 +48,11 @@ def print_summary(summary: dict, drivers: dict[str, list[dict]] | None = None) -
         console.print("against GRPO, paired by seed (mean [95 % t-interval]):")
         for line in paired:
             console.print(f"  {line}")
+    lines = verdicts({"methods": summary})
+    if lines:
+        console.print("verdicts:")
+        for line in lines:
+            console.print(f"  {line}", markup=False)
     if drivers:
         console.print("tokens carrying the most covariance (share of Σ Cov over the run, pooled over seeds):")
         for method, rows in drivers.items():

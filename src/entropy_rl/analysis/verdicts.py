@@ -1,0 +1,89 @@
+"""Verdicts: what a comparison's runs show, in plain sentences with their numbers and intervals,
+computed from the report's summary (never hand-written). A sentence says when it is weak: fewer
+than 3 seeds, a law fit with R² < 0.8, an interval that spans no difference."""
+
+from __future__ import annotations
+
+import math
+
+COLLAPSE = 0.5  # entropy ending at or below this share of its start counts as a collapse
+GOOD_FIT = 0.8  # R² of the law below this is called a poor fit
+
+
+def _ok(v: dict | None) -> bool:
+    return v is not None and v.get("n", 0) > 0 and math.isfinite(v["mean"])
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}" + (", too few to be sure" if n < 3 else "")
+
+
+def _interval(v: dict, fmt: str) -> tuple[str, bool | None]:
+    """``mean [lo, hi]`` and whether the interval excludes 0 above (True), below (False) or not (None)."""
+    if not math.isfinite(v.get("ci95", math.nan)):
+        return f"{v['mean']:{fmt}}", None
+    lo, hi = v["mean"] - v["ci95"], v["mean"] + v["ci95"]
+    side = True if lo > 0 else (False if hi < 0 else None)
+    return f"{v['mean']:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]", side
+
+
+def collapse(methods: dict) -> str | None:
+    g = methods.get("grpo") or next(iter(methods.values()), None)
+    if g is None or not _ok(g.get("entropy_ratio")):
+        return None
+    name = "GRPO" if "grpo" in methods else "The run"
+    r, n = g["entropy_ratio"]["mean"], g["entropy_ratio"]["n"]
+    word = "collapsed" if r <= COLLAPSE else "did not collapse"
+    return f"{name}'s entropy {word}: it ended at {r:.2f} of its start ({_seeds(n)})."
+
+
+def law(methods: dict) -> str | None:
+    g = methods.get("grpo") or next(iter(methods.values()), None)
+    if g is None or not _ok(g.get("law_r2")) or not _ok(g.get("law_ceiling")):
+        return None
+    r2, ceiling = g["law_r2"]["mean"], g["law_ceiling"]["mean"]
+    fit = "fits well" if r2 >= GOOD_FIT else f"fits poorly (R² below {GOOD_FIT})"
+    text = f"The entropy–performance law {fit}: R² {r2:.2f}, ceiling b − a = {ceiling:.3f}"
+    pred, final = g.get("law_prefix_predicted_final"), g.get("eval_accuracy_final")
+    if _ok(pred) and _ok(final):
+        text += f"; fitted on the first third it predicted {pred['mean']:.3f}, the run reached {final['mean']:.3f}"
+    return text + "."
+
+
+def frontier(methods: dict) -> list[str]:
+    out = []
+    for method, v in methods.items():
+        g = v.get("gain_over_temperature")
+        if not _ok(g):
+            continue
+        text, side = _interval(g, "+.3f")
+        verdict = {True: "beat", False: "fell below", None: "did not separate from"}[side]
+        out.append(
+            f"{method} {verdict} the initial policy sampled at a lower temperature (same entropy): "
+            f"held-out accuracy {text} ({_seeds(g['n'])})."
+        )
+    return out
+
+
+def remedies(methods: dict) -> list[str]:
+    out = []
+    for method, v in methods.items():
+        ratio, diff = v.get("entropy_final_vs_grpo"), v.get("eval_accuracy_final_minus_grpo")
+        if method == "grpo" or not _ok(ratio) or not _ok(diff):
+            continue
+        r = dict(ratio, mean=ratio["mean"] - 1.0)  # test the ratio against 1
+        _, side = _interval(r, ".2f")
+        lo, hi = ratio["mean"] - ratio.get("ci95", math.nan), ratio["mean"] + ratio.get("ci95", math.nan)
+        ent = f"{ratio['mean']:.2f}× GRPO's final entropy" + ("" if math.isnan(lo) else f" [{lo:.2f}, {hi:.2f}]")
+        ent += {True: " (more, the interval excludes 1)", False: " (less, the interval excludes 1)", None: " (the interval includes 1)"}[side]
+        acc, aside = _interval(diff, "+.3f")
+        acc_word = {True: "higher", False: "lower", None: "no different within the interval"}[aside]
+        out.append(f"{method} against GRPO, paired by seed: {ent}; held-out accuracy {acc} ({acc_word}; {_seeds(ratio['n'])}).")
+    return out
+
+
+def verdicts(summary: dict) -> list[str]:
+    """Every verdict the summary supports, most general first."""
+    methods = summary.get("methods", {})
+    lines = [collapse(methods), law(methods), *frontier(methods), *remedies(methods)]
+    return [line for line in lines if line]

@@ -1,0 +1,49 @@
+"""Verdict sentences on crafted summaries: each says what the numbers show, and when it is weak."""
+
+from entropy_rl.analysis.verdicts import verdicts
+
+
+def _v(mean, n=5, ci95=0.0, std=0.0):
+    return {"mean": mean, "n": n, "ci95": ci95, "std": std, "min": mean, "max": mean}
+
+
+def _summary(**grpo):
+    base = {"entropy_ratio": _v(0.3), "law_r2": _v(0.95), "law_ceiling": _v(0.8)}
+    return {"methods": {"grpo": base | grpo}}
+
+
+def test_collapse_or_not():
+    assert "entropy collapsed: it ended at 0.30 of its start (5 seeds)" in verdicts(_summary())[0]
+    assert "did not collapse: it ended at 0.70" in verdicts(_summary(entropy_ratio=_v(0.7)))[0]
+    assert "2 seeds, too few to be sure" in verdicts(_summary(entropy_ratio=_v(0.3, n=2)))[0]
+
+
+def test_law_fit_good_or_poor():
+    assert "law fits well: R² 0.95, ceiling b − a = 0.800" in verdicts(_summary())[1]
+    assert "fits poorly (R² below 0.8): R² 0.45" in verdicts(_summary(law_r2=_v(0.45)))[1]
+
+
+def test_frontier_beaten_below_or_inseparable():
+    beat = verdicts(_summary(gain_over_temperature=_v(0.05, ci95=0.02)))
+    assert any("grpo beat the initial policy" in v and "+0.050 [+0.030, +0.070]" in v for v in beat)
+    below = verdicts(_summary(gain_over_temperature=_v(-0.05, ci95=0.02)))
+    assert any("grpo fell below the initial policy" in v for v in below)
+    spread = verdicts(_summary(gain_over_temperature=_v(0.01, ci95=0.05)))
+    assert any("did not separate from the initial policy" in v for v in spread)
+
+
+def test_a_remedy_against_grpo_paired_by_seed():
+    s = _summary()
+    s["methods"]["kl_cov"] = {"entropy_final_vs_grpo": _v(2.1, ci95=0.4), "eval_accuracy_final_minus_grpo": _v(0.01, ci95=0.03)}
+    s["methods"]["clip_cov"] = {"entropy_final_vs_grpo": _v(1.1, ci95=0.3), "eval_accuracy_final_minus_grpo": _v(0.05, ci95=0.02)}
+    lines = verdicts(s)
+    kl = next(v for v in lines if v.startswith("kl_cov against GRPO"))
+    assert "2.10× GRPO's final entropy [1.70, 2.50] (more, the interval excludes 1)" in kl
+    assert "+0.010 [-0.020, +0.040] (no different within the interval" in kl
+    clip = next(v for v in lines if v.startswith("clip_cov against GRPO"))
+    assert "(the interval includes 1)" in clip and "(higher;" in clip
+
+
+def test_nothing_to_say_without_the_numbers():
+    assert verdicts({"methods": {}}) == []
+    assert verdicts({"methods": {"grpo": {}}}) == []
