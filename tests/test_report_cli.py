@@ -121,6 +121,9 @@ def test_report_fit_and_summary(tmp_path):
     assert "b − a = 0.6000" in res.output and "first third" in res.output
     assert "entropy budget" in res.output and "higher order" in res.output
     assert "held-out entropy vs unique_answers: r = +1.00, distinct_2: r = +1.00, ece: r =" in res.output
+    # the run's own verdicts: the law fitted exactly (b − a = 0.6) is a good fit, from one seed
+    assert "verdict: The entropy–performance law fits well: R² 1.00, ceiling b − a = 0.600" in res.output
+    assert "1 seed, too few to be sure" in res.output
 
 
 def test_temperature_matched_baseline_in_the_report(tmp_path):

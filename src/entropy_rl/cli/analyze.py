@@ -50,13 +50,16 @@ def fit(
     split into first and higher order)."""
     from entropy_rl.analysis.runs import load_run
     from entropy_rl.analysis.stats import (
+        aggregate_by_method,
         covariance_entropy_change_correlation,
         entropy_budget,
         entropy_change_correlation,
         entropy_links,
         fit_run_law,
         pooled_token_drivers,
+        run_metrics,
     )
+    from entropy_rl.analysis.verdicts import verdicts
 
     try:
         run = load_run(run_dir)
@@ -90,6 +93,8 @@ def fit(
     drivers = pooled_token_drivers([run]).get(run.method)
     if drivers:
         typer.echo(f"tokens carrying the most covariance (share of Σ Cov): {drivers_line(drivers)}")
+    for line in verdicts({"methods": aggregate_by_method([run], run_metrics([run]))}):
+        typer.echo(f"verdict: {line}")
     links = {k: v for k, v in entropy_links(run).items() if math.isfinite(v)}
     if links:
         typer.echo(
