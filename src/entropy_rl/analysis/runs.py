@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from entropy_rl.files import read_metrics
+
 
 @dataclass
 class Run:
@@ -48,7 +50,7 @@ def load_run(path: str | Path) -> Run:
     mfile = path / "metrics.jsonl"
     method = path.parent.name if re.fullmatch(r"seed\d+", path.name) else path.name
     if mfile.exists():
-        rows = [json.loads(line) for line in mfile.read_text().splitlines() if line.strip()]
+        rows = read_metrics(path)  # a torn last line (a run still writing, or killed) is dropped
         ev, drivers, initial = path / "eval" / "summary.json", path / "token_drivers.json", path / "initial_eval.json"
         return Run(
             path,

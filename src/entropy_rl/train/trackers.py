@@ -3,6 +3,7 @@ TensorBoard or Weights & Biases when ``trainer.report_to`` asks for them."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import uuid
@@ -72,23 +73,23 @@ class MetricsLogger:
         self.close()
 
 
-def _tensorboard_writer(run_dir: Path, start_step: int):
+def _import_tracker(tracker: str, module: str):
+    """The tracker's module; a missing package names the config field and the extra."""
     try:
-        from torch.utils.tensorboard import SummaryWriter
+        return importlib.import_module(module)
     except ImportError:
         raise ModuleNotFoundError(
-            f"config field `trainer.report_to`: 'tensorboard' needs the tensorboard package: {TRACK_EXTRA}"
+            f"config field `trainer.report_to`: {tracker!r} needs the {tracker} package: {TRACK_EXTRA}"
         ) from None
+
+
+def _tensorboard_writer(run_dir: Path, start_step: int):
+    SummaryWriter = _import_tracker("tensorboard", "torch.utils.tensorboard").SummaryWriter  # noqa: N806
     return SummaryWriter(log_dir=str(run_dir / "tensorboard"), purge_step=start_step or None)
 
 
 def _wandb_run(run_dir: Path, cfg: Config):
-    try:
-        import wandb
-    except ImportError:
-        raise ModuleNotFoundError(
-            f"config field `trainer.report_to`: 'wandb' needs the wandb package: {TRACK_EXTRA}"
-        ) from None
+    wandb = _import_tracker("wandb", "wandb")
     id_file = run_dir / "wandb_id"  # a resumed run continues the same W&B run
     run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:12]
     id_file.write_text(run_id)

@@ -35,7 +35,7 @@ from entropy_rl.core.diagnostics import batch_diagnostics, probe_entropy_terms, 
 from entropy_rl.core.dynamics import sums_by_token, token_drivers
 from entropy_rl.core.law import law_points
 from entropy_rl.core.losses import LOSS_METRICS, LossConfig, PolicyLossFn, get_policy_loss, masked_mean
-from entropy_rl.files import CheckpointError, atomic_write_text, safe_load
+from entropy_rl.files import CheckpointError, atomic_write_text, read_metrics, safe_load
 from entropy_rl.models.load import load_policy
 from entropy_rl.models.policy import Policy
 from entropy_rl.scoring.limits import score_all
@@ -520,26 +520,3 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
                 _checkpoint(run, state, step)
             advance(row)
     return run_dir
-
-
-def read_metrics(run_dir: str | Path, log: Callable[..., None] | None = None) -> list[dict]:
-    """The rows of ``RUN_DIR/metrics.jsonl``. A torn last line (a crash while writing it) is
-    dropped, and said so through ``log``; a bad line elsewhere is a ``CheckpointError`` naming it."""
-    path = Path(run_dir) / "metrics.jsonl"
-    lines = path.read_text(errors="replace").splitlines()
-    rows = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict) or not isinstance(row.get("step"), int):
-                raise ValueError("not a metrics row with an integer `step`")
-        except (ValueError, RecursionError) as e:
-            if n == len(lines):
-                if log is not None:
-                    log(f"{path}:{n}: dropped an incomplete last line (the run stopped while writing it)")
-                break
-            raise CheckpointError(f"{path}:{n}: not a metrics row ({str(e)[:100]})") from None
-        rows.append(row)
-    return rows
