@@ -72,3 +72,36 @@ def test_corr_covariance_entropy_change_is_computed_and_reported(tmp_path):
     assert "corr_covariance_entropy_change" in index.read_text()
     assert '<ul id="verdicts"><li>' in index.read_text()  # the report opens on its verdicts
     assert (index.parent / "covariance_entropy_change.png").exists()
+
+
+def test_entropy_tracking_counts_from_the_first_step_in_the_band():
+    from entropy_rl.analysis.runs import Run
+    from entropy_rl.analysis.stats import entropy_tracking
+
+    hs = [0.5, 0.42, 0.36, 0.33, 0.29, 0.27, 0.31, 0.40, 0.30]
+    rows = [{"step": i, "entropy": h, "entropy_target": 0.3, "entropy_band": 0.05} for i, h in enumerate(hs)]
+    t = entropy_tracking(Run(Path("x/entropy_pi/seed0"), "entropy_pi", rows))
+    after = np.abs(np.array(hs[3:]) - 0.3)  # 0.33 is the first inside the band
+    assert t["entropy_band_reached_step"] == 3
+    assert t["entropy_tracking_error"] == pytest.approx(after.mean())
+    assert t["entropy_in_band_share"] == pytest.approx(5 / 6)  # 0.40 is outside
+    assert t["entropy_tracking_error_all"] == pytest.approx(np.abs(np.array(hs) - 0.3).mean())
+    never = [dict(r, entropy=0.6) for r in rows]
+    assert "entropy_tracking_error" not in entropy_tracking(Run(Path("y"), "m", never))
+    assert entropy_tracking(Run(Path("z"), "grpo", [{"step": 0, "entropy": 0.3}])) == {}
+
+
+def test_pass_at_k_is_paired_with_grpo_by_seed():
+    from entropy_rl.analysis.runs import Run
+    from entropy_rl.analysis.stats import run_metrics
+
+    def rows(acc, p8):
+        return [
+            {"step": s, "entropy": 0.5 - 0.01 * s, "accuracy": 0.3, "eval_accuracy": acc, "eval_pass@8": p8, "eval_entropy": 0.4}
+            for s in range(3)
+        ]
+
+    runs = [Run(Path("o/grpo/seed0"), "grpo", rows(0.4, 0.6)), Run(Path("o/kl_cov/seed0"), "kl_cov", rows(0.4, 0.7))]
+    per_run = run_metrics(runs)
+    assert per_run[1]["eval_pass@8_minus_grpo"] == pytest.approx(0.1)
+    assert per_run[1]["eval_accuracy_final_minus_grpo"] == pytest.approx(0.0)

@@ -118,7 +118,7 @@ def test_report_fit_and_summary(tmp_path):
 
     res = runner.invoke(app, ["fit", str(runs[0])])
     assert res.exit_code == 0, res.output
-    assert "b − a = 0.6000" in res.output and "first third" in res.output
+    assert "b − a = 0.6000" in res.output and "first quarter" in res.output
     assert "entropy budget" in res.output and "higher order" in res.output
     assert "held-out entropy vs unique_answers: r = +1.00, distinct_2: r = +1.00, ece: r =" in res.output
     # the run's own verdicts: the law fitted exactly (b − a = 0.6) is a good fit, from one seed

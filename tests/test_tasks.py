@@ -268,3 +268,43 @@ def test_token_labels_are_readable():
     assert policy.token_label(4) == "\\n"  # escaped, so a table shows it
     assert policy.token_label(EOS) == "<eos>"
     assert policy.token_label(PAD) == "<id 0>"
+
+
+def test_countdown_systematic_error_writes_minus_as_plus():
+    """The showcase teacher's consistent mistake: only on problems that need a subtraction, a
+    correct expression with '-' turned into '+', which scores as wrong (right numbers, 0.05)."""
+    opts = {"min_numbers": 3, "max_numbers": 3, "min_value": 1, "max_value": 9, "min_target": 1,
+            "max_target": 60, "operators": ["+", "-", "*"]}
+    task = make_task(TaskConfig(name="countdown", n_train=200, n_heldout=5, options=opts))
+    rng = random.Random(0)
+    applies = 0
+    for p in task.train_pool:
+        correct, _ = task._expressions(p)
+        err = task.systematic_error(p, rng)
+        if correct and all("-" in e for e in correct):
+            applies += 1
+            assert err is not None and "-" not in err and err.replace("+", "-") != err
+            assert task.score(p, err).reward == 0.05
+        else:
+            assert err is None
+    assert 0.3 < applies / len(task.train_pool) < 0.7  # about half of these problems subtract
+
+
+def test_biased_teacher_only_biases_its_class():
+    from entropy_rl.models.tiny import _noisy_answer
+
+    opts = {"min_numbers": 3, "max_numbers": 3, "min_value": 1, "max_value": 9, "min_target": 1,
+            "max_target": 60, "operators": ["+", "-", "*"]}
+    task = make_task(TaskConfig(name="countdown", n_train=200, n_heldout=5, options=opts))
+    sub = next(p for p in task.train_pool if task.systematic_error(p, random.Random(0)) is not None)
+    other = next(p for p in task.train_pool if task.systematic_error(p, random.Random(0)) is None)
+    rng = random.Random(1)
+    outs = [task.score(sub, _noisy_answer(task, sub, rng, 0.0, "answer", bias=0.65)).reward for _ in range(400)]
+    wrong = sum(r < 1 for r in outs) / len(outs)
+    assert 0.58 < wrong < 0.72  # the error at rate `bias`, a correct answer otherwise
+    # on the other class only the usual noise applies, and bias 0 leaves the stream as before
+    assert all(task.score(other, _noisy_answer(task, other, rng, 0.0, "answer", bias=1.0)).reward == 1 for _ in range(50))
+    a, b = random.Random(5), random.Random(5)
+    assert [_noisy_answer(task, sub, a, 0.3, "answer") for _ in range(20)] == [
+        _noisy_answer(task, sub, b, 0.3, "answer", bias=0.0) for _ in range(20)
+    ]

@@ -41,9 +41,32 @@ def test_a_remedy_against_grpo_paired_by_seed():
     assert "2.10× GRPO's final entropy [1.70, 2.50] (more, the interval excludes 1)" in kl
     assert "+0.010 [-0.020, +0.040] (no different within the interval" in kl
     clip = next(v for v in lines if v.startswith("clip_cov against GRPO"))
-    assert "(the interval includes 1)" in clip and "(higher;" in clip
+    assert "(the interval includes 1)" in clip and "pass@1 +0.050 [+0.030, +0.070] (higher)" in clip
 
 
 def test_nothing_to_say_without_the_numbers():
     assert verdicts({"methods": {}}) == []
     assert verdicts({"methods": {"grpo": {}}}) == []
+
+
+def test_remedy_reports_the_largest_pass_at_k_paired():
+    s = _summary()
+    s["methods"]["kl_cov"] = {
+        "entropy_final_vs_grpo": _v(2.1, ci95=0.4),
+        "eval_accuracy_final_minus_grpo": _v(0.0, ci95=0.03),
+        "eval_pass@2_minus_grpo": _v(0.01, ci95=0.02),
+        "eval_pass@8_minus_grpo": _v(0.06, ci95=0.02),
+    }
+    kl = next(v for v in verdicts(s) if v.startswith("kl_cov against GRPO"))
+    assert "pass@8 +0.060 [+0.040, +0.080] (higher)" in kl and "pass@2" not in kl
+    s["methods"]["kl_cov"]["eval_pass@8_minus_grpo"] = _v(-0.06, ci95=0.02)
+    assert "pass@8 -0.060 [-0.080, -0.040] (lower)" in next(v for v in verdicts(s) if v.startswith("kl_cov"))
+
+
+def test_controller_band_held_or_not():
+    s = _summary()
+    s["methods"]["entropy_pi"] = {"entropy_tracking_error": _v(0.02, n=3), "entropy_in_band_share": _v(0.97, n=3)}
+    line = next(v for v in verdicts(s) if v.startswith("entropy_pi's controller"))
+    assert "held entropy in its band: 97% of the steps" in line and "error 0.020 (3 seeds)" in line
+    s["methods"]["entropy_pi"]["entropy_in_band_share"] = _v(0.4, n=3)
+    assert "did not hold" in next(v for v in verdicts(s) if v.startswith("entropy_pi's controller"))

@@ -91,6 +91,15 @@ class TinyModelConfig(_Strict):
         description="Share of warm-up targets replaced by a plausible wrong answer, so the model "
         "starts uncertain (high entropy) but with the right mode (partial accuracy).",
     )
+    teacher_bias: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Probability that the teacher makes the task's systematic error on the problems "
+        "it applies to (countdown: '-' written as '+' where every correct expression subtracts), "
+        "and is right otherwise there. Above 0.5 the initial policy's most likely answer is wrong "
+        "on that class, so RL has a rule to learn that a lower temperature cannot give.",
+    )
 
 
     @model_validator(mode="after")

@@ -49,11 +49,29 @@ def by_method(runs: list[Run]) -> dict[str, list[Run]]:
     return g
 
 
+def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over the last ``window`` points (fewer at the start), same length."""
+    if window <= 1 or len(values) == 0:
+        return values
+    c = np.cumsum(np.insert(values.astype(float), 0, 0.0))
+    idx = np.arange(1, len(values) + 1)
+    lo = np.maximum(idx - window, 0)
+    return (c[idx] - c[lo]) / (idx - lo)
+
+
+# A per-step series longer than this is drawn as a rolling mean over SMOOTH_SHARE of its length,
+# with the raw values faint behind: one batch's accuracy or covariance is mostly sampling noise.
+SMOOTH_MIN_POINTS = 40
+SMOOTH_SHARE = 0.05
+
+
 def plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, title: str) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    smoothed_any = False
     for i, (method, group) in enumerate(by_method(runs).items()):
+        colour = colours[i % len(colours)]
         for j, key in enumerate(keys):
             curves = [r.series(key) for r in group]
             curves = [c for c in curves if len(c[0])]
@@ -64,9 +82,16 @@ def plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, title
             vals = np.stack([c[1][:n] for c in curves])
             style = ["-", "--", ":"][j % 3]
             label = method if len(keys) == 1 else f"{method} {key}"
-            ax.plot(steps, vals.mean(0), style, color=colours[i % len(colours)], label=label)
+            window = max(1, round(SMOOTH_SHARE * n)) if n > SMOOTH_MIN_POINTS else 1
+            if window > 1:
+                smoothed_any = True
+                ax.plot(steps, vals.mean(0), style, color=colour, alpha=0.2, linewidth=0.7)
+                vals = np.stack([rolling_mean(v, window) for v in vals])
+            ax.plot(steps, vals.mean(0), style, color=colour, label=label)
             if len(curves) > 1:
-                ax.fill_between(steps, vals.min(0), vals.max(0), color=colours[i % len(colours)], alpha=0.15)
+                ax.fill_between(steps, vals.min(0), vals.max(0), color=colour, alpha=0.12)
+    if smoothed_any:
+        title += f"\n(lines: rolling mean over {SMOOTH_SHARE:.0%} of the run; faint: per step)"
     return save_figure(fig, ax, path, "step", ylabel, title)
 
 

@@ -241,7 +241,7 @@ and KL-Cov act on); the higher-order part grows with the size of the steps (lear
 updates per rollout), which no covariance remedy changes (<code>entropy_budget.png</code>).</p>
 <h2>Entropy–performance law per run: R = −a·exp(H) + b on (training entropy, held-out accuracy)</h2>
 <table><tr><th>run</th><th>a</th><th>b</th><th>R²</th><th>ceiling b − a [90% bootstrap]</th>
-<th>final R predicted from first third</th><th>actual final R</th></tr>{law_rows}</table>
+<th>final R predicted from the first quarter</th><th>actual final R</th></tr>{law_rows}</table>
 {_baseline_table(baseline)}
 {_drivers_html(drivers or {})}
 {imgs}{ev}</body></html>"""

@@ -39,7 +39,12 @@ class LawSummary:
     extra: dict = field(default_factory=dict)
 
 
-def fit_run_law(run: Run, metric: str | None = None, prefix: float = 1 / 3) -> LawSummary:
+# The law is checked as the paper does: fitted on the first quarter of a run's points, it should
+# predict the final performance.
+LAW_PREFIX = 0.25
+
+
+def fit_run_law(run: Run, metric: str | None = None, prefix: float = LAW_PREFIX) -> LawSummary:
     h, p = law_points(run, metric)
     law = fit_entropy_law(h, p)
     lo, hi = bootstrap_ceiling(h, p, n_boot=500)
@@ -207,6 +212,7 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
             "corr_covariance_entropy_change": covariance_entropy_change_correlation(run),
             **entropy_budget(run),
             **entropy_links(run),
+            **entropy_tracking(run),
         }
         for key in sorted(k for k in run.rows[-1] if k.startswith("eval_pass@")):
             vals[key + "_final"] = last_value(run, key)
@@ -226,6 +232,26 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
         per_run.append(vals)
     _add_entropy_vs_grpo(runs, per_run)
     return per_run
+
+
+def entropy_tracking(run: Run) -> dict[str, float]:
+    """For a run whose controller logs its target (``entropy_target``, ``entropy_band``): the mean
+    absolute tracking error |H − H*| and the share of steps within the band, both from the step
+    where entropy first reaches the band (the approach from the initial entropy is not tracking),
+    and the mean error over the whole run too."""
+    if not len(run.series("entropy_target")[0]):
+        return {}
+    rows = [r for r in run.rows if r.get("entropy_target") is not None and r.get("entropy") is not None]
+    err = np.array([r["entropy"] - r["entropy_target"] for r in rows])
+    band = np.array([r.get("entropy_band") or 0.0 for r in rows])
+    inside = np.abs(err) <= band
+    start = int(np.argmax(inside)) if inside.any() else len(err)
+    out = {"entropy_tracking_error_all": float(np.abs(err).mean())}
+    if start < len(err):
+        out["entropy_tracking_error"] = float(np.abs(err[start:]).mean())
+        out["entropy_in_band_share"] = float(inside[start:].mean())
+        out["entropy_band_reached_step"] = float(rows[start]["step"])
+    return out
 
 
 def _t_half_width(values: np.ndarray, level: float = 0.95) -> float:
@@ -270,6 +296,8 @@ def _add_entropy_vs_grpo(runs: list[Run], per_run: list[dict[str, float]]) -> No
         if ref["entropy_final"] > 0:
             vals["entropy_final_vs_grpo"] = vals["entropy_final"] / ref["entropy_final"]
         vals["eval_accuracy_final_minus_grpo"] = vals["eval_accuracy_final"] - ref["eval_accuracy_final"]
+        for key in [k for k in vals if k.startswith("eval_pass@") and k.endswith("_final") and k in ref]:
+            vals[key.removesuffix("_final") + "_minus_grpo"] = vals[key] - ref[key]
 
 
 def pooled_token_drivers(runs: list[Run], top: int = 10) -> dict[str, list[dict]]:

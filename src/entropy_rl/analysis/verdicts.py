@@ -46,7 +46,7 @@ def law(methods: dict) -> str | None:
     text = f"The entropy–performance law {fit}: R² {r2:.2f}, ceiling b − a = {ceiling:.3f}"
     pred, final = g.get("law_prefix_predicted_final"), g.get("eval_accuracy_final")
     if _ok(pred) and _ok(final):
-        text += f"; fitted on the first third it predicted {pred['mean']:.3f}, the run reached {final['mean']:.3f}"
+        text += f"; fitted on the first quarter it predicted {pred['mean']:.3f}, the run reached {final['mean']:.3f}"
     return text + "."
 
 
@@ -78,12 +78,38 @@ def remedies(methods: dict) -> list[str]:
         ent += {True: " (more, the interval excludes 1)", False: " (less, the interval excludes 1)", None: " (the interval includes 1)"}[side]
         acc, aside = _interval(diff, "+.3f")
         acc_word = {True: "higher", False: "lower", None: "no different within the interval"}[aside]
-        out.append(f"{method} against GRPO, paired by seed: {ent}; held-out accuracy {acc} ({acc_word}; {_seeds(ratio['n'])}).")
+        text = f"{method} against GRPO, paired by seed: {ent}; held-out pass@1 {acc} ({acc_word})"
+        passes = sorted((k for k in v if k.startswith("eval_pass@") and k.endswith("_minus_grpo")), key=_k_of)
+        if passes and _ok(v[passes[-1]]) and _k_of(passes[-1]) > 1:
+            pk, pside = _interval(v[passes[-1]], "+.3f")
+            pword = {True: "higher", False: "lower", None: "no different within the interval"}[pside]
+            text += f", pass@{_k_of(passes[-1])} {pk} ({pword})"
+        out.append(f"{text} ({_seeds(ratio['n'])}).")
+    return out
+
+
+def _k_of(key: str) -> int:
+    return int(key.split("@")[1].split("_")[0])
+
+
+def tracking(methods: dict) -> list[str]:
+    """For runs whose controller holds a band: how well it held it."""
+    out = []
+    for method, v in methods.items():
+        err, share = v.get("entropy_tracking_error"), v.get("entropy_in_band_share")
+        if not _ok(err) or not _ok(share):
+            continue
+        held = "held" if share["mean"] >= 0.9 else "did not hold"
+        out.append(
+            f"{method}'s controller {held} entropy in its band: {share['mean']:.0%} of the steps inside "
+            f"once reached (lowest seed {share['min']:.0%}), mean absolute tracking error "
+            f"{err['mean']:.3f} ({_seeds(err['n'])})."
+        )
     return out
 
 
 def verdicts(summary: dict) -> list[str]:
     """Every verdict the summary supports, most general first."""
     methods = summary.get("methods", {})
-    lines = [collapse(methods), law(methods), *frontier(methods), *remedies(methods)]
+    lines = [collapse(methods), law(methods), *frontier(methods), *remedies(methods), *tracking(methods)]
     return [line for line in lines if line]

@@ -73,7 +73,7 @@ def fit(
     typer.echo(f"ceiling (H = 0): b − a = {law.ceiling:.4f}  (90% bootstrap [{lo:.4f}, {hi:.4f}])")
     if law.prefix_predicted_final is not None:
         typer.echo(
-            f"fit on the first third: ceiling {law.prefix_ceiling:.4f}; final R predicted "
+            f"fit on the first quarter: ceiling {law.prefix_ceiling:.4f}; final R predicted "
             f"{law.prefix_predicted_final:.4f}, actual {law.actual_final:.4f} (RMSE on the rest {law.prefix_rmse:.4f})"
         )
     budget = entropy_budget(run)

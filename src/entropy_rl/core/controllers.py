@@ -145,6 +145,59 @@ class EntroPIC(Controller):
         return {"entropic_alpha": min(max(self.ki * self.integral, -1.0), 1.0)}
 
 
+# Whether raising each field a PI controller may drive lowers entropy (more weight on the
+# positive-advantage, sharpening updates) or raises it.
+_LOWERS_ENTROPY = {"lambda_pos": True, "entropic_alpha": True, "lambda_neg": False, "entropy_coef": False}
+
+
+@register_controller("entropy_pi")
+@dataclass
+class EntropyPI(Controller):
+    """Holds entropy in a band around ``target`` with one loss coefficient: a PI controller on the
+    entropy error e = H − H*.
+
+    u = clip(base ± (K_p·e + K_i·Σe), low, high), with + for a field whose increase lowers
+    entropy (``lambda_pos`` of ``pos_neg``: the positive-advantage updates that drive collapse)
+    and − for one whose increase raises it (``entropy_coef``, ``lambda_neg``). The integral
+    does not move while u would be clipped at a bound (anti-windup), so a long stretch above the
+    target at u = high does not delay the response once the target is crossed.
+    Entropy responds to u through its *rate* of change, so the plant integrates and a small
+    K_i is enough to remove the offset that K_p alone leaves.
+    """
+
+    field: str = "lambda_pos"
+    target: float = 0.3
+    kp: float = 4.0
+    ki: float = 0.2
+    base: float = 1.0
+    low: float = 0.0
+    high: float = 1.0
+    band: float = 0.05
+    """Half-width of the band the user wants entropy in: reported (tracking error, share of steps
+    inside), not used by the control law."""
+    integral: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.field not in _LOWERS_ENTROPY:
+            raise ValueError(f"entropy_pi: field must be one of {sorted(_LOWERS_ENTROPY)}, got {self.field!r}")
+        if not self.low <= self.base <= self.high:
+            raise ValueError(f"entropy_pi: need low <= base <= high, got {self.low}, {self.base}, {self.high}")
+
+    def _output(self, error: float, integral: float) -> float:
+        sign = 1.0 if _LOWERS_ENTROPY[self.field] else -1.0
+        return self.base + sign * (self.kp * error + self.ki * integral)
+
+    def update(self, measured_entropy: float) -> dict[str, float]:
+        error = measured_entropy - self.target
+        if self.low <= self._output(error, self.integral + error) <= self.high:
+            self.integral += error  # conditional integration: never while the output is clipped
+        u = self._output(error, self.integral)
+        return {self.field: min(max(u, self.low), self.high)}
+
+    def initial(self) -> dict[str, float]:
+        return {self.field: min(max(self._output(0.0, self.integral), self.low), self.high)}
+
+
 def make_controller(name: str, **kwargs) -> Controller:
     """Build a controller by registry name; unknown names or arguments give a clear error."""
     cls = CONTROLLERS.lookup(name)

@@ -44,10 +44,16 @@ def _tiny_llama(vocab_size: int, cfg: ModelConfig, max_len: int):
     return LlamaForCausalLM(conf)
 
 
-def _noisy_answer(task: Task, problem, rng: random.Random, noise: float, unit: str) -> str:
+def _noisy_answer(task: Task, problem, rng: random.Random, noise: float, unit: str, bias: float = 0.0) -> str:
     """The warm-up target: a correct answer from ``task.teacher_answer``, then noise. With
     ``unit='answer'`` it is replaced by a plausible wrong answer with probability ``noise``; with
-    ``unit='digit'`` each digit is replaced independently with that probability."""
+    ``unit='digit'`` each digit is replaced independently with that probability. With ``bias`` > 0,
+    on the problems where the task has a systematic error, the target is that error with
+    probability ``bias`` and a correct answer otherwise (no other noise there)."""
+    if bias > 0:  # only then: the default teacher's random stream stays as it was
+        error = task.systematic_error(problem, rng)
+        if error is not None:
+            return error if rng.random() < bias else task.teacher_answer(problem, rng)
     if unit == "digit":
         answer = task.teacher_answer(problem, rng)
         return "".join(
@@ -79,7 +85,7 @@ def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int, 
         seqs, starts = [], []
         for i in idx:
             p = task.train_pool[i]
-            ans = _noisy_answer(task, p, rng, t.teacher_noise, t.teacher_noise_unit)
+            ans = _noisy_answer(task, p, rng, t.teacher_noise, t.teacher_noise_unit, t.teacher_bias)
             prompt = [BOS, *tok.encode(p.prompt)]
             seqs.append(prompt + tok.encode(ans) + [EOS])
             starts.append(len(prompt))
@@ -112,7 +118,7 @@ def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
     seed = cfg.tiny.seed
     key_src = json.dumps(
         {
-            "tiny": cfg.tiny.model_dump(),
+            "tiny": {k: v for k, v in cfg.tiny.model_dump().items() if k != "teacher_bias" or v},
             "task": task.name,
             "alphabet": task.alphabet,
             "seed": seed,

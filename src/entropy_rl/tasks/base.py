@@ -38,6 +38,13 @@ class Task:
         training problem's answer."""
         return self.other_answer(problem, rng)
 
+    def systematic_error(self, problem: Problem, rng: random.Random) -> str | None:
+        """The tiny model's warm-up teacher's *consistent* mistake on ``problem``, or None where the
+        task has no such rule or it does not apply. A teacher that makes it often leaves the
+        initial policy's most likely answer wrong on a whole class of problems, while the right
+        one keeps some probability: something RL can learn that no temperature gives."""
+        return None
+
     def other_answer(self, problem: Problem, rng: random.Random) -> str:
         """The answer of a random other training problem that differs from ``problem``'s (its own
         when every answer is the same)."""

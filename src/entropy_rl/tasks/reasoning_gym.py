@@ -168,6 +168,15 @@ class CountdownTask(ReasoningGymTask):
     def wrong_answer(self, problem: Problem, rng: random.Random) -> str:
         return rng.choice(self._expressions(problem)[1])
 
+    def systematic_error(self, problem: Problem, rng: random.Random) -> str | None:
+        """On problems that need a subtraction (every correct expression has a ``-``): a correct
+        expression with each ``-`` written as ``+``, which uses the right numbers and misses the
+        target."""
+        correct, _ = self._expressions(problem)
+        if not correct or not all("-" in e for e in correct):
+            return None
+        return rng.choice(correct).replace("-", "+")
+
 
 @functools.lru_cache(maxsize=65536)
 def _split_by_value(numbers: tuple[int, ...], operators: str, target: int) -> tuple[tuple[str, ...], ...]:
