@@ -8,7 +8,7 @@ PIP := $(PY) -m pip install -q --disable-pip-version-check
 # uv call keeps the CPU build pip installed from this machine's disk.
 UV := $(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode
 
-.PHONY: setup setup-all demo test test-verl docs results-check bench clean
+.PHONY: setup setup-all demo test test-verl browser docs results-check bench clean
 
 # What the quickstart needs: torch, the package, transformers, reasoning-gym, plotting.
 setup: $(VENV)/.installed
@@ -34,10 +34,15 @@ $(VENV)/.installed-all: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/entropy-rl compare configs/quickstart.yaml --methods grpo,clip_cov,kl_cov,pos_neg --seeds 2 --out runs/quickstart
 
-test: setup-all
+test: setup-all browser
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(PY) -m pytest -q -p no:cacheprovider tests
 	$(MAKE) test-verl
+
+# The report is tested in a real browser: Debian's chromium, installed where apt can (root); the
+# browser test skips with a note elsewhere.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1) || echo "chromium not installed: the browser test of the report will be skipped"; }
 
 # verl 0.9 pins transformers < 5.11 (the main venv has a newer one), so the verl plug-in is tested
 # in a venv of its own: torch first, verl without its GPU/serving dependencies (only what its

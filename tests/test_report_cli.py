@@ -85,7 +85,8 @@ def test_report_lists_each_run_with_its_paired_values(tmp_path):
         assert abs(saved["methods"]["clip_cov"][key]["mean"] - mean) < 1e-12
     text = index.read_text()
     assert "Per run (each seed)" in text
-    assert f"<td>{tmp_path / 'clip_cov' / 'seed1'}</td><td>{cc1['entropy_final']:.3f}</td><td>1.500</td>" in text
+    row = f'<td title="{tmp_path / "clip_cov" / "seed1"}">clip_cov / seed1</td><td>{cc1["entropy_final"]:.3f}</td><td>1.500</td>'
+    assert row in text
 
 
 def test_report_fit_and_summary(tmp_path):
@@ -147,7 +148,7 @@ def test_temperature_matched_baseline_in_the_report(tmp_path):
     run = _fake_run(tmp_path / "grpo" / "seed0")
     write_report([run], tmp_path / "rep", baseline=sweep)
     assert (tmp_path / "rep" / "temperature_baseline.png").stat().st_size > 5000
-    assert "Temperature baseline" in (tmp_path / "rep" / "index.html").read_text()
+    assert "The frontier: the initial policy at lower temperatures" in (tmp_path / "rep" / "index.html").read_text()
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     g = summary["methods"]["grpo"]
     h_final = 1.2 * 2.718281828 ** (-29 / 10) + 0.05

@@ -70,3 +70,31 @@ def test_controller_band_held_or_not():
     assert "held entropy in its band: 97% of the steps" in line and "error 0.020 (3 seeds)" in line
     s["methods"]["entropy_pi"]["entropy_in_band_share"] = _v(0.4, n=3)
     assert "did not hold" in next(v for v in verdicts(s) if v.startswith("entropy_pi's controller"))
+
+
+def test_best_temperature_of_the_initial_policy_against_each_method():
+    s = _summary(eval_accuracy_final=_v(0.50, ci95=0.02))
+    s["methods"]["kl_cov"] = {"eval_accuracy_final": _v(0.30, ci95=0.02)}
+    s["temperature_baseline"] = [
+        {"temperature": 1.0, "entropy": 0.5, "accuracy": 0.26},
+        {"temperature": 0.5, "entropy": 0.3, "accuracy": 0.31},
+        {"temperature": 0.1, "entropy": 0.1, "accuracy": 0.28},
+    ]
+    line = next(v for v in verdicts(s) if v.startswith("No RL at all"))
+    assert "best temperature (T = 0.5) scores 0.310" in line
+    assert "grpo 0.500 (+0.190 [+0.170, +0.210], above it)" in line
+    assert "kl_cov 0.300 (-0.010 [-0.030, +0.010], within the interval of it)" in line
+    assert not any(v.startswith("No RL at all") for v in verdicts(_summary(eval_accuracy_final=_v(0.5))))
+
+
+def test_where_the_entropy_went_and_which_tokens_carried_it():
+    s = _summary(entropy_change_first_order=_v(-0.3), entropy_change_higher_order=_v(-0.1))
+    s["token_drivers"] = {"grpo": [
+        {"token": "-", "covariance_share": 0.4, "count": 10, "mean_entropy": 0.2},
+        {"token": "+", "covariance_share": 0.2, "count": 10, "mean_entropy": 0.2},
+    ]}
+    lines = verdicts(s)
+    assert any("-0.400 nats/token on the probe batch, -0.300 of it first order (75%" in v for v in lines)
+    assert "GRPO's covariance was concentrated on a few tokens: '-' 40%, '+' 20%" in lines[-1]
+    s["token_drivers"]["grpo"][0]["covariance_share"] = 0.1
+    assert "spread over many tokens" in verdicts(s)[-1]

@@ -65,6 +65,61 @@ def frontier(methods: dict) -> list[str]:
     return out
 
 
+def best_temperature(methods: dict, baseline: list[dict] | None) -> str | None:
+    """Each method's final held-out pass@1 against the initial policy at its best temperature: the
+    most a reader can get without any RL."""
+    if not baseline:
+        return None
+    best = max(baseline, key=lambda r: r["accuracy"])
+    parts = []
+    for method, v in methods.items():
+        acc = v.get("eval_accuracy_final")
+        if not _ok(acc):
+            continue
+        gap = dict(acc, mean=acc["mean"] - best["accuracy"])
+        text, side = _interval(gap, "+.3f")
+        word = {True: "above", False: "below", None: "within the interval of"}[side]
+        parts.append(f"{method} {acc['mean']:.3f} ({text}, {word} it)")
+    if not parts:
+        return None
+    n = max(v["eval_accuracy_final"]["n"] for v in methods.values() if _ok(v.get("eval_accuracy_final")))
+    return (
+        f"No RL at all: the initial policy at its best temperature (T = {best['temperature']:g}) scores "
+        f"{best['accuracy']:.3f} held-out pass@1; final pass@1 by method: {'; '.join(parts)} ({_seeds(n)})."
+    )
+
+
+def budget(methods: dict) -> str | None:
+    """Where GRPO's entropy went: the share the covariance explains (first order)."""
+    g = methods.get("grpo") or next(iter(methods.values()), None)
+    if g is None or not _ok(g.get("entropy_change_first_order")) or not _ok(g.get("entropy_change_higher_order")):
+        return None
+    first, higher = g["entropy_change_first_order"]["mean"], g["entropy_change_higher_order"]["mean"]
+    total = first + higher
+    name = "GRPO" if "grpo" in methods else "The run"
+    if not total < 0:
+        return f"{name}'s entropy did not fall on the probe batch (change {total:+.3f}, first order {first:+.3f})."
+    share = first / total
+    return (
+        f"Where {name}'s entropy went: {total:+.3f} nats/token on the probe batch, {first:+.3f} of it "
+        f"first order ({share:.0%}, what the covariance explains and Clip-Cov / KL-Cov act on) and "
+        f"{higher:+.3f} higher order (grows with the step size; no covariance remedy changes it)."
+    )
+
+
+def tokens(drivers: dict | None) -> str | None:
+    """The tokens that carried GRPO's covariance."""
+    rows = (drivers or {}).get("grpo") or next(iter((drivers or {}).values()), None)
+    rows = [r for r in rows or [] if r.get("covariance_share") is not None][:3]
+    if not rows:
+        return None
+    name = "GRPO's" if "grpo" in (drivers or {}) else "The run's"
+    listed = ", ".join(f"{r['token']!r} {r['covariance_share']:.0%}" for r in rows)
+    top = sum(r["covariance_share"] for r in rows)
+    spread = "concentrated on a few tokens" if top >= 0.5 else "spread over many tokens"
+    return f"{name} covariance was {spread}: {listed} of Σ Cov over the run."
+
+
 def remedies(methods: dict) -> list[str]:
     out = []
     for method, v in methods.items():
@@ -111,5 +166,14 @@ def tracking(methods: dict) -> list[str]:
 def verdicts(summary: dict) -> list[str]:
     """Every verdict the summary supports, most general first."""
     methods = summary.get("methods", {})
-    lines = [collapse(methods), law(methods), *frontier(methods), *remedies(methods), *tracking(methods)]
+    lines = [
+        collapse(methods),
+        law(methods),
+        best_temperature(methods, summary.get("temperature_baseline")),
+        *frontier(methods),
+        *remedies(methods),
+        *tracking(methods),
+        budget(methods),
+        tokens(summary.get("token_drivers")),
+    ]
     return [line for line in lines if line]

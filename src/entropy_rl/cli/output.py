@@ -29,7 +29,9 @@ def drivers_line(rows: list[dict], top: int = 5) -> str:
     )
 
 
-def print_summary(summary: dict, drivers: dict[str, list[dict]] | None = None) -> None:
+def print_summary(
+    summary: dict, drivers: dict[str, list[dict]] | None = None, baseline: list[dict] | None = None
+) -> None:
     """The ``methods`` part of a report's summary.json as a table, then the paired lines and drivers."""
     table = Table(title="final metrics, mean ± std over seeds")
     table.add_column("method")
@@ -48,7 +50,7 @@ def print_summary(summary: dict, drivers: dict[str, list[dict]] | None = None) -
         console.print("against GRPO, paired by seed (mean [95 % t-interval]):")
         for line in paired:
             console.print(f"  {line}")
-    lines = verdicts({"methods": summary})
+    lines = verdicts({"methods": summary, "temperature_baseline": baseline, "token_drivers": drivers})
     if lines:
         console.print("verdicts:")
         for line in lines:

@@ -100,7 +100,7 @@ def compare(
         fail(str(e))
     if result.report is None:
         fail(f"every run failed; first: {next(iter(result.failed.values()))}")
-    print_summary(result.summary["methods"], result.summary["token_drivers"])
+    print_summary(result.summary["methods"], result.summary["token_drivers"], result.summary.get("temperature_baseline"))
     typer.echo(f"report: {result.report}")
     if result.failed:
         fail(
