@@ -8,7 +8,7 @@ PIP := $(PY) -m pip install -q --disable-pip-version-check
 # uv call keeps the CPU build pip installed from this machine's disk.
 UV := $(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode
 
-.PHONY: setup setup-all demo test test-verl browser docs results-check bench clean
+.PHONY: setup setup-all demo test test-verl browser docs results-check bench gpu-bundle gpu-check-dry-run clean
 
 # What the quickstart needs: torch, the package, transformers, reasoning-gym, plotting.
 setup: $(VENV)/.installed
@@ -77,6 +77,14 @@ bench: setup-all
 	$(PY) benchmarks/bench_math_nesting.py --json runs/bench/bench_math_nesting.json
 	$(PY) benchmarks/bench_trl_plugin.py --json runs/bench/bench_trl_plugin.json
 	$(VENV)/bin/entropy-rl bandit --out runs/bench/bandit
+
+# The GPU check's luggage (.gpu-bundle/: wheels the GPU image lacks, the SmolLM2 GGUF in two parts
+# that fit two sends of 64 MiB) and the check itself; docs/gpu.md says how to run them.
+gpu-bundle: setup-all
+	PY=$(PY) scripts/gpu_bundle.sh
+
+gpu-check-dry-run: setup-all
+	PY=$(PY) scripts/gpu_check.sh --dry-run --out runs/gpu-check-dry-run
 
 clean:
 	rm -rf $(VENV) $(VERL_VENV) runs .cache site

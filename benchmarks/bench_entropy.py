@@ -17,16 +17,24 @@ import time
 from _record import write_record  # benchmarks/_record.py (scripts run from their folder)
 
 
-def _variant(name: str, tokens: int, dim: int, vocab: int, chunk: int) -> dict:
+def _variant(name: str, tokens: int, dim: int, vocab: int, chunk: int, device: str = "cpu") -> dict:
     import torch
 
     from entropy_rl.core.entropy import entropy_and_log_prob, entropy_and_log_prob_from_hidden
 
     torch.manual_seed(0)
-    hidden = torch.randn(1, tokens, dim, requires_grad=True)
-    weight = (torch.randn(vocab, dim) / dim**0.5).requires_grad_()
-    targets = torch.randint(0, vocab, (1, tokens))
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cuda = device == "cuda"
+    dtype = torch.bfloat16 if cuda else torch.float32  # the trainer's precision on each device
+    hidden = torch.randn(1, tokens, dim, device=device, dtype=dtype, requires_grad=True)
+    weight = (torch.randn(vocab, dim, device=device) / dim**0.5).to(dtype).requires_grad_()
+    targets = torch.randint(0, vocab, (1, tokens), device=device)
+    if cuda:
+        (hidden.detach()[0, :8] @ weight.detach()[:8].t()).sum().item()  # cuBLAS set-up outside the timing
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated() / 1024  # KiB, as ru_maxrss
+    else:
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     if name == "naive":
         logits = hidden @ weight.t()
@@ -37,14 +45,16 @@ def _variant(name: str, tokens: int, dim: int, vocab: int, chunk: int) -> dict:
         ent, logp = entropy_and_log_prob(hidden @ weight.t(), targets, 1.0, chunk_size=chunk)
     else:
         ent, logp = entropy_and_log_prob_from_hidden(hidden, weight, targets, 1.0, chunk_size=chunk)
-    (ent.sum() + logp.sum()).backward()
+    (ent.float().sum() + logp.float().sum()).backward()
+    if cuda:
+        torch.cuda.synchronize()
     elapsed = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = torch.cuda.max_memory_allocated() / 1024 if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "variant": name,
         "seconds": elapsed,
         "peak_extra_mib": (peak - base) / 1024,
-        "check": float(ent.sum()),
+        "check": float(ent.float().sum()),
     }
 
 
@@ -54,11 +64,12 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=576)
     ap.add_argument("--vocab", type=int, default=49152)
     ap.add_argument("--chunk", type=int, default=256)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="cuda: bf16, peak from torch.cuda.")
     ap.add_argument("--_child", default=None)
     ap.add_argument("--json", default="", help="Also write the results and their provenance here.")
     args = ap.parse_args()
     if args._child:
-        print(json.dumps(_variant(args._child, args.tokens, args.dim, args.vocab, args.chunk)))
+        print(json.dumps(_variant(args._child, args.tokens, args.dim, args.vocab, args.chunk, args.device)))
         return
     results = {}
     for name in ("naive", "chunked", "fused"):
@@ -76,6 +87,8 @@ def main() -> None:
                 str(args.vocab),
                 "--chunk",
                 str(args.chunk),
+                "--device",
+                args.device,
             ],
             check=True,
             capture_output=True,
@@ -83,7 +96,7 @@ def main() -> None:
         )
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
     base = results["naive"]
-    print(f"tokens={args.tokens} dim={args.dim} vocab={args.vocab} chunk={args.chunk} (forward + backward)")
+    print(f"tokens={args.tokens} dim={args.dim} vocab={args.vocab} chunk={args.chunk} device={args.device} (forward + backward)")
     for name, r in results.items():
         print(
             f"{name:>8}: {r['seconds']:.2f} s ({r['seconds'] / base['seconds']:.2f}× naive), "
@@ -93,7 +106,7 @@ def main() -> None:
     write_record(
         args.json,
         {
-            "sizes": {"tokens": args.tokens, "dim": args.dim, "vocab": args.vocab, "chunk": args.chunk},
+            "sizes": {"tokens": args.tokens, "dim": args.dim, "vocab": args.vocab, "chunk": args.chunk, "device": args.device},
             "variants": results,
             "time_vs_naive": {k: r["seconds"] / base["seconds"] for k, r in results.items()},
             "memory_vs_naive": {k: r["peak_extra_mib"] / base["peak_extra_mib"] for k, r in results.items()},

