@@ -105,3 +105,17 @@ def test_pass_at_k_is_paired_with_grpo_by_seed():
     per_run = run_metrics(runs)
     assert per_run[1]["eval_pass@8_minus_grpo"] == pytest.approx(0.1)
     assert per_run[1]["eval_accuracy_final_minus_grpo"] == pytest.approx(0.0)
+
+
+def test_entropy_tracking_smoothed_over_ten_steps():
+    from entropy_rl.analysis.runs import Run
+    from entropy_rl.analysis.stats import entropy_tracking
+
+    # alternating ±0.07 around the target: every step outside the band, every 10-step mean inside
+    hs = [0.3 + (0.07 if i % 2 else -0.07) for i in range(40)]
+    hs[0] = 0.3
+    rows = [{"step": i, "entropy": h, "entropy_target": 0.3, "entropy_band": 0.05} for i, h in enumerate(hs)]
+    t = entropy_tracking(Run(Path("x/entropy_pi/seed0"), "entropy_pi", rows))
+    assert t["entropy_in_band_share"] == pytest.approx(1 / 40)
+    assert t["entropy_in_band_share_smoothed"] == 1.0
+    assert t["entropy_tracking_error_smoothed"] < 0.05 < t["entropy_tracking_error"]

@@ -98,3 +98,13 @@ def test_where_the_entropy_went_and_which_tokens_carried_it():
     assert "GRPO's covariance was concentrated on a few tokens: '-' 40%, '+' 20%" in lines[-1]
     s["token_drivers"]["grpo"][0]["covariance_share"] = 0.1
     assert "spread over many tokens" in verdicts(s)[-1]
+
+
+def test_controller_verdict_gives_the_smoothed_share_too():
+    s = _summary()
+    s["methods"]["entropy_pi"] = {
+        "entropy_tracking_error": _v(0.038, n=3), "entropy_in_band_share": _v(0.71, n=3),
+        "entropy_tracking_error_smoothed": _v(0.024, n=3), "entropy_in_band_share_smoothed": _v(0.88, n=3),
+    }
+    line = next(v for v in verdicts(s) if v.startswith("entropy_pi's controller"))
+    assert "did not hold" in line and "its 10-step mean 88% inside, error 0.024 (3 seeds)" in line

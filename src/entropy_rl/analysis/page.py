@@ -22,6 +22,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "corr_covariance_entropy_change": ("corr(Cov, ΔH)", "per step; negative as the theory says"),
     "entropy_tracking_error": ("|H − target|", "nats/token, mean once the band is reached"),
     "entropy_in_band_share": ("steps in band", "share of steps once the band is reached"),
+    "entropy_tracking_error_smoothed": ("|10-step mean H − target|", "nats/token, once the band is reached"),
+    "entropy_in_band_share_smoothed": ("10-step mean in band", "share of steps whose trailing 10-step mean entropy is in the band"),
     "train_accuracy_final": ("training accuracy", "last 5 steps, sampled at the run's temperature"),
     "eval_accuracy_start": ("held-out pass@1 at start", "the initial policy, before any update"),
     "eval_accuracy_final": ("held-out pass@1", "last evaluation"),
@@ -46,6 +48,8 @@ ENTROPY_TABLE = (
     "corr_predicted_measured_dH",
     "entropy_tracking_error",
     "entropy_in_band_share",
+    "entropy_tracking_error_smoothed",
+    "entropy_in_band_share_smoothed",
 )
 ACCURACY_TABLE = (
     "eval_accuracy_start",

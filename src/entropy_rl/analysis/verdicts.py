@@ -96,15 +96,16 @@ def budget(methods: dict) -> str | None:
         return None
     first, higher = g["entropy_change_first_order"]["mean"], g["entropy_change_higher_order"]["mean"]
     total = first + higher
-    name = "GRPO" if "grpo" in methods else "The run"
+    name = "GRPO's" if "grpo" in methods else "the run's"
     if not total < 0:
-        return f"{name}'s entropy did not fall on the probe batch (change {total:+.3f}, first order {first:+.3f})."
-    share = first / total
-    return (
-        f"Where {name}'s entropy went: {total:+.3f} nats/token on the probe batch, {first:+.3f} of it "
-        f"first order ({share:.0%}, what the covariance explains and Clip-Cov / KL-Cov act on) and "
-        f"{higher:+.3f} higher order (grows with the step size; no covariance remedy changes it)."
+        return f"{name[0].upper() + name[1:]} entropy did not fall on the probe batch (change {total:+.3f}, first order {first:+.3f})."
+    parts = (
+        f"{first:+.3f} first order (what the covariance explains and Clip-Cov / KL-Cov act on) and "
+        f"{higher:+.3f} the rest (higher order, which grows with the step size, and an entropy bonus if any)"
     )
+    if first < 0 and higher <= 0:
+        parts = f"{first:+.3f} of it first order ({first / total:.0%}, what the covariance explains and Clip-Cov / KL-Cov act on) and {higher:+.3f} from the rest (higher order, which grows with the step size, and an entropy bonus if any)"
+    return f"Where {name} entropy went: {total:+.3f} nats/token on the probe batch, {parts}."
 
 
 def tokens(drivers: dict | None) -> str | None:
@@ -155,11 +156,14 @@ def tracking(methods: dict) -> list[str]:
         if not _ok(err) or not _ok(share):
             continue
         held = "held" if share["mean"] >= 0.9 else "did not hold"
-        out.append(
+        text = (
             f"{method}'s controller {held} entropy in its band: {share['mean']:.0%} of the steps inside "
-            f"once reached (lowest seed {share['min']:.0%}), mean absolute tracking error "
-            f"{err['mean']:.3f} ({_seeds(err['n'])})."
+            f"once reached (lowest seed {share['min']:.0%}), mean absolute tracking error {err['mean']:.3f}"
         )
+        smooth, serr = v.get("entropy_in_band_share_smoothed"), v.get("entropy_tracking_error_smoothed")
+        if _ok(smooth) and _ok(serr):
+            text += f"; its 10-step mean {smooth['mean']:.0%} inside, error {serr['mean']:.3f}"
+        out.append(f"{text} ({_seeds(err['n'])}).")
     return out
 
 
