@@ -98,3 +98,81 @@ def test_results_page_paper2_claims_are_the_committed_ablations():
         mean, lo, hi = c["difference"]
         figure = f"{_signed(mean)} [{_signed(lo)}, {_signed(hi)}] | {c['verdict']} |"
         assert figure in page, (key, figure)
+
+
+SHOWCASE = ROOT / "docs" / "results" / "showcase-cpu" / "summary.json"
+SHOWCASE_NAMES = {"grpo": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov"}
+
+
+def showcase_rows(summary: dict) -> list[str]:
+    """The README's first table: the showcase's 5 seeds (mean ± std; paired t-intervals)."""
+    rows = []
+    for method, label in SHOWCASE_NAMES.items():
+        m = summary["methods"][method]
+        assert m["entropy_final"]["n"] == 5
+        e, a, p8 = m["entropy_final"], m["eval_accuracy_final"], m["eval_pass@8_final"]
+        ratio = "1.00" if method == "grpo" else _ci(m["entropy_final_vs_grpo"])
+        d8 = "" if method == "grpo" else _ci(m["eval_pass@8_minus_grpo"], 3, signed=True)
+        rows.append(
+            f"| {label} | {e['mean']:.3f} ± {e['std']:.3f} ({m['entropy_ratio']['mean']:.2f}× start) | {ratio} | "
+            f"{a['mean']:.3f} ± {a['std']:.3f} | {_ci(m['gain_over_temperature'], 3, signed=True)} | "
+            f"{p8['mean']:.3f} ± {p8['std']:.3f} | {d8} |"
+        )
+    g = summary["methods"]["grpo"]
+    best = max(summary["temperature_baseline"], key=lambda r: r["accuracy"])
+    best8 = max(summary["temperature_baseline"], key=lambda r: r["pass@8"])
+    rows.append(
+        f"| initial policy | {g['entropy_start']['mean']:.3f} | | {g['eval_accuracy_start']['mean']:.3f}; best T "
+        f"({best['temperature']:g}): {best['accuracy']:.3f} | | {g['eval_pass@8_start']['mean']:.3f}; best T "
+        f"({best8['temperature']:g}): {best8['pass@8']:.3f} | |"
+    )
+    return rows
+
+
+def test_readme_first_table_is_the_committed_showcase():
+    readme = (ROOT / "README.md").read_text()
+    for row in showcase_rows(json.loads(SHOWCASE.read_text())):
+        assert row in readme, f"README lacks (or misquotes) the row:\n{row}"
+
+
+def test_readme_showcase_claims_hold():
+    s = json.loads(SHOWCASE.read_text())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    g, kl, cc = (s["methods"][m] for m in ("grpo", "kl_cov", "clip_cov"))
+    best = max(s["temperature_baseline"], key=lambda r: r["accuracy"])
+    # (1) RL learns: above the best temperature, and above the frontier with the interval excluding 0
+    gap = g["eval_accuracy_final"]["mean"] - best["accuracy"]
+    assert f"GRPO ends {gap:.3f} above the initial policy's best temperature" in readme and gap > 0
+    gain = g["gain_over_temperature"]
+    assert gain["mean"] - gain["ci95"] > 0 and f"and {_ci(gain, 3, signed=True)} above it" in readme
+    # (2) collapse: entropy ratio, pass@8 below the start, the law's quarter prediction and R²
+    assert f"falls to {g['entropy_ratio']['mean']:.2f} of its start" in readme
+    assert g["eval_pass@8_final"]["mean"] < g["eval_pass@8_start"]["mean"]
+    assert f"({g['eval_pass@8_final']['mean']:.3f} against {g['eval_pass@8_start']['mean']:.3f})" in readme
+    assert f"final pass@1 at {g['law_prefix_predicted_final']['mean']:.3f} on average (reached: {g['eval_accuracy_final']['mean']:.3f}" in readme
+    within = sum(
+        abs(v["law_prefix_predicted_final"] - v["eval_accuracy_final"]) <= 0.03 for p, v in s["runs"].items() if "/grpo/" in p
+    )
+    assert f"{within} of 5 seeds within 3 points" in readme
+    assert f"R² {g['law_r2']['mean']:.2f} ± {g['law_r2']['std']:.2f}" in readme
+    thirds = json.loads((SHOWCASE.parent / "entropy_by_thirds.json").read_text())
+    acc = [sum(v["eval_accuracy"][i] for k, v in thirds.items() if "/grpo/" in k) / 5 for i in range(3)]
+    assert "averages " + ", ".join(f"{a:.3f}" for a in acc[:2]) + f" and {acc[2]:.3f} over the three thirds" in readme
+    # (3) exploration: KL-Cov's pass@8 interval excludes 0, its pass@1 interval spans 0
+    d8, d1 = kl["eval_pass@8_minus_grpo"], kl["eval_accuracy_final_minus_grpo"]
+    assert d8["mean"] - d8["ci95"] > 0 and d1["mean"] - d1["ci95"] < 0 < d1["mean"] + d1["ci95"]
+    assert f"KL-Cov holds {kl['entropy_final_vs_grpo']['mean']:.2f}× GRPO's entropy" in readme
+    assert f"higher pass@8, {_ci(d8, 3, signed=True)}, with pass@1 no lower ({_ci(d1, 3, signed=True)})" in readme
+    assert f"Clip-Cov holds {cc['entropy_final_vs_grpo']['mean']:.2f}× and {_ci(cc['eval_pass@8_minus_grpo'], 3, signed=True)}" in readme
+
+
+def test_readme_controller_claims_hold():
+    c = json.loads((SHOWCASE.parent / "controller" / "summary.json").read_text())["methods"]["entropy_pi"]
+    thirds = json.loads((SHOWCASE.parent / "controller" / "entropy_by_thirds.json").read_text())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert c["entropy_final"]["n"] == 3 and len(thirds) == 3
+    means = [sum(v["entropy"][i] for v in thirds.values()) / 3 for i in range(3)]
+    assert "mean entropy " + ", ".join(f"{m:.2f}" for m in means) + " over the three thirds" in readme
+    share, smooth = c["entropy_in_band_share"], c["entropy_in_band_share_smoothed"]
+    assert f"inside the band {share['mean'] * 100:.0f} % of the time (mean absolute error {c['entropy_tracking_error']['mean']:.3f})" in readme
+    assert f"inside {smooth['mean'] * 100:.0f} % (error {c['entropy_tracking_error_smoothed']['mean']:.3f})" in readme
