@@ -308,3 +308,29 @@ def test_biased_teacher_only_biases_its_class():
     assert [_noisy_answer(task, sub, a, 0.3, "answer") for _ in range(20)] == [
         _noisy_answer(task, sub, b, 0.3, "answer", bias=0.0) for _ in range(20)
     ]
+
+
+def test_last_number_answers_for_instruct_models():
+    from entropy_rl.scoring.answers import last_number
+
+    assert last_number("12 + 25 = 37.") == "37"
+    assert last_number("The final answer is -29.") == "-29"
+    assert last_number("3.5, then 4") == "4" and last_number("no digits") is None
+    opts = {"min_terms": 2, "max_terms": 2, "min_digits": 2, "max_digits": 2}
+    task = make_task(TaskConfig(name="chain_sum", compact=False, answer_format="last_number", n_train=20, n_heldout=4, options=opts))
+    p = task.heldout[0]
+    assert "boxed" not in p.prompt
+    assert task.score(p, f"Adding them: the sum is {p.answer}.").reward == 1.0
+    assert task.score(p, f"{p.answer} plus one is {int(p.answer) + 1}").reward == 0.0  # the last number counts
+    assert task.score(p, "I cannot say").reason == "no_answer"
+    boxed = make_task(TaskConfig(name="chain_sum", compact=False, n_train=20, n_heldout=4, options=opts))
+    assert "boxed" in boxed.heldout[0].prompt
+
+
+def test_prompt_template_over_the_entry_metadata():
+    opts = {"min_terms": 2, "max_terms": 2, "min_digits": 2, "max_digits": 2}
+    cfg = TaskConfig(name="chain_sum", compact=False, answer_format="last_number", prompt_template="What is {expression}?", n_train=20, n_heldout=4, options=opts)
+    p = make_task(cfg).heldout[0]
+    assert p.prompt == f"What is {p.entry['metadata']['expression']}?"
+    with pytest.raises(ValueError, match=r"task.prompt_template.*'bogus'.*expression"):
+        make_task(cfg.model_copy(update={"prompt_template": "What is {bogus}?"}))

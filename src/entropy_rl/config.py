@@ -139,6 +139,18 @@ class TaskConfig(_Strict):
         description="reasoning-gym: prompt is the bare expression ('12+7='), answer only; for the "
         "char-level tiny model. False: the generator's full question and \\boxed{} answers.",
     )
+    answer_format: Literal["final", "last_number"] = Field(
+        "final",
+        description="reasoning-gym with compact: false: 'final' scores the last \\boxed{} (else "
+        "'#### x', 'Answer: x' or a one-line reply); 'last_number' scores the last number in the "
+        "reply, for small instruct models that write '12 + 25 = 37' rather than a boxed answer "
+        "(the prompt then asks for nothing more).",
+    )
+    prompt_template: str | None = Field(
+        None,
+        description="reasoning-gym with compact: false: the prompt as a template over the entry's "
+        "metadata, e.g. 'What is {expression}?' (chain_sum); None = the generator's own question.",
+    )
     path: str | None = Field(None, description="jsonl: path of a .jsonl or .parquet file with prompt/answer.")
     prompt_field: str = Field("prompt", description="jsonl: name of the prompt column.")
     answer_field: str = Field("answer", description="jsonl: name of the answer column.")

@@ -61,6 +61,16 @@ def extract_final_answer(text: str) -> str | None:
     return None
 
 
+_LAST_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def last_number(text: str) -> str | None:
+    """The last number in ``text`` (an integer or a decimal, with its sign), or None: the answer
+    of an instruct model that states a result in prose ("12 + 25 = 37.")."""
+    found = _LAST_NUMBER.findall(text[-2000:])
+    return found[-1] if found else None
+
+
 # a comma is read only as a thousands separator: "1,000" and "12,345.5", never "1,2" or "-2,1"
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
 

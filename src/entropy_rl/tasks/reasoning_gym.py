@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from entropy_rl.config import TaskConfig
-from entropy_rl.scoring.answers import extract_final_answer, numeric_wrong_answer
+from entropy_rl.scoring.answers import extract_final_answer, last_number, numeric_wrong_answer
 from entropy_rl.scoring.countdown import (
     countdown_expressions,
     countdown_reward,
@@ -37,6 +37,8 @@ class ReasoningGymTask(Task):
             raise ValueError("countdown needs CountdownTask (use make_task): it filters answers before sympy")
         self.name = cfg.name
         self.compact = cfg.compact
+        self.answer_format = cfg.answer_format
+        self.prompt_template = cfg.prompt_template
         self.score_timeout_s = cfg.score_timeout_s
         opts = dict(cfg.options)
         try:
@@ -63,7 +65,8 @@ class ReasoningGymTask(Task):
     def _problem(self, entry: dict[str, Any]) -> Problem:
         meta = entry["metadata"]
         if not self.compact:
-            prompt = entry["question"] + "\nPut the final answer in \\boxed{}."
+            suffix = "" if self.answer_format == "last_number" else "\nPut the final answer in \\boxed{}."
+            prompt = (self._templated(meta) if self.prompt_template else entry["question"]) + suffix
         else:
             prompt = self._compact_prompt(meta)
         return Problem(prompt=prompt, answer=str(entry["answer"]), entry=entry)
@@ -71,12 +74,21 @@ class ReasoningGymTask(Task):
     def _compact_prompt(self, meta: dict[str, Any]) -> str:
         return meta["expression"].replace(" ", "") + "="
 
+    def _templated(self, meta: dict[str, Any]) -> str:
+        try:
+            return self.prompt_template.format(**meta)
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(
+                f"config field `task.prompt_template`: {e!r} is not a field of {self.name}'s entries "
+                f"(they have {sorted(meta)})"
+            ) from None
+
     def _check_answer(self, ans: str) -> Verdict | None:
         """A verdict that rejects ``ans`` before the scorer sees it, or None."""
         return Verdict(0.0, ans[:50], "too_long") if len(ans) > 200 else None
 
     def score(self, problem: Problem, response: str) -> Verdict:
-        ans = extract_final_answer(response)
+        ans = last_number(response) if self.answer_format == "last_number" else extract_final_answer(response)
         if ans is None:
             return Verdict(0.0, None, "no_answer")
         rejected = self._check_answer(ans)
