@@ -15,6 +15,7 @@ from entropy_rl.analysis.stats import (
     entropy_changes,
     last_value,
     law_points,
+    trailing_mean,
 )
 from entropy_rl.core.bandit import BanditResult
 from entropy_rl.core.law import fit_entropy_law
@@ -49,16 +50,6 @@ def by_method(runs: list[Run]) -> dict[str, list[Run]]:
     return g
 
 
-def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over the last ``window`` points (fewer at the start), same length."""
-    if window <= 1 or len(values) == 0:
-        return values
-    c = np.cumsum(np.insert(values.astype(float), 0, 0.0))
-    idx = np.arange(1, len(values) + 1)
-    lo = np.maximum(idx - window, 0)
-    return (c[idx] - c[lo]) / (idx - lo)
-
-
 # A per-step series longer than this is drawn as a rolling mean over SMOOTH_SHARE of its length,
 # with the raw values faint behind: one batch's accuracy or covariance is mostly sampling noise.
 SMOOTH_MIN_POINTS = 40
@@ -86,7 +77,7 @@ def plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, title
             if window > 1:
                 smoothed_any = True
                 ax.plot(steps, vals.mean(0), style, color=colour, alpha=0.2, linewidth=0.7)
-                vals = np.stack([rolling_mean(v, window) for v in vals])
+                vals = np.stack([trailing_mean(v, window) for v in vals])
             ax.plot(steps, vals.mean(0), style, color=colour, label=label)
             if len(curves) > 1:
                 ax.fill_between(steps, vals.min(0), vals.max(0), color=colour, alpha=0.12)

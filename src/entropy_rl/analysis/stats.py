@@ -253,7 +253,7 @@ def entropy_tracking(run: Run) -> dict[str, float]:
     if start < len(err):
         # one batch's entropy is a noisy measurement (std ~0.04 on 128 short answers), so also
         # the same over its trailing mean of TRACKING_WINDOW steps
-        smooth = _trailing_mean(err, TRACKING_WINDOW)[start:]
+        smooth = trailing_mean(err, TRACKING_WINDOW)[start:]
         out["entropy_tracking_error"] = float(np.abs(err[start:]).mean())
         out["entropy_in_band_share"] = float(inside[start:].mean())
         out["entropy_tracking_error_smoothed"] = float(np.abs(smooth).mean())
@@ -265,7 +265,10 @@ def entropy_tracking(run: Run) -> dict[str, float]:
 TRACKING_WINDOW = 10
 
 
-def _trailing_mean(x: np.ndarray, window: int) -> np.ndarray:
+def trailing_mean(x: np.ndarray, window: int) -> np.ndarray:
+    """Mean over the last ``window`` points (fewer at the start), same length as ``x``."""
+    if window <= 1 or len(x) == 0:
+        return x
     c = np.cumsum(np.insert(x.astype(float), 0, 0.0))
     i = np.arange(1, len(x) + 1)
     lo = np.maximum(i - window, 0)
