@@ -9,6 +9,8 @@ import json
 import math
 from pathlib import Path
 
+from entropy_rl.analysis.stats import pass_k
+
 # summary.json key → (column name, what it means). The tables show the name; the tooltip and the
 # footnote give the key, for people who script against summary.json.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -140,7 +142,7 @@ def _column(key: str) -> tuple[str, str]:
     if key in COLUMNS:
         return COLUMNS[key]
     if key.startswith("eval_pass@"):
-        k = key.split("@")[1].split("_")[0]
+        k = pass_k(key)
         if key.endswith("_minus_grpo"):
             return f"pass@{k} − GRPO's", f"held-out pass@{k} minus GRPO's, same seed"
         if key.endswith("_start"):
@@ -159,7 +161,7 @@ def _pass_keys(keys, suffix: str) -> list[str]:
     """The pass@k keys with k > 1 (pass@1 is the accuracy columns), ordered by k."""
     keys = [k for k in keys if k.startswith("eval_pass@") and k.endswith(suffix)]
     keys = [k for k in keys if not k.startswith("eval_pass@1_") and k != "eval_pass@1"]
-    return sorted(keys, key=lambda k: int(k.split("@")[1].split("_")[0]))
+    return sorted(keys, key=pass_k)
 
 
 def _table(title: str, head: str, body: str) -> str:

@@ -237,6 +237,11 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
     return per_run
 
 
+def pass_k(key: str) -> int:
+    """k of a pass@k key: ``pass@8``, ``eval_pass@8_final``, ``eval_pass@8_minus_grpo``."""
+    return int(key.split("@")[1].split("_")[0])
+
+
 def entropy_tracking(run: Run) -> dict[str, float]:
     """For a run whose controller logs its target (``entropy_target``, ``entropy_band``): the mean
     absolute tracking error |H − H*| and the share of steps within the band, both from the step

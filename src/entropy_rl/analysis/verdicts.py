@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+from entropy_rl.analysis.stats import pass_k
+
 COLLAPSE = 0.5  # entropy ending at or below this share of its start counts as a collapse
 GOOD_FIT = 0.8  # R² of the law below this is called a poor fit
 
@@ -135,17 +137,13 @@ def remedies(methods: dict) -> list[str]:
         acc, aside = _interval(diff, "+.3f")
         acc_word = {True: "higher", False: "lower", None: "no different within the interval"}[aside]
         text = f"{method} against GRPO, paired by seed: {ent}; held-out pass@1 {acc} ({acc_word})"
-        passes = sorted((k for k in v if k.startswith("eval_pass@") and k.endswith("_minus_grpo")), key=_k_of)
-        if passes and _ok(v[passes[-1]]) and _k_of(passes[-1]) > 1:
+        passes = sorted((k for k in v if k.startswith("eval_pass@") and k.endswith("_minus_grpo")), key=pass_k)
+        if passes and _ok(v[passes[-1]]) and pass_k(passes[-1]) > 1:
             pk, pside = _interval(v[passes[-1]], "+.3f")
             pword = {True: "higher", False: "lower", None: "no different within the interval"}[pside]
-            text += f", pass@{_k_of(passes[-1])} {pk} ({pword})"
+            text += f", pass@{pass_k(passes[-1])} {pk} ({pword})"
         out.append(f"{text} ({_seeds(ratio['n'])}).")
     return out
-
-
-def _k_of(key: str) -> int:
-    return int(key.split("@")[1].split("_")[0])
 
 
 def tracking(methods: dict) -> list[str]:

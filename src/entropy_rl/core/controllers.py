@@ -27,6 +27,10 @@ class Controller:
         """The coefficients to use before the first measurement (step 0)."""
         raise NotImplementedError
 
+    def logged(self) -> dict[str, float]:
+        """Values to log beside the coefficients each step (e.g. a band's target), for the report."""
+        return {}
+
     def state_dict(self) -> dict[str, float]:
         return asdict(self)  # type: ignore[call-overload]
 
@@ -196,6 +200,9 @@ class EntropyPI(Controller):
 
     def initial(self) -> dict[str, float]:
         return {self.field: min(max(self._output(0.0, self.integral), self.low), self.high)}
+
+    def logged(self) -> dict[str, float]:
+        return {"entropy_target": self.target, "entropy_band": self.band}
 
 
 def make_controller(name: str, **kwargs) -> Controller:

@@ -118,6 +118,7 @@ def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
     seed = cfg.tiny.seed
     key_src = json.dumps(
         {
+            # teacher_bias came later: leaving it out at its default keeps the models already cached
             "tiny": {k: v for k, v in cfg.tiny.model_dump().items() if k != "teacher_bias" or v},
             "task": task.name,
             "alphabet": task.alphabet,

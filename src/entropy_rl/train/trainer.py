@@ -357,8 +357,7 @@ def _step_controller(run: Run, row: dict) -> None:
         values = run.controller.update(row["entropy"])
         run.loss_cfg.update(values)
         row.update({f"ctrl_{k}": v for k, v in values.items()})
-        if hasattr(run.controller, "band"):  # a controller holding a band: for its tracking error
-            row.update(entropy_target=run.controller.target, entropy_band=run.controller.band)
+        row.update(run.controller.logged())
     row.update(run.loss_cfg.dynamic_state())
 
 
