@@ -1,9 +1,10 @@
-"""A tiny-model experiment of entropy-rl (the quickstart by default) trained by TRL's ``GRPOTrainer``
-through entropy-rl's plug-in.
+"""An entropy-rl experiment (the quickstart by default) trained by TRL's ``GRPOTrainer`` through
+entropy-rl's plug-in.
 
-Builds (or loads from the cache) the config's warm-started tiny model, then trains one copy per
+Loads the config's model (the tiny model, built or taken from the cache, or SmolLM2 with its chat
+template: ``--config configs/smollm2-cpu.yaml``), then trains one copy per
 method with ``EntropyGRPOTrainer``, each method's loss and knobs taken from the config's
-``methods:`` section. The batch is the config's: ``prompts_per_step`` × ``group_size``
+``methods:`` section. The batch is the config's (``grpo_args_from_config``): ``prompts_per_step`` × ``group_size``
 completions per generation batch, ``mini_batches`` updates per pass over it, ``ppo_epochs``
 passes (TRL's ``num_iterations``), and the config's lr and temperature.
 Each run lands in ``OUT/<method>/``, TRL's output directory, with ``results.json``. The script prints the pre-update
@@ -24,12 +25,10 @@ import time
 from pathlib import Path
 
 import torch
-from datasets import Dataset
 from transformers import PrinterCallback
-from trl import GRPOConfig
 
 from entropy_rl.config import load_config
-from entropy_rl.integrations.trl import EntropyGRPOTrainer
+from entropy_rl.integrations.trl import EntropyGRPOTrainer, grpo_args_from_config, trl_dataset_and_reward
 from entropy_rl.models.load import load_policy
 from entropy_rl.tasks.factory import make_task
 from entropy_rl.train.evaluation import sample_and_score, summarize
@@ -55,19 +54,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=0, help="generation batches (RL steps); 0 = the config's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/trl-quickstart")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads; 0 = trainer.threads, else 1")
     args = ap.parse_args()
-    torch.set_num_threads(1)
     cfg = load_config(args.config)
+    torch.set_num_threads(args.threads or cfg.trainer.threads or 1)
     task = make_task(cfg.task)
     base = load_policy(cfg.model, task, seed=args.seed)
-    tokenizer = base.tokenizer.to_transformers()
-    problems = {p.prompt: p for p in task.train_pool}
-    dataset = Dataset.from_dict({"prompt": list(problems)})
-
-    def reward(completions, prompts, **kwargs):
-        return [task.score(problems[p], c).reward for p, c in zip(prompts, completions, strict=True)]
-
-    r, t = cfg.rollout, cfg.trainer
+    dataset, reward, tokenizer = trl_dataset_and_reward(base, task)
+    t = cfg.trainer
     results = {"initial": heldout_accuracy(base, task, cfg)}
     print("initial policy, held-out:", results["initial"])
     steps = args.steps or t.steps
@@ -77,27 +71,7 @@ def main() -> None:
             raise SystemExit(f"method {method!r}: its controller is not wired into this example")
         policy = copy.deepcopy(base)
         out = Path(args.out) / method
-        grpo = GRPOConfig(
-            output_dir=str(out),
-            per_device_train_batch_size=r.prompts_per_step * r.group_size // t.mini_batches,
-            steps_per_generation=t.mini_batches,  # one generation batch, mini_batches updates
-            num_generations=r.group_size,
-            max_completion_length=r.max_new_tokens,
-            temperature=r.temperature,
-            learning_rate=t.lr,
-            lr_scheduler_type="constant",
-            weight_decay=t.weight_decay,
-            num_iterations=t.ppo_epochs,  # passes over each generation batch
-            max_steps=steps * t.mini_batches * t.ppo_epochs,
-            beta=0.0,
-            gradient_checkpointing=False,
-            use_cpu=True,
-            report_to=[],
-            logging_steps=t.mini_batches * t.ppo_epochs,  # one log per generation batch
-            save_strategy="no",
-            disable_tqdm=True,
-            seed=args.seed,
-        )
+        grpo = grpo_args_from_config(cfg, out, steps, seed=args.seed)
         trainer = EntropyGRPOTrainer(
             model=policy.model,
             reward_funcs=reward,

@@ -413,3 +413,65 @@ def test_two_processes_agree(tmp_path):
     drivers = json.loads((tmp_path / "checkpoint-2" / "token_drivers.json").read_text())
     assert min(r["tokens"] for r in ranks) > 0
     assert drivers["tokens_total"] == ranks[0]["tokens"] + ranks[1]["tokens"]
+
+
+def test_grpo_args_from_config_do_the_configs_work():
+    """One RL step of the config = one generation batch of prompts × group completions, split into
+    mini_batches optimizer steps, ppo_epochs passes; fp32 with no checkpointing on a CPU."""
+    from entropy_rl.config import load_config
+    from entropy_rl.integrations.trl import grpo_args_from_config
+
+    cfg = load_config(
+        Path(__file__).parent.parent / "configs" / "quickstart.yaml",
+        [
+            "rollout.prompts_per_step=6",
+            "rollout.group_size=4",
+            "trainer.mini_batches=3",
+            "trainer.ppo_epochs=2",
+        ],
+    )
+    args = grpo_args_from_config(cfg, "unused", steps=5, seed=3, logging_steps=1)
+    assert args.per_device_train_batch_size * args.steps_per_generation == 6 * 4
+    assert args.num_generations == 4 and args.num_iterations == 2
+    assert args.max_steps == 5 * 3 * 2 and args.logging_steps == 1 and args.seed == 3
+    assert args.temperature == cfg.rollout.temperature and args.top_k == 0 and args.top_p == 1.0
+    assert args.max_completion_length == cfg.rollout.max_new_tokens and args.learning_rate == cfg.trainer.lr
+    assert args.beta == 0.0 and not args.gradient_checkpointing
+    assert args.bf16 == torch.cuda.is_available()  # precision "auto": bf16 on CUDA only
+    cfg_bf16 = load_config(
+        Path(__file__).parent.parent / "configs" / "quickstart.yaml", ["trainer.precision=bf16"]
+    )
+    assert grpo_args_from_config(cfg_bf16, "unused", steps=1).bf16
+
+
+def test_trl_inputs_for_a_chat_model_score_conversational_completions():
+    """A chat policy gets conversational prompts (TRL applies its chat template) and a reward that
+    reads the completion message; a plain policy gets text prompts."""
+    from types import SimpleNamespace
+
+    from entropy_rl.integrations.trl import trl_dataset_and_reward
+    from entropy_rl.models.tokenizers import CharTokenizer, HFTokenizer
+    from entropy_rl.scoring.types import Problem, Verdict
+
+    problems = [Problem(prompt=f"{a}+{b}=", answer=str(a + b)) for a, b in PAIRS[:3]]
+
+    class Task:
+        train_pool = problems
+
+        def score(self, problem, text):
+            ok = text.strip() == problem.answer
+            return Verdict(reward=float(ok), parsed=text, reason="ok" if ok else "wrong")
+
+    hf = CharTokenizer("0123456789+=").to_transformers()
+    hf.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    chat = SimpleNamespace(chat=True, tokenizer=HFTokenizer(hf))
+    dataset, reward, tok = trl_dataset_and_reward(chat, Task())
+    assert tok is hf and dataset["prompt"][0] == [{"role": "user", "content": "1+2="}]
+    prompts = dataset["prompt"][:2]
+    completions = [[{"role": "assistant", "content": "3"}], [{"role": "assistant", "content": "6"}]]
+    assert reward(completions, prompts) == [1.0, 0.0]
+
+    plain = SimpleNamespace(chat=False, tokenizer=CharTokenizer("0123456789+="))
+    dataset, reward, _ = trl_dataset_and_reward(plain, Task())
+    assert dataset["prompt"] == ["1+2=", "3+4=", "5+1="]
+    assert reward(["3", "7"], ["1+2=", "3+4="]) == [1.0, 1.0]

@@ -83,7 +83,10 @@ UNSUPPORTED_OPTIONS: dict[str, tuple[object, str]] = {
     "importance_sampling_level": ("token", "for GSPO's sequence-level ratio use policy_loss='gspo'"),
     "top_entropy_quantile": (1.0, "use policy_loss='high_entropy' with loss_config.entropy_quantile"),
     "entropy_coef": (0.0, "use loss_config.entropy_coef"),
-    "use_adaptive_entropy": (False, "use controller=AdaptiveEntropyBonus(...) from entropy_rl.core.controllers"),
+    "use_adaptive_entropy": (
+        False,
+        "use controller=AdaptiveEntropyBonus(...) from entropy_rl.core.controllers",
+    ),
     "off_policy_mask_threshold": (None, "not modelled by entropy-rl's losses"),
     "delta": (None, "two-sided clipping is not modelled; the ppo loss has a dual clip (clip_ratio_c)"),
 }
@@ -404,7 +407,9 @@ class EntropyGRPOTrainer(GRPOTrainer):
             self.loss_config.update(state["loss_dynamic"])
             self.loss_config.generator.set_state(state["generator"])
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
-            raise CheckpointError(f"{path} is not an entropy-rl plug-in state for this trainer ({e})") from None
+            raise CheckpointError(
+                f"{path} is not an entropy-rl plug-in state for this trainer ({e})"
+            ) from None
         # The probe's log-softmax is recomputed from the restored weights before the next step.
         self._probe, self._probe_lp = state.get("probe"), None
         if state.get("token_stats") is not None and self.accelerator.is_main_process:
@@ -424,3 +429,70 @@ class _ProbeCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self.trainer._measure_probe()
+
+
+# ----------------------------------------------------------------------------- entropy-rl configs
+
+
+def grpo_args_from_config(cfg, output_dir: str | Path, steps: int, seed: int = 0, **overrides):
+    """A ``GRPOConfig`` doing an entropy-rl config's work: ``prompts_per_step`` × ``group_size``
+    completions per generation batch, ``mini_batches`` optimizer steps per pass over it,
+    ``ppo_epochs`` passes (TRL's ``num_iterations``), the same lr, temperature, length cap and
+    full-vocabulary sampling, ``trainer.precision`` as entropy-rl's trainer reads it (bf16
+    autocast on CUDA, fp32 on CPU, where TRL's default is bf16 everywhere), no gradient
+    checkpointing (TRL's default is on) and no KL term. ``steps`` counts generation batches (RL steps); ``overrides`` win."""
+    from trl import GRPOConfig
+
+    r, t = cfg.rollout, cfg.trainer
+    cuda = torch.cuda.is_available() and t.device != "cpu"
+    kwargs = dict(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=r.prompts_per_step * r.group_size // t.mini_batches,
+        steps_per_generation=t.mini_batches,
+        num_generations=r.group_size,
+        max_completion_length=r.max_new_tokens,
+        temperature=r.temperature,
+        top_p=r.top_p,
+        top_k=0,
+        learning_rate=t.lr,
+        lr_scheduler_type="constant",
+        weight_decay=t.weight_decay,
+        max_grad_norm=t.max_grad_norm,
+        num_iterations=t.ppo_epochs,
+        max_steps=steps * t.mini_batches * t.ppo_epochs,
+        beta=0.0,
+        bf16=t.precision == "bf16" or (t.precision == "auto" and cuda),
+        gradient_checkpointing=False,
+        use_cpu=not cuda,
+        report_to=[],
+        logging_steps=t.mini_batches * t.ppo_epochs,  # one log per generation batch
+        save_strategy="no",
+        disable_tqdm=True,
+        seed=seed,
+    )
+    return GRPOConfig(**(kwargs | overrides))
+
+
+def trl_dataset_and_reward(policy, task):
+    """TRL's inputs for an entropy-rl policy and task: the training prompts as a ``Dataset``
+    (conversational for a chat model, so TRL applies the same chat template as
+    ``Policy.prompt_ids``), the reward function (the task's own scorer) and the tokenizer."""
+    from datasets import Dataset
+
+    problems = {p.prompt: p for p in task.train_pool}
+    if policy.chat:
+        dataset = Dataset.from_dict({"prompt": [[{"role": "user", "content": p}] for p in problems]})
+        tokenizer = policy.tokenizer.tok
+    else:
+        dataset = Dataset.from_dict({"prompt": list(problems)})
+        tokenizer = policy.tokenizer.to_transformers()
+
+    def text(x) -> str:  # a conversational prompt or completion is a list of messages
+        return x if isinstance(x, str) else x[-1]["content"]
+
+    def reward(completions, prompts, **kwargs):
+        return [
+            task.score(problems[text(p)], text(c)).reward for p, c in zip(prompts, completions, strict=True)
+        ]
+
+    return dataset, reward, tokenizer
