@@ -49,7 +49,11 @@ def _variant(name: str, tokens: int, dim: int, vocab: int, chunk: int, device: s
     if cuda:
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - t0
-    peak = torch.cuda.max_memory_allocated() / 1024 if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = (
+        torch.cuda.max_memory_allocated() / 1024
+        if cuda
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    )
     return {
         "variant": name,
         "seconds": elapsed,
@@ -64,7 +68,9 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=576)
     ap.add_argument("--vocab", type=int, default=49152)
     ap.add_argument("--chunk", type=int, default=256)
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="cuda: bf16, peak from torch.cuda.")
+    ap.add_argument(
+        "--device", default="cpu", choices=["cpu", "cuda"], help="cuda: bf16, peak from torch.cuda."
+    )
     ap.add_argument("--_child", default=None)
     ap.add_argument("--json", default="", help="Also write the results and their provenance here.")
     args = ap.parse_args()
@@ -96,7 +102,9 @@ def main() -> None:
         )
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
     base = results["naive"]
-    print(f"tokens={args.tokens} dim={args.dim} vocab={args.vocab} chunk={args.chunk} device={args.device} (forward + backward)")
+    print(
+        f"tokens={args.tokens} dim={args.dim} vocab={args.vocab} chunk={args.chunk} device={args.device} (forward + backward)"
+    )
     for name, r in results.items():
         print(
             f"{name:>8}: {r['seconds']:.2f} s ({r['seconds'] / base['seconds']:.2f}× naive), "
@@ -106,12 +114,19 @@ def main() -> None:
     write_record(
         args.json,
         {
-            "sizes": {"tokens": args.tokens, "dim": args.dim, "vocab": args.vocab, "chunk": args.chunk, "device": args.device},
+            "sizes": {
+                "tokens": args.tokens,
+                "dim": args.dim,
+                "vocab": args.vocab,
+                "chunk": args.chunk,
+                "device": args.device,
+            },
             "variants": results,
             "time_vs_naive": {k: r["seconds"] / base["seconds"] for k, r in results.items()},
             "memory_vs_naive": {k: r["peak_extra_mib"] / base["peak_extra_mib"] for k, r in results.items()},
         },
     )
+
 
 if __name__ == "__main__":
     main()

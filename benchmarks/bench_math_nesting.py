@@ -32,7 +32,11 @@ def _verify(pred: str, queue) -> None:
 
     t = time.perf_counter()
     try:
-        verify(parse("$1$", parsing_timeout=None), parse(f"\\boxed{{{pred}}}", parsing_timeout=None), timeout_seconds=None)
+        verify(
+            parse("$1$", parsing_timeout=None),
+            parse(f"\\boxed{{{pred}}}", parsing_timeout=None),
+            timeout_seconds=None,
+        )
     except Exception:
         pass
     queue.put(time.perf_counter() - t)
@@ -54,7 +58,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--depths", default="4,8,12,14,16")
     ap.add_argument("--limit", type=float, default=20.0)
-    ap.add_argument("--out", "--json", dest="out", default="", help="Also write the results and their provenance here.")
+    ap.add_argument(
+        "--out", "--json", dest="out", default="", help="Also write the results and their provenance here."
+    )
     args = ap.parse_args()
     depths = [int(d) for d in args.depths.split(",")]
     rows = []
@@ -63,7 +69,9 @@ def main() -> None:
         for d in depths:
             s = timed(make(d), args.limit)
             ratio = "over the limit" if s is None else f"{s / base:.1f}×"
-            print(f"{form:>12} depth {d:>2}: {'>' + str(args.limit) if s is None else f'{s:.2f}'} s, ratio to depth 1: {ratio}")
+            print(
+                f"{form:>12} depth {d:>2}: {'>' + str(args.limit) if s is None else f'{s:.2f}'} s, ratio to depth 1: {ratio}"
+            )
             rows.append({"form": form, "depth": d, "seconds": s, "depth1_seconds": base})
             if s is None:
                 break

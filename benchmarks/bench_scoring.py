@@ -90,5 +90,6 @@ def main() -> None:
         },
     )
 
+
 if __name__ == "__main__":
     main()

@@ -97,7 +97,9 @@ def main() -> None:
                 m.clear()
     tokens = int(completion_mask.sum())
     params = sum(q.numel() for q in model.parameters()) / 1e6
-    print(f"model {params:.1f}M params; batch {b} x ({p} prompt + {c} completion), {tokens} completion tokens")
+    print(
+        f"model {params:.1f}M params; batch {b} x ({p} prompt + {c} completion), {tokens} completion tokens"
+    )
     print(f"torch threads {torch.get_num_threads()}; median of {args.repeats} rounds")
     base = statistics.median(times["TRL grpo"])
     record = {"step_ms": {}, "step_vs_trl_grpo": {}, "own_work_ms": {}, "own_work_share_of_trl_step": {}}
@@ -114,7 +116,9 @@ def main() -> None:
     ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], 1)
     attn = torch.cat([inputs["prompt_mask"], completion_mask], 1)
     with torch.no_grad():
-        log_prob, entropy, _ = tr._get_per_token_logps_and_entropies(model, ids, attn, c, compute_entropy=True)
+        log_prob, entropy, _ = tr._get_per_token_logps_and_entropies(
+            model, ids, attn, c, compute_entropy=True
+        )
     adv = inputs["advantages"].unsqueeze(1).expand_as(log_prob).contiguous()
     for name in ("ppo", "clip_cov", "kl_cov"):
         tr = trainers[f"entropy-rl {name}"]
@@ -127,7 +131,9 @@ def main() -> None:
             )
             extra.append(time.perf_counter() - t0)
         med = statistics.median(extra)
-        print(f"entropy-rl {name:12s} loss + diagnostics {med * 1e3:6.2f} ms = {med / base:.4f} of a TRL step")
+        print(
+            f"entropy-rl {name:12s} loss + diagnostics {med * 1e3:6.2f} ms = {med / base:.4f} of a TRL step"
+        )
         record["own_work_ms"][name], record["own_work_share_of_trl_step"][name] = med * 1e3, med / base
     write_record(args.json, record)
 

@@ -12,6 +12,7 @@ BENCH = Path(__file__).parent.parent / "benchmarks"
 CASES = [
     ("bench_entropy.py", ["--tokens", "64", "--dim", "32", "--vocab", "512", "--chunk", "16"]),
     ("bench_scoring.py", ["--steps", "2", "--prompts", "4", "--group", "2"]),
+    ("bench_matmul_peak.py", ["--size", "64", "--tokens", "32", "--repeats", "2", "--threads", "1"]),
     ("bench_math_nesting.py", ["--depths", "2", "--limit", "30"]),
     (
         "bench_trl_plugin.py",

@@ -184,6 +184,7 @@ def test_compare_runs_methods_and_the_temperature_baseline(tmp_path, tiny_cache)
     sweep = json.loads((out / "baseline_temperature.json").read_text())
     assert [s["temperature"] for s in sweep] == [0.5, 1.5]  # sorted by entropy: higher T, higher entropy
     assert sweep[0]["entropy"] < sweep[1]["entropy"]
+    assert "temperature baseline 2/2: T = 1.5, pass@1" in res.output  # a line per temperature
     full = json.loads((out / "report" / "summary.json").read_text())
     summary = full["methods"]
     assert set(summary) == {"grpo", "clip_cov"} and "gain_over_temperature" in summary["grpo"]

@@ -32,6 +32,7 @@ REQUIRED = [
     "response_length",
     "rollout_tokens_per_s",
     "update_tokens_per_s",
+    "update_gflop_per_s",
     "wall_time",
     "probe_entropy",
     "eval_accuracy",
@@ -75,7 +76,9 @@ def _sampled_batch(tiny_config, n_prompts: int, group: int, seed: int):
     task = make_task(cfg.task)
     policy = load_policy(cfg.model, task, seed=0, log=lambda *a: None)
     torch.manual_seed(seed)
-    batch = generate(policy, task.train_pool[:n_prompts], group, SamplingParams(1.0, 1.0, 4), torch.device("cpu"))
+    batch = generate(
+        policy, task.train_pool[:n_prompts], group, SamplingParams(1.0, 1.0, 4), torch.device("cpu")
+    )
     return cfg, policy, batch
 
 
@@ -127,7 +130,8 @@ def _comparable(row):
     return {
         k: v
         for k, v in row.items()
-        if k not in ("rollout_tokens_per_s", "update_tokens_per_s", "step_time", "wall_time")
+        if k
+        not in ("rollout_tokens_per_s", "update_tokens_per_s", "update_gflop_per_s", "step_time", "wall_time")
     }
 
 
@@ -258,7 +262,9 @@ def test_reward_function_that_hangs_does_not_stop_training(tiny_config, tmp_path
             return None
 
     monkeypatch.setattr(ReasoningGymTask, "score", hang)
-    with pytest.raises(ScoringFailed, match=r"every answer failed to score \(timeout\).*score_timeout_s = 0.05 s"):
+    with pytest.raises(
+        ScoringFailed, match=r"every answer failed to score \(timeout\).*score_timeout_s = 0.05 s"
+    ):
         train(cfg, tmp_path / "all-hang", quiet=True)
     assert not (tmp_path / "all-hang" / "latest").exists()
 
@@ -453,3 +459,25 @@ def test_train_subset_limits_rl_prompts_but_not_the_warm_up(tiny_config):
     assert {p.prompt for p in full.train_batch(0, 8, seed=0)} - first  # without it, beyond the 5
     with pytest.raises(ValueError, match="task.train_subset"):
         make_task(tiny_config("task.train_subset=100000").task)
+
+
+def test_throughput_counts_prompt_and_response_tokens_for_the_update():
+    """update_gflop_per_s = 6 × parameters × (prompt + response tokens of the kept rows) × epochs
+    per second; the token rates count response tokens only."""
+    from types import SimpleNamespace
+
+    from entropy_rl.train.trainer import _throughput
+
+    model = torch.nn.Linear(10, 10)  # 110 parameters
+    run = SimpleNamespace(model=model, cfg=SimpleNamespace(trainer=SimpleNamespace(ppo_epochs=2)))
+    attention = torch.tensor([[0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    response = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 0]])
+    s = SimpleNamespace(
+        batch=SimpleNamespace(attention_mask=attention, response_mask=response), rollout_time=2.0
+    )
+    out = _throughput(run, s, torch.tensor([0, 1]), t_update=0.5)
+    assert out["rollout_tokens_per_s"] == 6 / 2.0
+    assert out["update_tokens_per_s"] == (2 + 3) * 2 / 0.5
+    assert out["update_gflop_per_s"] == pytest.approx(6 * 110 * (3 + 5) * 2 / 0.5 / 1e9)
+    none = _throughput(run, s, torch.tensor([], dtype=torch.long), t_update=0.0)
+    assert none["update_tokens_per_s"] is None and none["update_gflop_per_s"] is None

@@ -101,13 +101,10 @@ class TinyModelConfig(_Strict):
         "on that class, so RL has a rule to learn that a lower temperature cannot give.",
     )
 
-
     @model_validator(mode="after")
     def _heads_divide_width(self) -> TinyModelConfig:
         if self.hidden_size % self.num_heads:
-            raise ValueError(
-                f"num_heads ({self.num_heads}) must divide hidden_size ({self.hidden_size})"
-            )
+            raise ValueError(f"num_heads ({self.num_heads}) must divide hidden_size ({self.hidden_size})")
         return self
 
 
@@ -176,7 +173,9 @@ class TaskConfig(_Strict):
         description="Longest prompt accepted: a longer row of a user's file is an error naming it; one of "
         "a shipped data set is skipped and counted.",
     )
-    max_answer_chars: int = Field(1024, gt=0, description="Longest reference answer accepted (as max_prompt_chars).")
+    max_answer_chars: int = Field(
+        1024, gt=0, description="Longest reference answer accepted (as max_prompt_chars)."
+    )
     score_timeout_s: float = Field(
         5.0,
         gt=0,
@@ -377,7 +376,9 @@ METHOD_PRESETS: dict[str, dict[str, Any]] = {
     "high_entropy": {"algorithm": {"loss": "high_entropy"}},
     "adaptive_entropy": {"algorithm": {"loss": "ppo", "controller": "adaptive_entropy_bonus"}},
     # MiniMax-M1 bounds the IS weight only above (Trinity-RFT's defaults: ε_low = 1, ε_high = 0.28).
-    "cispo": {"algorithm": {"loss": "cispo", "loss_config": {"clip_ratio_low": 1.0, "clip_ratio_high": 0.28}}},
+    "cispo": {
+        "algorithm": {"loss": "cispo", "loss_config": {"clip_ratio_low": 1.0, "clip_ratio_high": 0.28}}
+    },
     # The GSPO paper's ε on the sequence ratio, with sequence-level aggregation.
     "gspo": {
         "algorithm": {
@@ -426,7 +427,9 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     try:
         node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as e:
-        raise ConfigError(f"override {assignment!r}: the value is not valid YAML ({_yaml_problem(e)})") from None
+        raise ConfigError(
+            f"override {assignment!r}: the value is not valid YAML ({_yaml_problem(e)})"
+        ) from None
 
 
 def _yaml_problem(e: yaml.YAMLError) -> str:

@@ -25,13 +25,22 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "entropy_tracking_error": ("|H − target|", "nats/token, mean once the band is reached"),
     "entropy_in_band_share": ("steps in band", "share of steps once the band is reached"),
     "entropy_tracking_error_smoothed": ("|10-step mean H − target|", "nats/token, once the band is reached"),
-    "entropy_in_band_share_smoothed": ("10-step mean in band", "share of steps whose trailing 10-step mean entropy is in the band"),
+    "entropy_in_band_share_smoothed": (
+        "10-step mean in band",
+        "share of steps whose trailing 10-step mean entropy is in the band",
+    ),
     "train_accuracy_final": ("training accuracy", "last 5 steps, sampled at the run's temperature"),
     "eval_accuracy_start": ("held-out pass@1 at start", "the initial policy, before any update"),
     "eval_accuracy_final": ("held-out pass@1", "last evaluation"),
     "eval_accuracy_final_minus_grpo": ("pass@1 − GRPO's", "held-out, same seed"),
-    "temperature_matched_accuracy": ("initial policy at same entropy", "held-out pass@1 of the initial policy at the temperature giving the run's final entropy"),
-    "gain_over_temperature": ("gain over temperature", "held-out pass@1 minus the initial policy's at the same entropy"),
+    "temperature_matched_accuracy": (
+        "initial policy at same entropy",
+        "held-out pass@1 of the initial policy at the temperature giving the run's final entropy",
+    ),
+    "gain_over_temperature": (
+        "gain over temperature",
+        "held-out pass@1 minus the initial policy's at the same entropy",
+    ),
     "law_ceiling": ("law ceiling b − a", "pass@1 the law predicts at zero entropy"),
     "law_r2": ("law R²", "fit of R = −a·exp(H) + b"),
     "law_prefix_predicted_final": ("law: final predicted from first quarter", "held-out pass@1"),
@@ -147,7 +156,10 @@ def _column(key: str) -> tuple[str, str]:
             return f"pass@{k} − GRPO's", f"held-out pass@{k} minus GRPO's, same seed"
         if key.endswith("_start"):
             return f"pass@{k} at start", f"held-out pass@{k} of the initial policy, before any update"
-        return f"held-out pass@{k}", f"share of problems solved by at least one of {k} samples, last evaluation"
+        return (
+            f"held-out pass@{k}",
+            f"share of problems solved by at least one of {k} samples, last evaluation",
+        )
     return key, ""
 
 
@@ -175,7 +187,13 @@ def methods_tables(summary: dict) -> str:
         ("Entropy", ENTROPY_TABLE),
         (
             "Accuracy and the law",
-            (*ACCURACY_TABLE[:3], *_pass_keys(present, "_start"), *_pass_keys(present, "_final"), *_pass_keys(present, "_minus_grpo"), *ACCURACY_TABLE[3:]),
+            (
+                *ACCURACY_TABLE[:3],
+                *_pass_keys(present, "_start"),
+                *_pass_keys(present, "_final"),
+                *_pass_keys(present, "_minus_grpo"),
+                *ACCURACY_TABLE[3:],
+            ),
         ),
     ):
         cols = [k for k in keys if k in present]
@@ -183,9 +201,11 @@ def methods_tables(summary: dict) -> str:
         body = ""
         for method, vals in summary.items():
             n = max((v["n"] for v in vals.values()), default=0)
-            body += f"<tr><td>{html.escape(method)}</td><td>{n}</td>" + "".join(
-                f"<td>{fmt(vals[c]) if c in vals else '–'}</td>" for c in cols
-            ) + "</tr>"
+            body += (
+                f"<tr><td>{html.escape(method)}</td><td>{n}</td>"
+                + "".join(f"<td>{fmt(vals[c]) if c in vals else '–'}</td>" for c in cols)
+                + "</tr>"
+            )
         out += _table(title, head, body)
     return out
 

@@ -128,7 +128,9 @@ def plot_law(runs: list[Run], path: Path) -> Path:
     )
 
 
-def _scatter_by_method(ax, runs: list[Run], xy: Callable[[Run], tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+def _scatter_by_method(
+    ax, runs: list[Run], xy: Callable[[Run], tuple[np.ndarray, np.ndarray]]
+) -> list[np.ndarray]:
     """One scatter colour per method of ``xy(run)`` pooled over its seeds, labelled with the
     pooled Pearson r; returns each method's points (x then y) for axis limits."""
     plt = _plt()
@@ -337,7 +339,6 @@ def plot_eval(res, summary: dict[str, float], out) -> list:
     return paths
 
 
-
 def plot_bandit(result: BanditResult, path: str | Path) -> Path:
     """Scatter of predicted vs measured ΔH, one colour per gradient form, with the y = x line."""
     plt = _plt()
@@ -358,5 +359,3 @@ def plot_bandit(result: BanditResult, path: str | Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
-
-

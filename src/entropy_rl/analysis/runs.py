@@ -51,7 +51,11 @@ def load_run(path: str | Path) -> Run:
     method = path.parent.name if re.fullmatch(r"seed\d+", path.name) else path.name
     if mfile.exists():
         rows = read_metrics(path)  # a torn last line (a run still writing, or killed) is dropped
-        ev, drivers, initial = path / "eval" / "summary.json", path / "token_drivers.json", path / "initial_eval.json"
+        ev, drivers, initial = (
+            path / "eval" / "summary.json",
+            path / "token_drivers.json",
+            path / "initial_eval.json",
+        )
         return Run(
             path,
             method,

@@ -206,7 +206,9 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
             "entropy_ratio": tail_mean(run, "entropy") / first_value(run, "entropy"),
             "train_accuracy_final": tail_mean(run, "accuracy"),
             # before any update when the run saved it; older runs: the first evaluation (after step 0)
-            "eval_accuracy_start": (run.initial_eval or {}).get("accuracy", first_value(run, "eval_accuracy")),
+            "eval_accuracy_start": (run.initial_eval or {}).get(
+                "accuracy", first_value(run, "eval_accuracy")
+            ),
             "eval_accuracy_final": last_value(run, "eval_accuracy"),
             "corr_predicted_measured_dH": entropy_change_correlation(run),
             "corr_covariance_entropy_change": covariance_entropy_change_correlation(run),

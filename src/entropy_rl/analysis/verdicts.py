@@ -94,7 +94,11 @@ def best_temperature(methods: dict, baseline: list[dict] | None) -> str | None:
 def budget(methods: dict) -> str | None:
     """Where GRPO's entropy went: the share the covariance explains (first order)."""
     g = methods.get("grpo") or next(iter(methods.values()), None)
-    if g is None or not _ok(g.get("entropy_change_first_order")) or not _ok(g.get("entropy_change_higher_order")):
+    if (
+        g is None
+        or not _ok(g.get("entropy_change_first_order"))
+        or not _ok(g.get("entropy_change_higher_order"))
+    ):
         return None
     first, higher = g["entropy_change_first_order"]["mean"], g["entropy_change_higher_order"]["mean"]
     total = first + higher
@@ -132,12 +136,20 @@ def remedies(methods: dict) -> list[str]:
         r = dict(ratio, mean=ratio["mean"] - 1.0)  # test the ratio against 1
         _, side = _interval(r, ".2f")
         lo, hi = ratio["mean"] - ratio.get("ci95", math.nan), ratio["mean"] + ratio.get("ci95", math.nan)
-        ent = f"{ratio['mean']:.2f}× GRPO's final entropy" + ("" if math.isnan(lo) else f" [{lo:.2f}, {hi:.2f}]")
-        ent += {True: " (more, the interval excludes 1)", False: " (less, the interval excludes 1)", None: " (the interval includes 1)"}[side]
+        ent = f"{ratio['mean']:.2f}× GRPO's final entropy" + (
+            "" if math.isnan(lo) else f" [{lo:.2f}, {hi:.2f}]"
+        )
+        ent += {
+            True: " (more, the interval excludes 1)",
+            False: " (less, the interval excludes 1)",
+            None: " (the interval includes 1)",
+        }[side]
         acc, aside = _interval(diff, "+.3f")
         acc_word = {True: "higher", False: "lower", None: "no different within the interval"}[aside]
         text = f"{method} against GRPO, paired by seed: {ent}; held-out pass@1 {acc} ({acc_word})"
-        passes = sorted((k for k in v if k.startswith("eval_pass@") and k.endswith("_minus_grpo")), key=pass_k)
+        passes = sorted(
+            (k for k in v if k.startswith("eval_pass@") and k.endswith("_minus_grpo")), key=pass_k
+        )
         if passes and _ok(v[passes[-1]]) and pass_k(passes[-1]) > 1:
             pk, pside = _interval(v[passes[-1]], "+.3f")
             pword = {True: "higher", False: "lower", None: "no different within the interval"}[pside]

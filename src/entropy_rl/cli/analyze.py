@@ -126,7 +126,9 @@ def bandit(
             "trials": int((forms == form).sum()),
             "median_relative_error": float(np.median(res.relative_error[forms == form])),
             "max_relative_error": float(np.max(res.relative_error[forms == form])),
-            "sign_agreement": float(np.mean(np.sign(res.measured[forms == form]) == -np.sign(res.covariance[forms == form]))),
+            "sign_agreement": float(
+                np.mean(np.sign(res.measured[forms == form]) == -np.sign(res.covariance[forms == form]))
+            ),
         }
         for form in ("vanilla", "natural")
     }

@@ -13,7 +13,15 @@ app = typer.Typer(
 )
 
 # packages of the `train` extra: a command that needs one says how to install it
-TRAIN_PACKAGES = {"pydantic", "yaml", "transformers", "reasoning_gym", "safetensors", "tokenizers", "sacrebleu"}
+TRAIN_PACKAGES = {
+    "pydantic",
+    "yaml",
+    "transformers",
+    "reasoning_gym",
+    "safetensors",
+    "tokenizers",
+    "sacrebleu",
+}
 
 
 def fail(msg: str) -> None:
@@ -30,7 +38,9 @@ def needs_extra(command: str, extra: str = "train", packages: set[str] = TRAIN_P
     except ModuleNotFoundError as e:
         if e.name is None or e.name.split(".")[0] not in packages:
             raise
-        fail(f'`entropy-rl {command}` needs the `{extra}` extra ({e.name} is missing): pip install "entropy-rl[{extra}]"')
+        fail(
+            f'`entropy-rl {command}` needs the `{extra}` extra ({e.name} is missing): pip install "entropy-rl[{extra}]"'
+        )
 
 
 def parse_temperatures(text: str, option: str = "--baseline-temperatures") -> list[float]:

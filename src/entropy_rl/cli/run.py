@@ -100,7 +100,9 @@ def compare(
         fail(str(e))
     if result.report is None:
         fail(f"every run failed; first: {next(iter(result.failed.values()))}")
-    print_summary(result.summary["methods"], result.summary["token_drivers"], result.summary.get("temperature_baseline"))
+    print_summary(
+        result.summary["methods"], result.summary["token_drivers"], result.summary.get("temperature_baseline")
+    )
     typer.echo(f"report: {result.report}")
     if result.failed:
         fail(
@@ -186,7 +188,9 @@ def eval_(
     for key, v in summary.items():
         typer.echo(f"{key:>20}: {v:.4f}")
     if sweep_temps:
-        sweep = temperature_sweep(policy, task, problems, k, sweep_temps, sampling, device, seed=cfg.trainer.seed)
+        sweep = temperature_sweep(
+            policy, task, problems, k, sweep_temps, sampling, device, seed=cfg.trainer.seed
+        )
         (out / "temperature_sweep.json").write_text(json.dumps(sweep, indent=1))
         for row in sweep:
             typer.echo(

@@ -183,9 +183,13 @@ class EntropyPI(Controller):
 
     def __post_init__(self) -> None:
         if self.field not in _LOWERS_ENTROPY:
-            raise ValueError(f"entropy_pi: field must be one of {sorted(_LOWERS_ENTROPY)}, got {self.field!r}")
+            raise ValueError(
+                f"entropy_pi: field must be one of {sorted(_LOWERS_ENTROPY)}, got {self.field!r}"
+            )
         if not self.low <= self.base <= self.high:
-            raise ValueError(f"entropy_pi: need low <= base <= high, got {self.low}, {self.base}, {self.high}")
+            raise ValueError(
+                f"entropy_pi: need low <= base <= high, got {self.low}, {self.base}, {self.high}"
+            )
 
     def _output(self, error: float, integral: float) -> float:
         sign = 1.0 if _LOWERS_ENTROPY[self.field] else -1.0

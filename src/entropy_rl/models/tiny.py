@@ -72,7 +72,9 @@ def warmup_lr_at(step: int, t: TinyModelConfig) -> float:
     return lr
 
 
-def _warmup(model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int, log=print) -> dict[str, float]:
+def _warmup(
+    model, tok: CharTokenizer, task: Task, cfg: ModelConfig, seed: int, log=print
+) -> dict[str, float]:
     """Supervised pass on prompt → (noisy) answer + EOS; loss on answer tokens only."""
     t = cfg.tiny
     rng = random.Random(seed)

@@ -255,7 +255,9 @@ class MathVerifier:
             out[i] = Verdict(0.0, preds[i], "crash")
             self._replace(w)
             return
-        reason = "ok" if ok else ("wrong" if err is None else ("crash" if err == "memory" else "verifier_error"))
+        reason = (
+            "ok" if ok else ("wrong" if err is None else ("crash" if err == "memory" else "verifier_error"))
+        )
         out[i] = Verdict(float(ok), preds[i], reason)
 
     def _run(self, golds: list[str], preds: list[str | None], pending: list[int], out: list) -> None:
@@ -273,7 +275,9 @@ class MathVerifier:
             if not busy and not starting:
                 continue
             now = time.monotonic()
-            timeout = min((w.started + self.timeout_s for w in busy), default=now + self.start_timeout_s) - now
+            timeout = (
+                min((w.started + self.timeout_s for w in busy), default=now + self.start_timeout_s) - now
+            )
             ready = wait([w.proc.stdout for w in busy + starting], timeout=max(0.0, timeout))
             for w in starting:
                 if w.proc.stdout in ready:

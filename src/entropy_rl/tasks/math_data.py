@@ -63,7 +63,9 @@ def gold_answer(row: dict, source: str, line: int) -> str:
     raise ValueError(f"{source} row {line}: no answer (`answer` field or \\boxed{{}} in `solution`)")
 
 
-def load_math_split(relative: str, max_prompt_chars: int = 8192, max_answer_chars: int = 1024) -> list[Problem]:
+def load_math_split(
+    relative: str, max_prompt_chars: int = 8192, max_answer_chars: int = 1024
+) -> list[Problem]:
     """The problems of a shipped data file. One bad row must not stop a run: rows without a
     question or an answer, malformed JSON, or over the length bounds are skipped, and a warning
     says how many and why."""
@@ -89,7 +91,10 @@ def load_math_split(relative: str, max_prompt_chars: int = 8192, max_answer_char
             out.append(Problem(prompt, answer, row))
     if skipped:
         why = ", ".join(f"{n} {reason}" for reason, n in skipped.most_common())
-        warnings.warn(f"{path}: skipped {sum(skipped.values())} of {sum(skipped.values()) + len(out)} rows ({why})", stacklevel=2)
+        warnings.warn(
+            f"{path}: skipped {sum(skipped.values())} of {sum(skipped.values()) + len(out)} rows ({why})",
+            stacklevel=2,
+        )
     return out
 
 

@@ -121,7 +121,11 @@ def complete_checkpoints(run_dir: Path) -> list[Path]:
     found = []
     for p in run_dir.glob("checkpoint-*"):
         m = _CHECKPOINT_NAME.fullmatch(p.name)
-        if m and p.is_dir() and all((p / f).is_file() for f in ("model.safetensors", "optimizer.pt", "state.pt")):
+        if (
+            m
+            and p.is_dir()
+            and all((p / f).is_file() for f in ("model.safetensors", "optimizer.pt", "state.pt"))
+        ):
             found.append((int(m.group(1)), p))
     return [p for _, p in sorted(found)]
 
@@ -182,5 +186,7 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         optimizer.load_state_dict(optim_state)
         state["rng"] = RNGState.from_dict(state["rng"])
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: the saved optimizer or RNG state does not fit this run ({e}){hint}") from None
+        raise CheckpointError(
+            f"{path}: the saved optimizer or RNG state does not fit this run ({e}){hint}"
+        ) from None
     return state

@@ -46,7 +46,7 @@ class ExperimentResult:
 
 
 def temperature_baseline(
-    cfg: Config, task: Task, policy: Policy, temps: list[float], path: Path
+    cfg: Config, task: Task, policy: Policy, temps: list[float], path: Path, log=print
 ) -> list[dict] | None:
     """The initial policy's held-out metrics at each temperature (cached in ``path``)."""
     if not temps:
@@ -58,7 +58,8 @@ def temperature_baseline(
     t = cfg.trainer
     problems = task.heldout[: t.eval_problems]
     sampling = SamplingParams.from_config(cfg.rollout)
-    sweep = temperature_sweep(policy, task, problems, t.eval_k, temps, sampling, device, seed=t.seed)
+    log(f"temperature baseline: the initial policy on {len(problems)} held-out problems × {t.eval_k} samples")
+    sweep = temperature_sweep(policy, task, problems, t.eval_k, temps, sampling, device, seed=t.seed, log=log)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(sweep, indent=1))
     return sweep
@@ -111,7 +112,9 @@ def run_experiment(
     task = make_task(base.task)
     # Build the (shared, cached) tiny model once, before the runs start in parallel.
     policy = load_policy(base.model, task, seed=base.trainer.seed, log=log)
-    baseline = temperature_baseline(base, task, policy, temperatures or [], out / "baseline_temperature.json")
+    baseline = temperature_baseline(
+        base, task, policy, temperatures or [], out / "baseline_temperature.json", log
+    )
     del policy
     jobs = jobs or os.cpu_count() or 1
     specs = plan_runs(configs, seeds, out, jobs)

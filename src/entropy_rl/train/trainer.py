@@ -115,7 +115,9 @@ class RunState:
 
 def _check_run_dir(run_dir: Path, resume: bool) -> None:
     if (run_dir / "metrics.jsonl").exists() and not resume:
-        raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or another --out")
+        raise FileExistsError(
+            f"{run_dir} already holds a run: pass --resume to continue it, or another --out"
+        )
     if run_dir.exists() and not run_dir.is_dir():
         raise FileExistsError(f"{run_dir} is a file, not a run directory")
 
@@ -319,7 +321,9 @@ def _batch_row(run: Run, step: int, s: Sampled, kept: torch.Tensor) -> tuple[dic
         diag = batch_diagnostics(s.old_log_prob[kept], s.advantages[kept], s.old_entropy[kept], k_mask)
         row.update({k: diag.metrics[k] for k in cov_keys})
         responses = s.batch.responses[kept]
-        step_tokens = sums_by_token(responses, k_mask, vocab, diag.token_covariance, s.old_entropy[kept]).cpu()
+        step_tokens = sums_by_token(
+            responses, k_mask, vocab, diag.token_covariance, s.old_entropy[kept]
+        ).cpu()
     else:
         row.update(dict.fromkeys(cov_keys))
     row["covariance_all_tokens"] = every["covariance"]
@@ -350,6 +354,24 @@ def _update(run: Run, state: RunState, s: Sampled, kept: torch.Tensor) -> dict[s
     data = UpdateBatch(s.batch.select(kept), s.old_log_prob[kept], s.advantages[kept], ref)
     with run.autocast:
         return update_policy(run.model, run.optimizer, data, run.loss_fn, run.loss_cfg, run.cfg)
+
+
+def _throughput(run: Run, s: Sampled, kept: torch.Tensor, t_update: float) -> dict[str, float | None]:
+    """Sampled tokens per second of the rollout; response tokens per second of the update and
+    its arithmetic rate, 6 × parameters × (prompt + response tokens) per pass, the usual
+    estimate of a transformer's forward + backward matmul work (attention scores left out)."""
+    out: dict[str, float | None] = {
+        "rollout_tokens_per_s": int(s.batch.response_mask.sum()) / max(s.rollout_time, 1e-9),
+        "update_tokens_per_s": None,
+        "update_gflop_per_s": None,
+    }
+    if kept.numel():
+        epochs = run.cfg.trainer.ppo_epochs
+        params = sum(p.numel() for p in run.model.parameters())
+        tokens = int(s.batch.attention_mask[kept].sum()) * epochs
+        out["update_tokens_per_s"] = int(s.batch.response_mask[kept].sum()) * epochs / max(t_update, 1e-9)
+        out["update_gflop_per_s"] = 6 * params * tokens / max(t_update, 1e-9) / 1e9
+    return out
 
 
 def _step_controller(run: Run, row: dict) -> None:
@@ -436,7 +458,9 @@ def _checkpoint_if_interrupted(run: Run, state: RunState) -> Iterator[None]:
         done = state.step - 1
         if not state.in_update and done > state.last_saved and done >= 0:
             _checkpoint(run, state, done)
-            (run.run_dir / "interrupted").write_text(f"stopped during step {state.step}; checkpoint of step {done} saved\n")
+            (run.run_dir / "interrupted").write_text(
+                f"stopped during step {state.step}; checkpoint of step {done} saved\n"
+            )
         raise
 
 
@@ -506,13 +530,8 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
             row.update(_probe_change(run, state))
             if (step + 1) % t.eval_every == 0 or step == 0 or step == t.steps - 1:
                 _evaluate(run, state, row)
-            update_tokens = int(s.batch.response_mask[kept].sum()) * t.ppo_epochs
-            row.update(
-                rollout_tokens_per_s=int(s.batch.response_mask.sum()) / max(s.rollout_time, 1e-9),
-                update_tokens_per_s=update_tokens / max(t_update, 1e-9) if kept.numel() else None,
-                step_time=time.time() - t0,
-                wall_time=time.time() - t_start,
-            )
+            row.update(_throughput(run, s, kept, t_update))
+            row.update(step_time=time.time() - t0, wall_time=time.time() - t_start)
             metrics.log(row)
             state.rng_after_step = RNGState.capture(run.loss_cfg.generator)
             state.token_stats += step_tokens  # only completed steps count
