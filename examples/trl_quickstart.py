@@ -13,7 +13,7 @@ entropy-rl's evaluation on the quickstart's 64 held-out problems × 4 samples. T
 ``entropy-rl report OUT/* --out OUT/report`` and ``entropy-rl fit OUT/grpo`` read the runs.
 
 Usage: python examples/trl_quickstart.py [--config configs/quickstart.yaml] [--methods grpo,clip_cov,kl_cov]
-       [--steps N (default: the config's)] [--out runs/trl-quickstart]
+       [--steps N (default: the config's)] [--out runs/trl-quickstart] [--set key=value ...]
 """
 
 from __future__ import annotations
@@ -54,9 +54,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=0, help="generation batches (RL steps); 0 = the config's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/trl-quickstart")
+    ap.add_argument("--set", action="append", default=[], help="key.path=value, as `entropy-rl train --set`")
     ap.add_argument("--threads", type=int, default=0, help="torch threads; 0 = trainer.threads, else 1")
     args = ap.parse_args()
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.set)
     torch.set_num_threads(args.threads or cfg.trainer.threads or 1)
     task = make_task(cfg.task)
     base = load_policy(cfg.model, task, seed=args.seed)
