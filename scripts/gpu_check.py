@@ -32,13 +32,14 @@ SIZES = {
     "loss_steps": (2, 1),
     "prompts": (64, 2),
     "group": (8, 2),
-    "smollm2_steps": (6, 1),
-    "smollm2_prompts": (32, 2),
-    "smollm2_eval": (64, 2),
+    # the CPU recipe's own sizes on the GPU (configs/smollm2-cpu.yaml), so the two compare
+    "smollm2_steps": (30, 1),
+    "smollm2_prompts": (8, 2),
+    "smollm2_group": (8, 2),
+    "smollm2_eval": (32, 2),
     "smollm2_eval_k": (8, 2),
-    "smollm2_tokens": (48, 8),
-    "smollm2_probe": (16, 2),
-    "smollm2_train": (2000, 40),
+    "smollm2_tokens": (16, 8),
+    "smollm2_probe": (8, 2),
     "bench_tokens": (16384, 128),
     "bench_vocab": (49152, 2048),
     "bench_dim": (576, 64),
@@ -64,7 +65,7 @@ def every_loss(out: Path, size, device: str) -> dict:
                 f"trainer.device={device}",
                 "trainer.precision=bf16",
                 f"rollout.prompts_per_step={size('prompts')}",
-                f"rollout.group_size={size('group')}",
+                f"rollout.group_size={size('smollm2_group')}",
                 "trainer.mini_batches=1",
                 "trainer.eval_problems=4",
                 "trainer.eval_k=2",
@@ -115,22 +116,21 @@ def entropy_benchmark(out: Path, size, device: str) -> dict:
 
 
 def smollm2_recipe(out: Path, size, device: str) -> dict:
-    """GRPO and KL-Cov on SmolLM2-135M-Instruct on 2-digit sums (configs/smollm2-chain-sum.yaml), one seed each."""
+    """GRPO and KL-Cov on SmolLM2-135M-Instruct on one-digit sums and differences
+    (configs/smollm2-cpu.yaml, the CPU recipe), one seed each."""
     overrides = [
         f"trainer.steps={size('smollm2_steps')}",
         f"trainer.device={device}",
         f"rollout.prompts_per_step={size('smollm2_prompts')}",
-        f"rollout.group_size={size('group')}",
+        f"rollout.group_size={size('smollm2_group')}",
         f"trainer.eval_problems={size('smollm2_eval')}",
         f"trainer.eval_k={size('smollm2_eval_k')}",
         f"trainer.probe_size={size('smollm2_probe')}",
         f"rollout.max_new_tokens={size('smollm2_tokens')}",
-        f"task.n_train={size('smollm2_train')}",
-        f"task.n_heldout={size('smollm2_eval')}",
-        "trainer.eval_every=2",
+        "trainer.eval_every=10",
         "trainer.checkpoint_every=100",
     ]
-    base = load_config(ROOT / "configs" / "smollm2-chain-sum.yaml", overrides)
+    base = load_config(ROOT / "configs" / "smollm2-cpu.yaml", overrides)
     t0 = time.perf_counter()
     result = run_experiment(base, ["grpo", "kl_cov"], 1, out / "smollm2", jobs=1, temperatures=[], log=_log, overrides=overrides)
     return {
