@@ -2,8 +2,9 @@
 share of (the brief's reference: about 100 GFLOP/s on 2 threads of this machine kind).
 
 Times square fp32 matmuls of ``--size`` on ``--threads`` threads, median of ``--repeats`` after
-one warm-up, and prints GFLOP/s; with ``--linear`` also a (tokens × 576) @ (576 × 1536) product,
-the shape of SmolLM2-135M's MLP, whose rate is what its update can hope for.
+one warm-up, and prints GFLOP/s; also a (``--tokens`` × 576) @ (576 × 1536) product,
+the shape of SmolLM2-135M's MLP, whose rate is what its update can hope for, and the square
+product in bf16 (a CPU without bf16 matmul units runs it slower than fp32).
 
 Usage: python benchmarks/bench_matmul_peak.py [--size 2048] [--threads 2] [--repeats 7] [--json PATH]
 """
@@ -42,13 +43,22 @@ def main() -> None:
     n = args.size
     square = rate(torch.randn(n, n, generator=g), torch.randn(n, n, generator=g), args.repeats)
     mlp = rate(torch.randn(args.tokens, 576, generator=g), torch.randn(576, 1536, generator=g), args.repeats)
+    a, b = torch.randn(n, n, generator=g).bfloat16(), torch.randn(n, n, generator=g).bfloat16()
+    bf16 = rate(a, b, args.repeats)
     print(f"fp32 matmul on {args.threads} threads: {n}×{n} square {square:.1f} GFLOP/s")
+    print(f"bf16 matmul, same size: {bf16:.1f} GFLOP/s, ratio to fp32 {bf16 / square:.2f}")
     print(
         f"({args.tokens}×576) @ (576×1536), SmolLM2's MLP shape: {mlp:.1f} GFLOP/s, ratio to square {mlp / square:.2f}"
     )
     write_record(
         args.json,
-        {"square_gflop_per_s": square, "smollm2_mlp_gflop_per_s": mlp, "size": n, "tokens": args.tokens},
+        {
+            "square_gflop_per_s": square,
+            "bf16_square_gflop_per_s": bf16,
+            "smollm2_mlp_gflop_per_s": mlp,
+            "size": n,
+            "tokens": args.tokens,
+        },
     )
 
 
