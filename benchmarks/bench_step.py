@@ -5,7 +5,8 @@ Identical work: the same model weights and config (``grpo_args_from_config`` map
 ``prompts_per_step`` × ``group_size`` sampled completions of at most ``max_new_tokens`` at the
 same temperature over the full vocabulary, the same loss (``grpo`` method's, the plug-in's
 ``ppo`` by default), ``mini_batches`` × ``ppo_epochs`` optimizer steps per rollout, fp32, no
-gradient checkpointing, the same probe size. The samples themselves differ (each engine draws its
+gradient checkpointing, the same probe size, every group in the update (entropy-rl's
+``filter_uniform_groups`` is turned off: TRL keeps groups whose rewards are all equal). The samples themselves differ (each engine draws its
 own), so tokens per step are printed beside the times. Evaluation and checkpoints are off in both.
 
 Phases, timed by wrapping each engine's own functions:
@@ -216,7 +217,8 @@ def summarize(clock: PhaseClock) -> dict:
 
 
 def bench_model(name: str, config: str, sets: list[str], steps: int) -> dict:
-    cfg = load_config(config, sets).for_method("grpo")
+    # TRL trains on every group; entropy-rl drops those with equal rewards unless told not to
+    cfg = load_config(config, ["algorithm.filter_uniform_groups=false", *sets]).for_method("grpo")
     ours_clock = run_entropy_rl(cfg, steps + 1)
     _finish_ours(ours_clock)
     ours = summarize(ours_clock)
