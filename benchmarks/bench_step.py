@@ -262,7 +262,8 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="key.path=value, for every model")
     ap.add_argument("--json", default="", help="Also write the results and their provenance here.")
     args = ap.parse_args()
-    sets = [*args.set, f"trainer.threads={args.threads}"]
+    # the repository's model cache, not one under benchmarks/ (the script runs from there)
+    sets = [f"model.cache_dir={ROOT / '.cache' / 'entropy-rl'}", *args.set, f"trainer.threads={args.threads}"]
     configs = {"tiny": args.tiny_config, "smollm2": args.smollm2_config}
     record = {}
     for name in args.models.split(","):

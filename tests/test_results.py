@@ -73,8 +73,14 @@ def quickstart_rows(summary: dict) -> list[str]:
     rows = []
     for method, label in NAMES.items():
         m = summary["methods"][method]
-        per_seed = [v["entropy_final_vs_grpo"] for p, v in sorted(summary["runs"].items()) if f"/{method}/" in p]
-        ratio = "1.00" if method == "grpo" else f"{m['entropy_final_vs_grpo']['mean']:.2f} ({', '.join(f'{r:.2f}' for r in per_seed)})"
+        per_seed = [
+            v["entropy_final_vs_grpo"] for p, v in sorted(summary["runs"].items()) if f"/{method}/" in p
+        ]
+        ratio = (
+            "1.00"
+            if method == "grpo"
+            else f"{m['entropy_final_vs_grpo']['mean']:.2f} ({', '.join(f'{r:.2f}' for r in per_seed)})"
+        )
         e, a, g = m["entropy_final"], m["eval_accuracy_final"], m["gain_over_temperature"]
         rows.append(
             f"| {label} | {m['entropy_start']['mean']:.3f} → {e['mean']:.3f} ± {e['std']:.3f} | {ratio} | "
@@ -92,7 +98,9 @@ def test_results_page_quickstart_table_is_the_committed_summary():
 
 
 def test_results_page_paper2_claims_are_the_committed_ablations():
-    claims = json.loads((ROOT / "docs" / "results" / "paper2-ablations" / "ablations.json").read_text())["claims"]
+    claims = json.loads((ROOT / "docs" / "results" / "paper2-ablations" / "ablations.json").read_text())[
+        "claims"
+    ]
     page = (ROOT / "docs" / "results.md").read_text()
     for key, c in claims.items():
         mean, lo, hi = c["difference"]
@@ -149,21 +157,35 @@ def test_readme_showcase_claims_hold():
     assert f"falls to {g['entropy_ratio']['mean']:.2f} of its start" in readme
     assert g["eval_pass@8_final"]["mean"] < g["eval_pass@8_start"]["mean"]
     assert f"({g['eval_pass@8_final']['mean']:.3f} against {g['eval_pass@8_start']['mean']:.3f})" in readme
-    assert f"final pass@1 at {g['law_prefix_predicted_final']['mean']:.3f} on average (reached: {g['eval_accuracy_final']['mean']:.3f}" in readme
+    assert (
+        f"final pass@1 at {g['law_prefix_predicted_final']['mean']:.3f} on average (reached: {g['eval_accuracy_final']['mean']:.3f}"
+        in readme
+    )
     within = sum(
-        abs(v["law_prefix_predicted_final"] - v["eval_accuracy_final"]) <= 0.03 for p, v in s["runs"].items() if "/grpo/" in p
+        abs(v["law_prefix_predicted_final"] - v["eval_accuracy_final"]) <= 0.03
+        for p, v in s["runs"].items()
+        if "/grpo/" in p
     )
     assert f"{within} of 5 seeds within 3 points" in readme
     assert f"R² {g['law_r2']['mean']:.2f} ± {g['law_r2']['std']:.2f}" in readme
     thirds = json.loads((SHOWCASE.parent / "entropy_by_thirds.json").read_text())
     acc = [sum(v["eval_accuracy"][i] for k, v in thirds.items() if "/grpo/" in k) / 5 for i in range(3)]
-    assert "averages " + ", ".join(f"{a:.3f}" for a in acc[:2]) + f" and {acc[2]:.3f} over the three thirds" in readme
+    assert (
+        "averages " + ", ".join(f"{a:.3f}" for a in acc[:2]) + f" and {acc[2]:.3f} over the three thirds"
+        in readme
+    )
     # (3) exploration: KL-Cov's pass@8 interval excludes 0, its pass@1 interval spans 0
     d8, d1 = kl["eval_pass@8_minus_grpo"], kl["eval_accuracy_final_minus_grpo"]
     assert d8["mean"] - d8["ci95"] > 0 and d1["mean"] - d1["ci95"] < 0 < d1["mean"] + d1["ci95"]
     assert f"KL-Cov holds {kl['entropy_final_vs_grpo']['mean']:.2f}× GRPO's entropy" in readme
-    assert f"higher pass@8, {_ci(d8, 3, signed=True)}, with pass@1 no lower ({_ci(d1, 3, signed=True)})" in readme
-    assert f"Clip-Cov holds {cc['entropy_final_vs_grpo']['mean']:.2f}× and {_ci(cc['eval_pass@8_minus_grpo'], 3, signed=True)}" in readme
+    assert (
+        f"higher pass@8, {_ci(d8, 3, signed=True)}, with pass@1 no lower ({_ci(d1, 3, signed=True)})"
+        in readme
+    )
+    assert (
+        f"Clip-Cov holds {cc['entropy_final_vs_grpo']['mean']:.2f}× and {_ci(cc['eval_pass@8_minus_grpo'], 3, signed=True)}"
+        in readme
+    )
 
 
 def test_readme_controller_claims_hold():
@@ -174,5 +196,58 @@ def test_readme_controller_claims_hold():
     means = [sum(v["entropy"][i] for v in thirds.values()) / 3 for i in range(3)]
     assert "mean entropy " + ", ".join(f"{m:.2f}" for m in means) + " over the three thirds" in readme
     share, smooth = c["entropy_in_band_share"], c["entropy_in_band_share_smoothed"]
-    assert f"inside the band {share['mean'] * 100:.0f} % of the time (mean absolute error {c['entropy_tracking_error']['mean']:.3f})" in readme
-    assert f"inside {smooth['mean'] * 100:.0f} % (error {c['entropy_tracking_error_smoothed']['mean']:.3f})" in readme
+    assert (
+        f"inside the band {share['mean'] * 100:.0f} % of the time (mean absolute error {c['entropy_tracking_error']['mean']:.3f})"
+        in readme
+    )
+    assert (
+        f"inside {smooth['mean'] * 100:.0f} % (error {c['entropy_tracking_error_smoothed']['mean']:.3f})"
+        in readme
+    )
+
+
+SMOLLM2 = ROOT / "docs" / "results" / "smollm2-cpu" / "summary.json"
+
+
+def smollm2_rows(summary: dict) -> list[str]:
+    """The README's SmolLM2 table, from the committed one-seed summary.json."""
+    sweep = {row["temperature"]: row for row in summary["temperature_baseline"]}
+    t5, t1 = sweep[0.5], sweep[0.1]
+    rows = [
+        f"| initial policy, T = 0.5 / best T (0.1) | {t5['entropy']:.3f} / {t1['entropy']:.3f} | "
+        f"{t5['accuracy']:.3f} / {t1['accuracy']:.3f} | {t5['pass@8']:.3f} / {t1['pass@8']:.3f} |"
+    ]
+    assert max(sweep.values(), key=lambda r: r["accuracy"]) is t1  # "best T"
+    for method, label in (("grpo", "GRPO"), ("kl_cov", "KL-Cov"), ("clip_cov", "Clip-Cov")):
+        m = summary["methods"][method]
+        assert m["entropy_final"]["n"] == 1  # the README says one seed
+        ent = f"{m['entropy_final']['mean']:.3f} " + (
+            f"({m['entropy_ratio']['mean']:.2f}× start)"
+            if method == "grpo"
+            else f"({m['entropy_final_vs_grpo']['mean']:.2f}× GRPO's)"
+        )
+        rows.append(
+            f"| {label} | {ent} | {m['eval_pass@1_final']['mean']:.3f} | {m['eval_pass@8_final']['mean']:.3f} |"
+        )
+    return rows
+
+
+def test_readme_smollm2_table_and_claims_are_the_committed_summary():
+    s = json.loads(SMOLLM2.read_text())
+    readme = (ROOT / "README.md").read_text()
+    for row in smollm2_rows(s):
+        assert row in readme, f"README lacks (or misquotes) the row:\n{row}"
+    flat = " ".join(readme.split())
+    g = s["methods"]["grpo"]
+    best = max(r["accuracy"] for r in s["temperature_baseline"])
+    assert g["eval_pass@1_final"]["mean"] > best  # "past what the initial policy reaches at any temperature"
+    assert g["eval_pass@8_final"]["mean"] <= g["eval_pass@8_start"]["mean"]  # "pass@8 does not grow"
+    law = f"(R² {g['law_r2']['mean']:.2f}, ceiling {g['law_ceiling']['mean']:.3f}, reached {g['eval_accuracy_final']['mean']:.3f})"
+    assert law in flat
+    budget = (
+        f"accounts for {-g['entropy_change_first_order']['mean']:.3f} of the "
+        f"{-g['entropy_change_total']['mean']:.3f} nats/token"
+    )
+    assert budget in flat
+    top = [t["token"] for t in s["token_drivers"]["grpo"][:5]]
+    assert "Let" in top and any(t.strip().isdigit() for t in top)
