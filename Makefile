@@ -70,12 +70,15 @@ docs: setup-all
 	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 # Each benchmark also writes its figures with command, machine and date to runs/bench/*.json; the
-# ones quoted in docs/ are committed under docs/results/benchmarks/.
+# ones quoted in docs/ are committed under docs/results/benchmarks/ (bench_step and the matmul peak
+# under docs/results/smollm2-cpu/).
 bench: setup-all
 	$(PY) benchmarks/bench_entropy.py --json runs/bench/bench_entropy.json
 	$(PY) benchmarks/bench_scoring.py --json runs/bench/bench_scoring.json
 	$(PY) benchmarks/bench_math_nesting.py --json runs/bench/bench_math_nesting.json
 	$(PY) benchmarks/bench_trl_plugin.py --json runs/bench/bench_trl_plugin.json
+	$(PY) benchmarks/bench_matmul_peak.py --json runs/bench/matmul_peak.json
+	$(PY) benchmarks/bench_step.py --json runs/bench/bench_step.json
 	$(VENV)/bin/entropy-rl bandit --out runs/bench/bandit
 
 # The GPU check's luggage (.gpu-bundle/: wheels the GPU image lacks, the SmolLM2 GGUF in two parts
