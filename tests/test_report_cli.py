@@ -283,8 +283,10 @@ def test_compare_reports_the_runs_that_finished_and_names_the_one_that_failed(tm
     assert set(summary) == {"grpo"}  # the report covers the run that finished
     grpo_log = (out / "grpo" / "seed0" / "metrics.jsonl").read_text()
     write("fixed")  # rerun after the fix: the finished run is kept as it is, the failed one runs
-    res = runner.invoke(app, args)
+    res = runner.invoke(app, [a for a in args if a != "--quiet"])
     assert res.exit_code == 0, res.output
+    # one job: a line as each run starts, then that run's own progress
+    assert "run 1/2: grpo, seed 0" in res.output and "run 2/2: custom, seed 0" in res.output
     assert (out / "grpo" / "seed0" / "metrics.jsonl").read_text() == grpo_log
     summary = json.loads((out / "report" / "summary.json").read_text())["methods"]
     assert set(summary) == {"grpo", "custom"}

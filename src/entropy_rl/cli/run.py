@@ -94,7 +94,8 @@ def compare(
     try:
         with needs_extra("compare"):
             result = run_experiment(
-                base, names, seeds, out, jobs, temps, log=typer.echo, on_done=on_done, overrides=set_
+                base, names, seeds, out, jobs, temps, log=typer.echo, on_done=on_done, overrides=set_,
+                progress=not quiet,
             )
     except (ConfigError, ValueError) as e:
         fail(str(e))

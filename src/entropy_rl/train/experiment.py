@@ -84,11 +84,11 @@ def plan_runs(configs: dict[str, Config], seeds: int, out: Path, jobs: int) -> l
     return specs
 
 
-def train_one(spec: RunSpec) -> str | None:
+def train_one(spec: RunSpec, quiet: bool = True) -> str | None:
     """Train one run; None, or the error that stopped it (its directory keeps the last completed
     step, so a rerun of the same experiment resumes it)."""
     try:
-        train(Config(**spec.config), spec.run_dir, resume=spec.resume, quiet=True)
+        train(Config(**spec.config), spec.run_dir, resume=spec.resume, quiet=quiet)
     except Exception as e:  # one broken run must not take the others' report with it
         return f"{type(e).__name__}: {e}"
     return None
@@ -104,10 +104,12 @@ def run_experiment(
     log: Callable[[str], None] = print,
     on_done: Callable[[RunSpec, str | None], None] | None = None,
     overrides: list[str] | None = None,
+    progress: bool = False,
 ) -> ExperimentResult:
     """Train ``methods`` × ``seeds`` from ``base`` (each method's settings from ``Config.for_method``,
     with ``overrides``, the command line's ``--set``, applied last) and write the report to
-    ``out/report``. ``on_done(spec, error)`` is called as each run ends."""
+    ``out/report``. ``on_done(spec, error)`` is called as each run ends. With ``progress`` and one
+    job, each run shows its own progress bar (runs in parallel would draw over each other)."""
     configs = {m: base.for_method(m, overrides) for m in methods}
     task = make_task(base.task)
     # Build the (shared, cached) tiny model once, before the runs start in parallel.
@@ -133,8 +135,10 @@ def run_experiment(
             for future in as_completed(futures):  # as each run ends, whatever its place
                 finished(futures[future], future.result())
     else:
-        for spec in specs:
-            finished(spec, train_one(spec))
+        for i, spec in enumerate(specs):
+            if progress:
+                log(f"run {i + 1}/{len(specs)}: {spec.method}, seed {spec.config['trainer']['seed']} → {spec.run_dir}")
+            finished(spec, train_one(spec, quiet=not progress))
     done = [s.run_dir for s in specs if s.run_dir not in result.failed]
     if done:
         result.report = write_report(done, out / "report", baseline=baseline)
