@@ -207,47 +207,58 @@ def test_readme_controller_claims_hold():
 
 
 SMOLLM2 = ROOT / "docs" / "results" / "smollm2-cpu" / "summary.json"
+SMOLLM2_SEED1 = SMOLLM2.parent / "seed1" / "summary.json"  # GRPO and Clip-Cov only
 
 
-def smollm2_rows(summary: dict) -> list[str]:
-    """The README's SmolLM2 table, from the committed one-seed summary.json."""
-    sweep = {row["temperature"]: row for row in summary["temperature_baseline"]}
-    t5, t1 = sweep[0.5], sweep[0.1]
+def smollm2_rows(seeds: list[dict]) -> list[str]:
+    """The README's SmolLM2 table: each seed's value, "seed 0 / seed 1" (KL-Cov: seed 0 only)."""
+
+    def each(values, fmt=".3f"):
+        return " / ".join(f"{v:{fmt}}" for v in values)
+
+    sweeps = [{row["temperature"]: row for row in s["temperature_baseline"]} for s in seeds]
+    for sweep in sweeps:
+        assert max(sweep.values(), key=lambda r: r["accuracy"]) is sweep[0.1]  # "best T"
     rows = [
-        f"| initial policy, T = 0.5 / best T (0.1) | {t5['entropy']:.3f} / {t1['entropy']:.3f} | "
-        f"{t5['accuracy']:.3f} / {t1['accuracy']:.3f} | {t5['pass@8']:.3f} / {t1['pass@8']:.3f} |"
+        f"| initial policy, T = {t}{' (its best)' if t == 0.1 else ''} | {each(w[t]['entropy'] for w in sweeps)} | "
+        f"{each(w[t]['accuracy'] for w in sweeps)} | {each(w[t]['pass@8'] for w in sweeps)} |"
+        for t in (0.5, 0.1)
     ]
-    assert max(sweep.values(), key=lambda r: r["accuracy"]) is t1  # "best T"
-    for method, label in (("grpo", "GRPO"), ("kl_cov", "KL-Cov"), ("clip_cov", "Clip-Cov")):
-        m = summary["methods"][method]
-        assert m["entropy_final"]["n"] == 1  # the README says one seed
-        ent = f"{m['entropy_final']['mean']:.3f} " + (
-            f"({m['entropy_ratio']['mean']:.2f}× start)"
-            if method == "grpo"
-            else f"({m['entropy_final_vs_grpo']['mean']:.2f}× GRPO's)"
-        )
+    for method, label in (("grpo", "GRPO"), ("kl_cov", "KL-Cov (seed 0)"), ("clip_cov", "Clip-Cov")):
+        ms = [s["methods"][method] for s in seeds if method in s["methods"]]
+        assert all(m["entropy_final"]["n"] == 1 for m in ms)  # one seed per file
+        key, unit = ("entropy_ratio", "start") if method == "grpo" else ("entropy_final_vs_grpo", "GRPO's")
+        ent = f"{each(m['entropy_final']['mean'] for m in ms)} ({each((m[key]['mean'] for m in ms), '.2f').replace(' /', '× /')}× {unit})"
         rows.append(
-            f"| {label} | {ent} | {m['eval_pass@1_final']['mean']:.3f} | {m['eval_pass@8_final']['mean']:.3f} |"
+            f"| {label} | {ent} | {each(m['eval_pass@1_final']['mean'] for m in ms)} | "
+            f"{each(m['eval_pass@8_final']['mean'] for m in ms)} |"
         )
     return rows
 
 
-def test_readme_smollm2_table_and_claims_are_the_committed_summary():
-    s = json.loads(SMOLLM2.read_text())
+def test_readme_smollm2_table_and_claims_are_the_committed_summaries():
+    seeds = [json.loads(SMOLLM2.read_text()), json.loads(SMOLLM2_SEED1.read_text())]
+    assert set(seeds[1]["methods"]) == {"grpo", "clip_cov"}
     readme = (ROOT / "README.md").read_text()
-    for row in smollm2_rows(s):
+    for row in smollm2_rows(seeds):
         assert row in readme, f"README lacks (or misquotes) the row:\n{row}"
     flat = " ".join(readme.split())
-    g = s["methods"]["grpo"]
-    best = max(r["accuracy"] for r in s["temperature_baseline"])
-    assert g["eval_pass@1_final"]["mean"] > best  # "past what the initial policy reaches at any temperature"
-    assert g["eval_pass@8_final"]["mean"] <= g["eval_pass@8_start"]["mean"]  # "pass@8 does not grow"
-    law = f"(R² {g['law_r2']['mean']:.2f}, ceiling {g['law_ceiling']['mean']:.3f}, reached {g['eval_accuracy_final']['mean']:.3f})"
+    gs = [s["methods"]["grpo"] for s in seeds]
+    for s, g in zip(seeds, gs, strict=True):  # "pass@1 rises past what the initial policy reaches at any temperature"
+        assert g["eval_pass@1_final"]["mean"] > max(r["accuracy"] for r in s["temperature_baseline"])
+    # "pass@8 fell on seed 0 and rose on seed 1, by one or two problems of 32"
+    d8 = [g["eval_pass@8_final"]["mean"] - g["eval_pass@8_start"]["mean"] for g in gs]
+    assert d8[0] < 0 < d8[1] and all(abs(d) * 32 <= 2.001 for d in d8)
+
+    def pair(key, fmt):
+        return " / ".join(f"{g[key]['mean']:{fmt}}" for g in gs)
+
+    law = f"(R² {pair('law_r2', '.2f')}, ceiling {pair('law_ceiling', '.3f')}, reached {pair('eval_accuracy_final', '.3f')})"
     assert law in flat
-    budget = (
-        f"accounts for {-g['entropy_change_first_order']['mean']:.3f} of the "
-        f"{-g['entropy_change_total']['mean']:.3f} nats/token"
+    budget = "accounts for " + " and ".join(
+        f"{-g['entropy_change_first_order']['mean']:.3f} of the {-g['entropy_change_total']['mean']:.3f}" for g in gs
     )
-    assert budget in flat
-    top = [t["token"] for t in s["token_drivers"]["grpo"][:5]]
-    assert "Let" in top and any(t.strip().isdigit() for t in top)
+    assert budget + " nats/token" in flat
+    tops = [[t["token"] for t in s["token_drivers"]["grpo"][:5]] for s in seeds]
+    assert all(any(t.strip().isdigit() for t in top) for top in tops)
+    assert "Let" in tops[0] and "The" in tops[1]  # '("Let", "The")'
