@@ -229,7 +229,8 @@ def smollm2_rows(seeds: list[dict]) -> list[str]:
         ms = [s["methods"][method] for s in seeds]
         assert all(m["entropy_final"]["n"] == 1 for m in ms)  # one seed per file
         key, unit = ("entropy_ratio", "start") if method == "grpo" else ("entropy_final_vs_grpo", "GRPO's")
-        ent = f"{each(m['entropy_final']['mean'] for m in ms)} ({each((m[key]['mean'] for m in ms), '.2f').replace(' /', '× /')}× {unit})"
+        ratios = " / ".join(f"{m[key]['mean']:.2f}×" for m in ms)
+        ent = f"{each(m['entropy_final']['mean'] for m in ms)} ({ratios} {unit})"
         rows.append(
             f"| {label} | {ent} | {each(m['eval_pass@1_final']['mean'] for m in ms)} | "
             f"{each(m['eval_pass@8_final']['mean'] for m in ms)} |"
