@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "entropy_rl"
 ALLOWED = {
     "files": set(),
     "core": {"files"},
-    "config": {"core"},
+    "config": {"core", "files"},
     "scoring": {"files"},
     "tasks": {"scoring", "config", "files"},
     "models": {"core", "config", "scoring", "tasks", "files"},

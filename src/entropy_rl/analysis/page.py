@@ -9,7 +9,7 @@ import json
 import math
 from pathlib import Path
 
-from entropy_rl.analysis.stats import pass_k
+from entropy_rl.analysis.stats import PASS_KEY, pass_k
 
 # summary.json key → (column name, what it means). The tables show the name; the tooltip and the
 # footnote give the key, for people who script against summary.json.
@@ -132,10 +132,19 @@ figcaption{font-size:13px;color:#333}
 """
 
 
+def esc(value) -> str:
+    """The one way any text reaches the page: run files, keys and directory names are untrusted."""
+    return html.escape(str(value), quote=True)
+
+
+def _number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def fmt(d: dict) -> str:
     """Mean ± std over seeds, rounded to the std's first significant digit (3 decimals for one
     seed): more digits than the seeds support would only be noise."""
-    if d["n"] == 0 or not math.isfinite(d["mean"]):
+    if not isinstance(d, dict) or not d.get("n") or not _number(d.get("mean")) or not _number(d.get("std", 0)):
         return "–"
     if d["n"] == 1 or not d["std"] > 0:
         return f"{d['mean']:.3f}"
@@ -144,13 +153,13 @@ def fmt(d: dict) -> str:
 
 
 def _opt(v) -> str:
-    return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3f}"
+    return f"{v:.3f}" if _number(v) else "–"
 
 
 def _column(key: str) -> tuple[str, str]:
     if key in COLUMNS:
         return COLUMNS[key]
-    if key.startswith("eval_pass@"):
+    if PASS_KEY.fullmatch(key):
         k = pass_k(key)
         if key.endswith("_minus_grpo"):
             return f"pass@{k} − GRPO's", f"held-out pass@{k} minus GRPO's, same seed"
@@ -166,18 +175,18 @@ def _column(key: str) -> tuple[str, str]:
 def _head(key: str) -> str:
     name, meaning = _column(key)
     tip = f"{key}: {meaning}" if meaning else key
-    return f'<th title="{html.escape(tip)}">{html.escape(name)}</th>'
+    return f'<th title="{esc(tip)}">{esc(name)}</th>'
 
 
 def _pass_keys(keys, suffix: str) -> list[str]:
     """The pass@k keys with k > 1 (pass@1 is the accuracy columns), ordered by k."""
-    keys = [k for k in keys if k.startswith("eval_pass@") and k.endswith(suffix)]
-    keys = [k for k in keys if not k.startswith("eval_pass@1_") and k != "eval_pass@1"]
+    keys = [k for k in keys if PASS_KEY.fullmatch(k) and k.endswith(suffix)]
+    keys = [k for k in keys if pass_k(k) != 1]
     return sorted(keys, key=pass_k)
 
 
 def _table(title: str, head: str, body: str) -> str:
-    return f"<h3>{html.escape(title)}</h3><div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
+    return f"<h3>{esc(title)}</h3><div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
 
 
 def methods_tables(summary: dict) -> str:
@@ -202,7 +211,7 @@ def methods_tables(summary: dict) -> str:
         for method, vals in summary.items():
             n = max((v["n"] for v in vals.values()), default=0)
             body += (
-                f"<tr><td>{html.escape(method)}</td><td>{n}</td>"
+                f"<tr><td>{esc(method)}</td><td>{esc(n)}</td>"
                 + "".join(f"<td>{fmt(vals[c]) if c in vals else '–'}</td>" for c in cols)
                 + "</tr>"
             )
@@ -223,7 +232,7 @@ def per_run_table(rows: list[tuple[str, dict[str, float]]]) -> str:
     cols = [c for c in PER_RUN_TABLE if c in present] + _pass_keys(present, "_final")
     head = "<th>run</th>" + "".join(_head(c) for c in cols)
     body = "".join(
-        f'<tr><td title="{html.escape(path)}">{html.escape(_run_name(path))}</td>'
+        f'<tr><td title="{esc(path)}">{esc(_run_name(path))}</td>'
         + "".join(f"<td>{_opt(v.get(c))}</td>" for c in cols)
         + "</tr>"
         for path, v in rows
@@ -234,9 +243,9 @@ def per_run_table(rows: list[tuple[str, dict[str, float]]]) -> str:
 def law_table(laws: dict) -> str:
     rows = ""
     for path, law in laws.items():
-        name = html.escape(_run_name(path))
+        name = esc(_run_name(path))
         if "error" in law:
-            rows += f"<tr><td>{name}</td><td colspan=6 style='text-align:left'>{html.escape(law['error'])}</td></tr>"
+            rows += f"<tr><td>{name}</td><td colspan=6 style='text-align:left'>{esc(law['error'])}</td></tr>"
             continue
         lo, hi = law["ceiling_interval"]
         rows += (
@@ -257,8 +266,8 @@ def baseline_table(baseline: list[dict[str, float]] | None) -> str:
     keys = ["temperature", "entropy", "accuracy"] + _pass_keys([f"eval_{k}" for k in baseline[0]], "")
     keys = [k.removeprefix("eval_") for k in keys]
     names = {"temperature": "temperature", "entropy": "entropy (nats/token)", "accuracy": "pass@1"}
-    head = "".join(f"<th>{html.escape(names.get(k, k))}</th>" for k in keys)
-    rows = "".join("<tr>" + "".join(f"<td>{r[k]:.3f}</td>" for k in keys) + "</tr>" for r in baseline)
+    head = "".join(f"<th>{esc(names.get(k, k))}</th>" for k in keys)
+    rows = "".join("<tr>" + "".join(f"<td>{_opt(r.get(k))}</td>" for k in keys) + "</tr>" for r in baseline)
     return (
         "<h2>The frontier: the initial policy at lower temperatures (held-out)</h2>"
         "<p>What sharpening alone gives. A method has learned something only where it beats the row with "
@@ -273,12 +282,12 @@ def drivers_html(drivers: dict[str, list[dict]]) -> str:
     tables = ""
     for method, rows in drivers.items():
         body = "".join(
-            f"<tr><td><code>{html.escape(r['token'])}</code></td><td>{_opt(r['covariance_share'])}</td>"
-            f"<td>{r['count']}</td><td>{r['mean_entropy']:.3f}</td></tr>"
+            f"<tr><td><code>{esc(r['token'])}</code></td><td>{_opt(r['covariance_share'])}</td>"
+            f"<td>{esc(r['count'])}</td><td>{_opt(r['mean_entropy'])}</td></tr>"
             for r in rows
         )
         tables += (
-            f"<div class='scroll'><table><tr><th colspan=4>{html.escape(method)}</th></tr>"
+            f"<div class='scroll'><table><tr><th colspan=4>{esc(method)}</th></tr>"
             "<tr><th>token</th><th>share of Σ Cov</th><th>occurrences</th><th>mean entropy</th></tr>"
             f"{body}</table></div>"
         )
@@ -291,9 +300,9 @@ def drivers_html(drivers: dict[str, list[dict]]) -> str:
 
 def figures_html(figs: list[Path]) -> str:
     items = "".join(
-        f"<figure class='{'wide' if f.stem in WIDE else ''}'><img src='{html.escape(f.name)}' "
-        f"alt='{html.escape(f.stem)}'><figcaption><b>{html.escape(f.stem.replace('_', ' '))}.</b> "
-        f"{html.escape(CAPTIONS.get(f.stem, ''))}</figcaption></figure>"
+        f"<figure class='{'wide' if f.stem in WIDE else ''}'><img src='{esc(f.name)}' "
+        f"alt='{esc(f.stem)}'><figcaption><b>{esc(f.stem.replace('_', ' '))}.</b> "
+        f"{esc(CAPTIONS.get(f.stem, ''))}</figcaption></figure>"
         for f in figs
     )
     return f"<h2>Plots</h2><div class='plots'>{items}</div>"
@@ -311,18 +320,18 @@ def render(
     evals: dict,
 ) -> str:
     """The whole page."""
-    keys = sorted({k for v in summary.values() for k in v if k in COLUMNS or k.startswith("eval_pass@")})
-    footnote = "; ".join(f"<code>{k}</code> = {html.escape(_column(k)[0])}" for k in keys)
+    keys = sorted({k for v in summary.values() for k in v if k in COLUMNS or PASS_KEY.fullmatch(k)})
+    footnote = "; ".join(f"<code>{esc(k)}</code> = {esc(_column(k)[0])}" for k in keys)
     paired_html = (
         "<p>Against GRPO, paired by seed (mean [95 % t-interval]):</p><ul>"
-        + "".join(f"<li>{html.escape(line)}</li>" for line in paired)
+        + "".join(f"<li>{esc(line)}</li>" for line in paired)
         + "</ul>"
         if paired
         else ""
     )
     ev = (
         "<details><summary>Evaluations saved in the run directories (JSON)</summary><div class='scroll'><pre>"
-        + html.escape(json.dumps(evals, indent=1))
+        + esc(json.dumps(evals, indent=1, default=str))
         + "</pre></div></details>"
         if evals
         else ""
@@ -330,7 +339,7 @@ def render(
     return f"""<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>entropy-rl report</title><style>{STYLE}</style></head><body>
 <h1>entropy-rl report</h1>
-<h2>What the runs show</h2><ul id="verdicts">{"".join(f"<li>{html.escape(v)}</li>" for v in verdict_lines)}</ul>
+<h2>What the runs show</h2><ul id="verdicts">{"".join(f"<li>{esc(v)}</li>" for v in verdict_lines)}</ul>
 <h2>By method (mean ± std over seeds)</h2>
 <p>Hover a column name for its unit and its key in <code>summary.json</code>. Final entropy and training
 accuracy are means of the last 5 steps; held-out figures are the last evaluation. ΔH first order + ΔH

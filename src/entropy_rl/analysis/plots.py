@@ -3,6 +3,7 @@ returning the saved PNG's path."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,23 +12,35 @@ import numpy as np
 from entropy_rl.analysis.runs import Run
 from entropy_rl.analysis.stats import (
     ENTROPY_LINKED,
+    PASS_KEY,
     covariance_and_entropy_change,
     entropy_changes,
     last_value,
     law_points,
+    pass_k,
     trailing_mean,
 )
 from entropy_rl.core.bandit import BanditResult
 from entropy_rl.core.law import fit_entropy_law
+from entropy_rl.files import write_bytes
 
 
 def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
+    # Labels come from run files and directory names: "$\\frac{1}{$" is text, never mathtext.
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _savefig(fig, path: Path, dpi: int) -> None:
+    """Render to memory, then write atomically (a planted link at ``path`` is replaced, not followed)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=dpi, format="png")
+    write_bytes(path, buf.getvalue())
 
 
 def save_figure(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legend_size: int = 8) -> Path:
@@ -38,7 +51,7 @@ def save_figure(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legen
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=legend_size)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _savefig(fig, path, 110)
     _plt().close(fig)
     return path
 
@@ -212,12 +225,13 @@ def plot_pass_at_k(runs: list[Run], path: Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 4.0))
     for method, group in by_method(runs).items():
-        keys = sorted(
-            (k for k in group[0].rows[-1] if k.startswith("eval_pass@")), key=lambda k: int(k.split("@")[1])
+        common = set.intersection(*({k for k in r.rows[-1] if PASS_KEY.fullmatch(k)} for r in group))
+        keys = sorted(  # every run's keys checked: those all the method's runs have, of pass@k's form
+            (k for k in common if k.startswith("eval_pass@") and k.count("_") == 1), key=pass_k
         )
         if not keys:
             continue
-        ks = [int(k.split("@")[1]) for k in keys]
+        ks = [pass_k(k) for k in keys]
         vals = np.array([[last_value(r, k) for k in keys] for r in group])
         ax.errorbar(ks, vals.mean(0), yerr=vals.std(0), marker="o", capsize=3, label=method)
     ax.set_xscale("log", base=2)
@@ -249,7 +263,7 @@ def plot_entropy_links(runs: list[Run], path: Path) -> Path:
         axes[0].legend(fontsize=8)
     fig.suptitle("Entropy, diversity and calibration at each held-out evaluation")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _savefig(fig, path, 110)
     plt.close(fig)
     return path
 
@@ -356,6 +370,6 @@ def plot_bandit(result: BanditResult, path: str | Path) -> Path:
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    _savefig(fig, path, 120)
     plt.close(fig)
     return path

@@ -25,6 +25,7 @@ from entropy_rl.analysis.stats import (
     run_metrics,
 )
 from entropy_rl.analysis.verdicts import verdicts
+from entropy_rl.files import atomic_write_text
 
 
 def write_report(
@@ -73,7 +74,8 @@ def write_report(
             laws[str(run.path)] = {"error": str(e)}
     evals = {str(r.path): r.eval for r in runs if r.eval}
     drivers = pooled_token_drivers(runs)
-    (out / "summary.json").write_text(
+    atomic_write_text(
+        out / "summary.json",
         json.dumps(
             {
                 "methods": summary,
@@ -99,5 +101,5 @@ def write_report(
         figs,
         evals,
     )
-    (out / "index.html").write_text(page)
+    atomic_write_text(out / "index.html", page)
     return out / "index.html"

@@ -4,6 +4,7 @@ temperature-matched baseline, and the pooled token drivers."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -216,10 +217,10 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
             **entropy_links(run),
             **entropy_tracking(run),
         }
-        for key in sorted(k for k in run.rows[-1] if k.startswith("eval_pass@")):
+        for key in sorted(k for k in run.rows[-1] if PASS_KEY.fullmatch(k) and k.startswith("eval_")):
             vals[key + "_final"] = last_value(run, key)
         for key, v in (run.initial_eval or {}).items():  # the initial policy's pass@k, before any update
-            if key.startswith("pass@") and key != "pass@1":
+            if PASS_KEY.fullmatch(key) and key.startswith("pass@") and pass_k(key) != 1:
                 vals[f"eval_{key}_start"] = v
         if baseline and np.isfinite(last_value(run, "eval_entropy")):
             matched = matched_baseline(baseline, last_value(run, "eval_entropy"))
@@ -239,9 +240,14 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
     return per_run
 
 
+# The pass@k keys the report reads; any other key that starts like one is not a pass@k (and,
+# coming from a run file, is never trusted to be anything else).
+PASS_KEY = re.compile(r"(?:eval_)?pass@(\d{1,4})(?:_final|_start|_minus_grpo)?")
+
+
 def pass_k(key: str) -> int:
     """k of a pass@k key: ``pass@8``, ``eval_pass@8_final``, ``eval_pass@8_minus_grpo``."""
-    return int(key.split("@")[1].split("_")[0])
+    return int(PASS_KEY.fullmatch(key).group(1))
 
 
 def entropy_tracking(run: Run) -> dict[str, float]:
@@ -324,7 +330,7 @@ def _add_entropy_vs_grpo(runs: list[Run], per_run: list[dict[str, float]]) -> No
         if ref["entropy_final"] > 0:
             vals["entropy_final_vs_grpo"] = vals["entropy_final"] / ref["entropy_final"]
         vals["eval_accuracy_final_minus_grpo"] = vals["eval_accuracy_final"] - ref["eval_accuracy_final"]
-        for key in [k for k in vals if k.startswith("eval_pass@") and k.endswith("_final") and k in ref]:
+        for key in [k for k in vals if PASS_KEY.fullmatch(k) and k.endswith("_final") and k in ref]:
             vals[key.removesuffix("_final") + "_minus_grpo"] = vals[key] - ref[key]
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import typer
 
-from entropy_rl.cli.app import app, fail
+from entropy_rl.cli.app import app, fail, one_line
 from entropy_rl.cli.output import drivers_line
+from entropy_rl.files import atomic_write_text
 
 
 @app.command()
@@ -25,12 +26,13 @@ def report(
 ) -> None:
     """Plots and a table (index.html) from one or more runs."""
     from entropy_rl.analysis.report import write_report
+    from entropy_rl.analysis.runs import read_baseline
 
     try:
-        sweep = json.loads(baseline.read_text()) if baseline else None
+        sweep = read_baseline(baseline) if baseline else None
         index = write_report(run_dirs, out, baseline=sweep)
-    except (FileNotFoundError, ValueError) as e:
-        fail(str(e))
+    except (OSError, ValueError) as e:
+        fail(one_line(e))
     typer.echo(f"report: {index}")
 
 
@@ -65,8 +67,8 @@ def fit(
         run = load_run(run_dir)
         metric = metric or run.performance_key
         law = fit_run_law(run, metric=metric)
-    except (FileNotFoundError, ValueError) as e:
-        fail(str(e))
+    except (OSError, ValueError) as e:
+        fail(one_line(e))
     lo, hi = law.ceiling_interval
     typer.echo(f"points: {law.n} (entropy, {metric})")
     typer.echo(f"a = {law.a:.4f}  b = {law.b:.4f}  R² = {law.r2:.3f}")
@@ -133,4 +135,4 @@ def bandit(
         for form in ("vanilla", "natural")
     }
     command = f"entropy-rl bandit --trials {trials} --actions {actions} --lr {lr:g}"
-    (out / "bandit.json").write_text(json.dumps({"command": command, "figures": figures}, indent=1))
+    atomic_write_text(out / "bandit.json", json.dumps({"command": command, "figures": figures}, indent=1))

@@ -24,6 +24,16 @@ TRAIN_PACKAGES = {
 }
 
 
+def one_line(e: BaseException) -> str:
+    """An exception as one line for ``fail``: OS errors name their file, a long message is cut."""
+    if isinstance(e, OSError) and e.strerror and e.filename is not None:
+        msg = f"{str(e.filename)[:200]}: {e.strerror}"
+    else:
+        msg = str(e) or type(e).__name__
+    msg = " ".join(msg.split())
+    return msg if len(msg) <= 2000 else msg[:2000] + " …"
+
+
 def fail(msg: str) -> None:
     """Print ``error: msg`` on stderr and exit with status 2."""
     typer.secho(f"error: {msg}", fg=typer.colors.RED, err=True)

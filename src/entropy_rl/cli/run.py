@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from entropy_rl.cli.app import app, fail, needs_extra, parse_temperatures
+from entropy_rl.cli.app import app, fail, needs_extra, one_line, parse_temperatures
+from entropy_rl.files import atomic_write_text, read_text
 
 
 @app.command()
@@ -17,32 +18,61 @@ def train(
     out: Path = typer.Option(None, "--out", help="Run directory."),
     resume: Path = typer.Option(None, "--resume", help="Continue the run in this directory."),
     set_: list[str] = typer.Option([], "--set", help="Override a field: key.path=value (repeatable)."),
+    reward_fn: str = typer.Option(
+        None,
+        "--reward-fn",
+        help="Your reward function, FILE.py:NAME (sets task.reward_fn). With --resume and the run's own "
+        "config, pass it again: code a run directory names is never run on its word.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Train one run; one JSON line per step in RUN_DIR/metrics.jsonl."""
     with needs_extra("train"):
         from entropy_rl.config import ConfigError, load_config
-        from entropy_rl.scoring.types import ScoringFailed
+        from entropy_rl.scoring.types import InvalidReward, ScoringFailed
         from entropy_rl.train.trainer import train as run_train
 
+    overrides = [*set_, *([f"task.reward_fn={reward_fn}"] if reward_fn else [])]
     run_dir = None
     try:
         if resume is not None:
-            cfg = load_config(config or resume / "config.yaml", set_)
+            if config is None:
+                cfg = run_config(resume, overrides)
+            else:
+                cfg = load_config(config, overrides)
             run_dir = resume
         else:
             if config is None or out is None:
                 fail("train needs CONFIG and --out RUN_DIR (or --resume RUN_DIR)")
-            cfg = load_config(config, set_)
+            cfg = load_config(config, overrides)
             run_dir = out
         with needs_extra("train"):
             run_train(cfg, run_dir, resume=resume is not None, quiet=quiet)
-    except (ConfigError, FileExistsError, FileNotFoundError, ValueError, ScoringFailed) as e:
-        msg = str(e)
-        if run_dir is not None and (Path(run_dir) / "interrupted").exists():
-            msg += f"\n{(Path(run_dir) / 'interrupted').read_text().strip()}: fix the cause, then --resume {run_dir}"
+    except (ConfigError, OSError, ValueError, ScoringFailed, InvalidReward) as e:
+        msg = one_line(e)
+        if run_dir is not None and (Path(run_dir) / "interrupted").is_file():
+            note = read_text(Path(run_dir) / "interrupted", limit=1000).strip()
+            msg += f"; {one_line(ValueError(note))}: fix the cause, then --resume {run_dir}"
         fail(msg)
     typer.echo(f"run written to {run_dir}")
+
+
+def run_config(run_dir: Path, overrides: list[str]):
+    """A run directory's own ``config.yaml`` with ``overrides``. A run directory is data: the
+    reward function its config names is refused unless the command line names the same one
+    again (``--reward-fn``, or ``--set task.reward_fn=``)."""
+    from entropy_rl.config import ConfigError, load_config
+
+    stored = load_config(run_dir / "config.yaml").task.reward_fn
+    cfg = load_config(run_dir / "config.yaml", overrides)
+    explicit = any(o.split("=", 1)[0].strip() == "task.reward_fn" for o in overrides)
+    if stored and not (explicit and cfg.task.reward_fn == stored):
+        raise ConfigError(
+            f"{run_dir / 'config.yaml'} names the reward function task.reward_fn = {stored[:200]!r}: code "
+            f"that a run directory names is never run on its word; if you trust it, pass --reward-fn "
+            f"{stored[:200]} (docs/safety.md)"
+        )
+    return cfg
 
 
 @app.command()
@@ -133,6 +163,9 @@ def eval_(
         "as `report --baseline` for runs that start from this model.",
     ),
     set_: list[str] = typer.Option([], "--set", help="Override a config field: key.path=value."),
+    reward_fn: str = typer.Option(
+        None, "--reward-fn", help="The run's reward function, FILE.py:NAME, named again (see `train --resume`)."
+    ),
 ) -> None:
     """Sample k responses per held-out problem: accuracy at k, diversity, calibration, entropy."""
     with needs_extra("eval"):
@@ -140,6 +173,7 @@ def eval_(
 
         from entropy_rl.analysis.plots import plot_eval
         from entropy_rl.config import Config, ConfigError, load_config
+        from entropy_rl.files import CheckpointError
         from entropy_rl.models.load import load_policy
         from entropy_rl.tasks.factory import make_task
         from entropy_rl.train.checkpoint import latest_checkpoint, load_weights
@@ -150,11 +184,12 @@ def eval_(
     run_dir = Path(model)
     is_run = (run_dir / "config.yaml").exists()
     sweep_temps = parse_temperatures(temperatures, "--temperatures")
+    overrides = [*set_, *([f"task.reward_fn={reward_fn}"] if reward_fn else [])]
     try:
         if is_run:
-            cfg = load_config(run_dir / "config.yaml", set_)
+            cfg = run_config(run_dir, overrides)
         else:
-            cfg = load_config(None, [f"model.name={model}", *set_])
+            cfg = load_config(None, [f"model.name={model}", *overrides])
         if data != cfg.task.name or not is_run:
             if data.endswith((".jsonl", ".parquet")):
                 task_cfg = {"name": "jsonl", "path": data}
@@ -166,15 +201,18 @@ def eval_(
             policy = load_policy(cfg.model, task, seed=cfg.trainer.seed, log=typer.echo)
     except ValidationError as e:
         fail(f"--data {data}: {e}")
-    except (ConfigError, FileNotFoundError, ValueError) as e:
-        fail(str(e))
+    except (ConfigError, OSError, ValueError) as e:
+        fail(one_line(e))
     device = resolve_device(cfg.trainer.device)
     policy.model.to(device)
     if is_run:
-        ckpt = latest_checkpoint(run_dir)
-        if ckpt is None:
-            fail(f"{run_dir} has no checkpoint")
-        load_weights(ckpt, policy.model)
+        try:
+            ckpt = latest_checkpoint(run_dir)
+            if ckpt is None:
+                fail(f"{run_dir} has no checkpoint")
+            load_weights(ckpt, policy.model)
+        except CheckpointError as e:
+            fail(one_line(e))
     temp = temperature if temperature is not None else (cfg.rollout.temperature if is_run else 1.0)
     max_new = (
         max_new_tokens if max_new_tokens is not None else (cfg.rollout.max_new_tokens if is_run else 512)
@@ -192,7 +230,7 @@ def eval_(
         sweep = temperature_sweep(
             policy, task, problems, k, sweep_temps, sampling, device, seed=cfg.trainer.seed
         )
-        (out / "temperature_sweep.json").write_text(json.dumps(sweep, indent=1))
+        atomic_write_text(out / "temperature_sweep.json", json.dumps(sweep, indent=1))
         for row in sweep:
             typer.echo(
                 f"T = {row['temperature']:g}: entropy {row['entropy']:.4f}  accuracy {row['accuracy']:.4f}  "

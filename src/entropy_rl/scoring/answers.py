@@ -72,16 +72,20 @@ def last_number(text: str) -> str | None:
 
 
 # a comma is read only as a thousands separator: "1,000" and "12,345.5", never "1,2" or "-2,1"
-_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
+THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 def _number(s: str) -> Fraction | None:
     """An exact rational for a plain number (integer, decimal, a/b), else None."""
-    s = s.strip().rstrip(".").replace("$", "")
-    if len(s) > 64:
+    s = s.strip().rstrip(".")
+    for fence in ("$$", "$"):  # one pair of math delimiters around the number, nothing inside
+        if len(s) > 2 * len(fence) and s.startswith(fence) and s.endswith(fence):
+            s = s[len(fence) : -len(fence)].strip()
+            break
+    if len(s) > 64 or "$" in s:
         return None
     if "," in s:
-        if not _THOUSANDS.fullmatch(s):
+        if not THOUSANDS.fullmatch(s):
             return None
         s = s.replace(",", "")
     try:
@@ -94,9 +98,17 @@ def _number(s: str) -> Fraction | None:
     return None
 
 
+def _squash(s: str) -> str:
+    """Whitespace removed except between two letters or digits: ``x + 1`` is ``x+1``, ``1 2`` is
+    not ``12``."""
+    s = re.sub(r"\s+", " ", s.strip())
+    return re.sub(r"(?<![0-9A-Za-z]) | (?![0-9A-Za-z])", "", s)
+
+
 def exact_or_numeric_match(gold: str, pred: str) -> bool:
-    """Cheap match: equal after whitespace removal, or equal as exact rational numbers."""
-    if gold.replace(" ", "") == pred.replace(" ", ""):
+    """Cheap match: equal once whitespace that separates nothing is removed, or equal as exact
+    rational numbers."""
+    if _squash(gold) == _squash(pred):
         return True
     g, p = _number(gold), _number(pred)
     return g is not None and p is not None and g == p
@@ -120,3 +132,47 @@ def numeric_wrong_answer(answer: str, rng) -> str | None:
     if m:
         return f"{int(m.group(1)) + offset}/{m.group(2)}"
     return None
+
+
+
+# Thousands separators LaTeX and typography use between digit groups: "1\,000", "1{,}000",
+# "1 000" with a thin space; removed before any comparison.
+_THIN_THOUSANDS = re.compile(r"(?<=\d)(?:\\,|\\!|\\ |\\thinspace|~|\{,\}|\u2009|\u202f)(?=\d{3}(?!\d))")
+# relations that make an answer a statement rather than a value
+_APPROX = re.compile(r"\\(?:approx|simeq|sim|thickapprox|fallingdotseq)(?![A-Za-z])|≈|≃")
+_RELATION = re.compile(r"\\(?:neq|ne|leq|geq|le|ge|lt|gt|equiv)(?![A-Za-z])|[<>≠≤≥≡]")
+# what may stand left of "=" in a final answer: a variable, maybe subscripted or applied ("x",
+# "x_1", "\theta", "f(2)"); an expression left of "=" ("1 = 3", "2+2=5") is no final answer
+_LHS = re.compile(r"\\?[A-Za-z]+(?:_\{?[A-Za-z0-9]+\}?)?(?:\([^=()]*\))?")
+_PERCENT = re.compile(r"\\%|%|\\text\{\s*\\?%\s*\}|\\percent(?![A-Za-z])")
+
+
+def without_thousands(s: str) -> str:
+    """``1\\,000``, ``1{,}000`` and thin-space groups as ``1000``."""
+    return _THIN_THOUSANDS.sub("", s)
+
+
+def prepare_answer(gold: str, pred: str, percent_as_fraction: bool = False) -> tuple[str, str, str | None]:
+    """(gold, answer, why the answer is wrong without verifying it, or None), text only.
+
+    - thousands separators between digit groups are removed (``1\\,000`` is 1000);
+    - unless the reference is itself a relation, an approximation (``3 \\approx 5``), an
+      inequality, or an equation whose left side is not a variable (``1 = 3``, ``2+2=5``) is no
+      final answer; ``x = 3`` and ``f(2) = 3`` give their right side;
+    - a percent sign is dropped (``50\\%`` is 50), unless ``percent_as_fraction`` (the task says
+      percentages are fractions: ``50\\%`` is 0.5)."""
+    gold, pred = without_thousands(gold), without_thousands(pred)
+    if not percent_as_fraction:
+        gold, pred = _PERCENT.sub("", gold).strip(), _PERCENT.sub("", pred).strip()
+    if "=" in gold or _APPROX.search(gold) or _RELATION.search(gold):
+        return gold, pred, None  # an equation or relation asked for: math-verify compares them
+    if _APPROX.search(pred):
+        return gold, pred, "an approximation is not a final answer"
+    if _RELATION.search(pred):
+        return gold, pred, "an inequality is not a final answer"
+    if "=" in pred:
+        parts = pred.split("=")
+        if not _LHS.fullmatch(parts[0].strip()) or not parts[-1].strip():
+            return gold, pred, "an equation whose left side is not a variable is not a final answer"
+        pred = parts[-1].strip()
+    return gold, pred, None

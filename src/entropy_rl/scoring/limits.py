@@ -3,6 +3,7 @@ one that returns a non-reward is a bug that propagates."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -24,56 +25,102 @@ class Deadline:
     expired = False
 
 
-# after the first alarm, the alarm repeats this often
+# after the first interruption, it repeats this often
 _REPEAT_S = 0.05
+# The interruption's signal: a real-time signal of our own, sent to the main thread by a watchdog
+# thread. Scorers use SIGALRM for their own limits (math-verify's default API installs a handler
+# and calls ``signal.alarm(0)``), which would cancel an alarm-based limit; nothing they do reaches
+# a thread or this signal.
+_SIGNAL = signal.SIGRTMIN + 3 if hasattr(signal, "SIGRTMIN") else getattr(signal, "SIGUSR2", None)
+_OWN_FILES = {__file__, contextlib.__file__}
+
+
+class _Active:
+    """The deadline of the innermost ``time_limit`` in progress (main thread only), and its frames."""
+
+    deadline: Deadline | None = None
+    caller = None  # the frame that entered the ``with``: not interrupted
+    traced: list = []
+
+
+def _stop_every_line(frame, event, arg):
+    """Line tracer on the interrupted code: once the limit has passed, every line it runs raises
+    again, so that a handler that caught the interruption cannot go on. Our own frames (this
+    module's cleanup, contextlib's ``__exit__``) are never traced."""
+    d = _Active.deadline
+    if d is None or not d.expired or frame.f_code.co_filename in _OWN_FILES:
+        return None
+    if event == "line":
+        raise ScoreTimeout
+    return _stop_every_line
+
+
+def _on_signal(signum, frame):
+    """Installed once and kept: a signal that arrives after its limit ended does nothing."""
+    d = _Active.deadline
+    if d is None or not d.expired:
+        return
+    if not _Active.traced:
+        while frame is not None and frame is not _Active.caller:
+            if frame.f_code.co_filename not in _OWN_FILES:
+                frame.f_trace = _stop_every_line
+                _Active.traced.append(frame)
+            frame = frame.f_back
+        sys.settrace(_stop_every_line)  # frames the interrupted code calls next
+    raise ScoreTimeout
+
+
+def _watchdog(seconds: float, deadline: Deadline, cancel: threading.Event, target: int) -> None:
+    if cancel.wait(seconds):
+        return
+    deadline.expired = True
+    while True:
+        signal.pthread_kill(target, _SIGNAL)
+        if cancel.wait(_REPEAT_S):
+            return
 
 
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[Deadline]:
-    """Interrupt the enclosed Python code after ``seconds`` with ``ScoreTimeout`` (SIGALRM; main
-    thread of a POSIX process only, else no limit). C code that never returns to the interpreter
-    is interrupted only when it does.
+    """Interrupt the enclosed Python code after ``seconds`` with ``ScoreTimeout`` (main thread of a
+    POSIX process only, else no limit). C code that never returns to the interpreter is
+    interrupted only when it does (sleeps and blocking calls are).
 
-    Code that catches the interruption (a bare ``except:``) cannot go on: from the first alarm,
-    a line tracer on the enclosed frames raises ``ScoreTimeout`` again at every line they run,
-    including the handler's own, so the exception leaves the handler; the alarm also repeats."""
+    A watchdog thread times the limit and signals the main thread, so nothing the enclosed code
+    does to SIGALRM or its own timers can cancel it; the cleanup cannot be skipped by an
+    interruption that lands at the limit's last microsecond. Code that catches the interruption
+    (a bare ``except:``) cannot go on: every line it runs from then raises it again."""
     deadline = Deadline()
-    usable = (
-        seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    )
+    usable = seconds and _SIGNAL is not None and threading.current_thread() is threading.main_thread()
     if not usable:
         yield deadline
         return
-    caller = sys._getframe(2)  # the frame that entered the `with` (above contextlib's __enter__)
-    traced: list = []
+    if signal.getsignal(_SIGNAL) is not _on_signal:
+        signal.signal(_SIGNAL, _on_signal)
+    outer = (_Active.deadline, _Active.caller, _Active.traced)
     previous_trace = sys.gettrace()
-
-    def stop_every_line(frame, event, arg):
-        if event == "line":
-            raise ScoreTimeout
-        return stop_every_line
-
-    def on_alarm(signum, frame):
-        if not deadline.expired:
-            deadline.expired = True
-            while frame is not None and frame is not caller:
-                frame.f_trace = stop_every_line
-                traced.append(frame)
-                frame = frame.f_back
-            sys.settrace(stop_every_line)  # frames the interrupted code calls next
-        raise ScoreTimeout
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT_S)
+    _Active.deadline, _Active.caller, _Active.traced = deadline, sys._getframe(2), []
+    cancel = threading.Event()
+    watchdog = threading.Thread(
+        target=_watchdog, args=(seconds, deadline, cancel, threading.main_thread().ident), daemon=True
+    )
+    watchdog.start()
     try:
         yield deadline
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if deadline.expired:
-            sys.settrace(previous_trace)
-            for frame in traced:
-                frame.f_trace = None
+        while True:  # an interruption landing here is absorbed; the cleanup always completes
+            try:
+                cancel.set()
+                watchdog.join()
+                traced = _Active.traced
+                _Active.deadline, _Active.caller, _Active.traced = outer
+                if deadline.expired:
+                    sys.settrace(previous_trace)
+                    for frame in traced:
+                        frame.f_trace = None
+                break
+            except ScoreTimeout:
+                continue
 
 
 def safe_score(task: Scorer, problem: Problem, response: str) -> Verdict:

@@ -25,20 +25,77 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
-from entropy_rl.scoring.answers import exact_or_numeric_match
+from entropy_rl.scoring.answers import exact_or_numeric_match, prepare_answer
 from entropy_rl.scoring.types import Verdict
 
+# A decimal answer equals a value when within this relative distance of it (about 12 significant
+# digits): "0.5" is 1/2, but a rounded "0.333333" is not 1/3, nor "2.718281828" e. math-verify's
+# own rule (rounding to 6 decimals) accepts both.
+REL_TOL = 1e-12
 
-def _worker_main(memory_mb: int) -> None:  # pragma: no cover - runs in a child process
+
+def _imaginary(expr):
+    """The symbol ``i`` as the imaginary unit, and ``\\sqrt{-1}`` evaluated to it."""
+    import sympy
+
+    named_i = {s: sympy.I for s in expr.free_symbols if getattr(s, "name", None) == "i"}
+    return (expr.subs(named_i) if named_i else expr).doit()
+
+
+def _close(g, p) -> bool | None:
+    """Numbers compared with the relative tolerance ``REL_TOL``; None when they cannot be evaluated."""
+    import sympy
+
+    try:
+        gv, pv = complex(sympy.N(g, 30)), complex(sympy.N(p, 30))
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return None
+    return abs(gv - pv) <= REL_TOL * max(abs(gv), abs(pv))
+
+
+def equal(gold: list, pred: list) -> bool:  # pragma: no cover - runs in a child process
+    """math-verify's ``verify`` of parsed answers, except that ``i`` is the imaginary unit and
+    that a decimal is compared with a relative tolerance (``REL_TOL``), not rounded to 6 places."""
+    import sympy
+    from math_verify import verify
+
+    if gold and pred and isinstance(gold[0], sympy.Expr) and isinstance(pred[0], sympy.Expr):
+        g, p = _imaginary(gold[0]), _imaginary(pred[0])
+        if g.is_number and p.is_number and (g.atoms(sympy.Float) or p.atoms(sympy.Float)):
+            close = _close(g, p)
+            if close is not None:
+                return close
+        gold, pred = [g, *gold[1:]], [p, *pred[1:]]
+    # no SIGALRM timeouts in here: the parent's wall clock is the limit (it kills us)
+    return bool(verify(gold, pred, timeout_seconds=None))
+
+
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in a child process
+    """Exit when the parent dies, even mid-computation (Linux: the kernel sends SIGKILL); else at
+    least when it is already gone."""
+    import ctypes
+    import os
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if parent and os.getppid() != parent:  # it died before the death signal was armed
+        os._exit(0)
+
+
+def _worker_main(memory_mb: int, parent: int = 0) -> None:  # pragma: no cover - runs in a child process
     """JSON lines on stdin → JSON lines on stdout; started as ``python -m entropy_rl.scoring.math_verify``."""
     import json
     import resource
     import sys
 
+    _die_with_parent(parent)
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from math_verify import parse, verify
+    from math_verify import parse
 
     out = sys.stdout
     out.write('{"ready": true}\n')
@@ -49,13 +106,7 @@ def _worker_main(memory_mb: int) -> None:  # pragma: no cover - runs in a child 
         try:
             g = gold if ("$" in gold or "\\boxed" in gold) else f"${gold}$"
             # no SIGALRM timeouts in here: the parent's wall clock is the limit (it kills us)
-            ok = bool(
-                verify(
-                    parse(g, parsing_timeout=None),
-                    parse(f"\\boxed{{{pred}}}", parsing_timeout=None),
-                    timeout_seconds=None,
-                )
-            )
+            ok = equal(parse(g, parsing_timeout=None), parse(f"\\boxed{{{pred}}}", parsing_timeout=None))
         except MemoryError:
             ok, err = False, "memory"
         except Exception as e:  # math-verify bugs on odd input
@@ -124,6 +175,7 @@ class MathVerifier:
         max_answer_chars: int = 1000,
         max_nesting: int = MAX_NESTING,
         start_timeout_s: float = 120.0,
+        percent_as_fraction: bool = False,
     ):
         self.n_workers = workers
         self.timeout_s = timeout_s
@@ -131,6 +183,7 @@ class MathVerifier:
         self.max_answer_chars = max_answer_chars
         self.max_nesting = max_nesting
         self.start_timeout_s = start_timeout_s
+        self.percent_as_fraction = percent_as_fraction
         self._workers: list[_Worker] = []
         # (gold, answer) → reward of a completed math-verify call. A group of samples mostly
         # agrees on its final answer, so most pairs of a GRPO batch repeat within the batch or
@@ -142,7 +195,7 @@ class MathVerifier:
         """Start a worker; it becomes ready when its import is done (``_await_ready``)."""
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "entropy_rl.scoring.math_verify", str(self.memory_mb)],
+            [sys.executable, "-m", "entropy_rl.scoring.math_verify", str(self.memory_mb), str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -212,10 +265,16 @@ class MathVerifier:
         """One verdict per (gold, extracted answer) pair, in order."""
         out: list[Verdict | None] = [None] * len(golds)
         waiting: dict[tuple[str, str], list[int]] = {}  # one math-verify call per distinct pair
-        for i, (g, p) in enumerate(zip(golds, preds, strict=True)):
+        golds, preds, originals = list(golds), list(preds), list(preds)
+        for i, (g, p) in enumerate(zip(golds, originals, strict=True)):
             reason = self._guard(p)
+            if reason is None:
+                g, p, why = prepare_answer(g, p, self.percent_as_fraction)
+                golds[i], preds[i] = g, p
             if reason is not None:
                 out[i] = Verdict(0.0, None if p is None else p[:100], reason)
+            elif why is not None:
+                out[i] = Verdict(0.0, p[:100], "wrong", detail=why)
             elif exact_or_numeric_match(g, p):
                 out[i] = Verdict(1.0, p, "ok")
             elif (g, p) in self._memo:
@@ -295,4 +354,4 @@ class MathVerifier:
 
 
 if __name__ == "__main__":  # pragma: no cover - the worker process
-    _worker_main(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    _worker_main(int(sys.argv[1]) if len(sys.argv) > 1 else 0, int(sys.argv[2]) if len(sys.argv) > 2 else 0)

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from entropy_rl.config import short
 from entropy_rl.scoring.limits import ScoreTimeout, time_limit
 from entropy_rl.scoring.types import InvalidReward, Problem, Verdict
 from entropy_rl.tasks.base import Task
@@ -84,16 +85,19 @@ def _as_verdict(value: Any) -> Verdict:
     parsed = None
     if isinstance(value, dict):
         if "reward" not in value:
-            raise InvalidReward(f"returned a dict without 'reward': {value!r:.200}")
+            raise InvalidReward(f"returned a dict without 'reward': {short(value, 200)}")
         parsed = value.get("parsed")
+        parsed = None if parsed is None else str(parsed)[:200]
         value = value["reward"]
     if isinstance(value, bool | np.bool_):
         value = float(bool(value))
     elif isinstance(value, numbers.Real) and not isinstance(value, int | float):
         value = float(value)  # numpy and other numeric scalars (np.float32, np.int64, ...)
+    if isinstance(value, int) and not -(2**53) <= value <= 2**53:
+        value = float("inf")  # 10**400 is no reward, and overflows math.isfinite
     if not isinstance(value, int | float) or not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise InvalidReward(
-            f"returned {value!r:.200}: a reward must be a finite number in [0, 1] (rescale it in the function)"
+            f"returned {short(value, 200)}: a reward must be a finite number in [0, 1] (rescale it in the function)"
         )
     value = float(value)
     return Verdict(value, None if parsed is None else str(parsed), "ok" if value >= 1.0 else "wrong")
@@ -110,7 +114,12 @@ class RewardFunctionTask(Task):
         self.train_pool, self.heldout = base.train_pool, base.heldout
 
     def score(self, problem: Problem, response: str) -> Verdict:
-        value = self.fn(problem.prompt, response, problem.answer)
+        try:
+            value = self.fn(problem.prompt, response, problem.answer)
+        except SystemExit as e:  # a bug to stop on, not a clean exit of the trainer
+            raise InvalidReward(
+                f"`{FIELD}` ({self.spec}) called sys.exit({short(e.code)}); problem {problem.prompt[:80]!r}"
+            ) from None
         try:
             return _as_verdict(value)
         except InvalidReward as e:
@@ -135,8 +144,10 @@ class RewardFunctionTask(Task):
                 raise ScoreTimeout
         except ScoreTimeout:
             raise RewardFunctionError(f"{where}: no result within {self.score_timeout_s} s") from None
+        except SystemExit as e:
+            raise RewardFunctionError(f"{where}: called sys.exit({short(e.code)})") from None
         except Exception as e:
-            raise RewardFunctionError(f"{where}: raised {e!r}") from e
+            raise RewardFunctionError(f"{where}: raised {short(e, 200)}") from e
         try:
             _as_verdict(value)
         except InvalidReward as e:

@@ -111,12 +111,15 @@ class MathTask(Task):
         self.heldout = load_math_split(held_rel, **bounds)[: cfg.n_heldout]
         # the workers enforce the limit (and are killed past it): no in-process alarm on top
         self._workers, self._timeout = workers, cfg.score_timeout_s
+        self._percent_as_fraction = cfg.percent_as_fraction
         self._verifier = None
 
     @property
     def verifier(self):
         if self._verifier is None:
-            self._verifier = MathVerifier(workers=self._workers, timeout_s=self._timeout)
+            self._verifier = MathVerifier(
+                workers=self._workers, timeout_s=self._timeout, percent_as_fraction=self._percent_as_fraction
+            )
         return self._verifier
 
     def score(self, problem: Problem, response: str) -> Verdict:

@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from entropy_rl.config import TaskConfig
-from entropy_rl.scoring.answers import extract_final_answer, last_number, numeric_wrong_answer
+from entropy_rl.scoring.answers import THOUSANDS, extract_final_answer, last_number, numeric_wrong_answer
 from entropy_rl.scoring.countdown import (
     countdown_expressions,
     countdown_reward,
@@ -84,8 +84,14 @@ class ReasoningGymTask(Task):
             ) from None
 
     def _check_answer(self, ans: str) -> Verdict | None:
-        """A verdict that rejects ``ans`` before the scorer sees it, or None."""
-        return Verdict(0.0, ans[:50], "too_long") if len(ans) > 200 else None
+        """A verdict that rejects ``ans`` before the scorer sees it, or None. A comma is read only
+        as a thousands separator (``1,000``, never ``-2,8``) and an underscore never: Python's
+        ``int`` reads ``-2_8`` as −28, and reasoning-gym drops commas."""
+        if len(ans) > 200:
+            return Verdict(0.0, ans[:50], "too_long")
+        if "_" in ans or ("," in ans and not THOUSANDS.fullmatch(ans.strip())):
+            return Verdict(0.0, ans[:50], "wrong", detail="a malformed number")
+        return None
 
     def score(self, problem: Problem, response: str) -> Verdict:
         ans = last_number(response) if self.answer_format == "last_number" else extract_final_answer(response)
@@ -94,6 +100,8 @@ class ReasoningGymTask(Task):
         rejected = self._check_answer(ans)
         if rejected is not None:
             return rejected
+        if THOUSANDS.fullmatch(ans.strip()):
+            ans = ans.replace(",", "")
         key = (problem.prompt, ans)
         reward = self._verdicts.get(key)
         if reward is None:

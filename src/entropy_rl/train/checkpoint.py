@@ -18,6 +18,7 @@ import os
 import random
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from entropy_rl.files import CheckpointError, atomic_write_text, safe_load
+from entropy_rl.core.losses import DYNAMIC_LOSS_FIELDS
+from entropy_rl.files import CheckpointError, atomic_write_text, check_regular, finite, read_text, safe_load
 
 _CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)")
 
@@ -92,9 +94,9 @@ def save_checkpoint(
     """Write ``checkpoint-<step>`` atomically, point ``latest`` at it, prune older ones.
     ``state`` holds plain values and tensors (an ``RNGState`` is stored as its ``to_dict``)."""
     final = run_dir / f"checkpoint-{step}"
-    tmp = run_dir / f".checkpoint-{step}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=f".checkpoint-{step}.", suffix=".tmp"))  # new, ours
+    os.chmod(tmp, 0o755)
     # safetensors refuses shared storage (tied embeddings): save each tensor once, contiguous
     tensors, seen = {}, {}
     for k, v in model.state_dict().items():
@@ -107,7 +109,9 @@ def save_checkpoint(
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     plain = {k: (v.to_dict() if isinstance(v, RNGState) else v) for k, v in state.items()}
     torch.save({**plain, "step": step}, tmp / "state.pt")
-    if final.exists():
+    if final.is_symlink() or final.is_file():
+        final.unlink()  # a planted link is removed, never followed
+    elif final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
     atomic_write_text(run_dir / "latest", final.name)
@@ -124,6 +128,7 @@ def complete_checkpoints(run_dir: Path) -> list[Path]:
         if (
             m
             and p.is_dir()
+            and not p.is_symlink()
             and all((p / f).is_file() for f in ("model.safetensors", "optimizer.pt", "state.pt"))
         ):
             found.append((int(m.group(1)), p))
@@ -137,14 +142,16 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     if not pointer.exists():
         return None
     try:
-        name = pointer.read_text(errors="strict").strip()
-    except (UnicodeDecodeError, OSError) as e:
+        name = read_text(pointer, limit=256).strip()
+    except OSError as e:
         raise CheckpointError(f"{pointer} is unreadable ({e})") from None
-    if not _CHECKPOINT_NAME.fullmatch(name):
+    if not _CHECKPOINT_NAME.fullmatch(name) or len(name) > 40:
         raise CheckpointError(
             f"{pointer} names {name[:80]!r}, which is not a checkpoint-<step> folder of this run directory"
         )
     path = run_dir / name
+    if path.is_symlink():
+        raise CheckpointError(f"{path} is a symbolic link: refused")
     return path if (path / "state.pt").exists() else None
 
 
@@ -156,37 +163,113 @@ def _older_hint(path: Path) -> str:
 
 
 def load_weights(path: Path, model: torch.nn.Module) -> None:
-    """Load ``path/model.safetensors`` into ``model``; only tied weights may be missing."""
+    """Load ``path/model.safetensors`` into ``model``; only tied weights may be missing, every
+    shape must fit and every value must be finite."""
     file = path / "model.safetensors"
     try:
+        check_regular(file)
         weights = load_file(file)
+    except CheckpointError as e:
+        raise CheckpointError(f"{e}{_older_hint(path)}") from None
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{file} cannot be read: {str(e)[:200]}{_older_hint(path)}") from None
+    expected = model.state_dict()
+    for k, v in weights.items():
+        if k in expected and tuple(v.shape) != tuple(expected[k].shape):
+            raise CheckpointError(
+                f"{file}: tensor {k[:80]} has shape {tuple(v.shape)}, the model's is {tuple(expected[k].shape)} "
+                "(a checkpoint of another model size?)"
+            )
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            raise CheckpointError(f"{file}: tensor {k[:80]} holds NaN or infinite values")
     missing, unexpected = model.load_state_dict(weights, strict=False)
     # tied weights were saved once; anything else missing is an error
     tied = set(getattr(model, "_tied_weights_keys", None) or []) | {"lm_head.weight"}
     really_missing = [k for k in missing if k not in tied]
     if really_missing or unexpected:
         raise CheckpointError(
-            f"checkpoint {path} does not fit the model: missing {really_missing}, unexpected {unexpected}"
+            f"checkpoint {path} does not fit the model: missing {really_missing[:5]}, unexpected {unexpected[:5]}"
         )
     if hasattr(model, "tie_weights"):
         model.tie_weights()
 
 
+def _check_rng(d: Any, where: Path) -> None:
+    """Each saved RNG state is one its generator accepts (tried on scratch generators, so that a
+    bad one fails here, naming the file, and not mid-run)."""
+    try:
+        scratch = torch.Generator()
+        scratch.set_state(d["torch_cpu"])
+        scratch.set_state(d["clip_cov"])
+        random.Random().setstate(d["python"])
+        kind, keys, pos, has_gauss, cached = d["numpy"]
+        np.random.RandomState().set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, OverflowError) as e:
+        raise CheckpointError(f"{where}: the saved RNG state is not usable ({str(e)[:120]})") from None
+
+
+def _check_optimizer(optim_state: Any, optimizer: torch.optim.Optimizer, where: Path) -> None:
+    """The saved optimizer state has one entry per parameter, each of the parameter's shape."""
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    try:
+        groups, states = optim_state["param_groups"], optim_state["state"]
+        ids = [i for g in groups for i in g["params"]]
+        if len(ids) != len(params):
+            raise ValueError(f"{len(ids)} parameters, the model has {len(params)}")
+        for i, p in zip(ids, params, strict=True):
+            for name, v in states.get(i, {}).items():
+                if isinstance(v, torch.Tensor) and v.dim() > 0 and tuple(v.shape) != tuple(p.shape):
+                    raise ValueError(f"{name} of parameter {i} has shape {tuple(v.shape)}, not {tuple(p.shape)}")
+                if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all()):
+                    raise ValueError(f"{name} of parameter {i} holds NaN or infinite values")
+        for g in groups:
+            for key in ("lr", "weight_decay", "eps"):
+                if key in g and not finite(g[key]):
+                    raise ValueError(f"{key} = {g[key]!r:.40}")
+    except (KeyError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{where}: not an optimizer state ({type(e).__name__}: {str(e)[:80]})") from None
+    except ValueError as e:
+        raise CheckpointError(f"{where}: the optimizer state does not fit this run ({e})") from None
+
+
+def check_loss_dynamic(values: Any, where: Path) -> dict[str, float]:
+    """A checkpoint's ``loss_dynamic``: only the fields controllers set (``DYNAMIC_LOSS_FIELDS``),
+    each a finite number in its range."""
+    if not isinstance(values, dict):
+        raise CheckpointError(f"{where}: loss_dynamic is not a mapping")
+    for k, v in values.items():
+        if k not in DYNAMIC_LOSS_FIELDS:
+            raise CheckpointError(
+                f"{where}: loss_dynamic sets {str(k)[:40]!r}, which is not one a controller sets "
+                f"({', '.join(DYNAMIC_LOSS_FIELDS)})"
+            )
+        low, high = (-1.0, 1.0) if k == "entropic_alpha" else (-1e3 if k == "entropy_coef" else 0.0, 1e3)
+        if not finite(v) or not low <= float(v) <= high:
+            raise CheckpointError(f"{where}: loss_dynamic.{k} = {v!r:.40} is not a number in [{low:g}, {high:g}]")
+    return {k: float(v) for k, v in values.items()}
+
+
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Load weights and optimizer in place; return the saved state (``rng`` as an ``RNGState``)."""
+    """Load weights and optimizer in place; return the saved state (``rng`` as an ``RNGState``).
+    Everything is checked before anything is used: a tampered file is a one-line error naming it."""
     hint = _older_hint(path)
     state = safe_load(path / "state.pt", hint)
     optim_state = safe_load(path / "optimizer.pt", hint)
+    where = path / "state.pt"
     if not isinstance(state, dict) or not {"step", "rng", "loss_dynamic"} <= set(state):
-        raise CheckpointError(f"{path / 'state.pt'} is not an entropy-rl training state{hint}")
+        raise CheckpointError(f"{where} is not an entropy-rl training state{hint}")
+    step = state["step"]
+    if type(step) is not int or f"checkpoint-{step}" != path.name:
+        raise CheckpointError(f"{where}: step {step!r:.40} is not that of its folder {path.name}{hint}")
+    state["loss_dynamic"] = check_loss_dynamic(state["loss_dynamic"], where)
+    _check_rng(state["rng"], where)
+    _check_optimizer(optim_state, optimizer, path / "optimizer.pt")
     load_weights(path, model)
     try:
         optimizer.load_state_dict(optim_state)
         state["rng"] = RNGState.from_dict(state["rng"])
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
         raise CheckpointError(
-            f"{path}: the saved optimizer or RNG state does not fit this run ({e}){hint}"
+            f"{path}: the saved optimizer or RNG state does not fit this run ({str(e)[:200]}){hint}"
         ) from None
     return state

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from entropy_rl.core import metrics as M
+from entropy_rl.files import atomic_write_text
 from entropy_rl.models.policy import Policy
 from entropy_rl.scoring.limits import score_all
 from entropy_rl.scoring.types import Problem
@@ -130,28 +131,29 @@ def write_eval(res: EvalResult, out, extra: dict | None = None) -> dict[str, flo
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(res)
-    (out / "summary.json").write_text(json.dumps({**summary, **(extra or {})}, indent=1))
-    with (out / "samples.jsonl").open("w") as f:
-        for i, prob in enumerate(res.problems):
-            for j in range(res.k):
-                n = i * res.k + j
-                f.write(
-                    json.dumps(
-                        {
-                            "problem": i,
-                            "sample": j,
-                            "prompt": prob.prompt,
-                            "gold": prob.answer,
-                            "response": res.texts[n],
-                            "parsed": res.parsed[n],
-                            "reward": float(res.rewards[i, j]),
-                            "reason": res.reasons[n],
-                            "mean_logp": float(res.mean_logp[i, j]),
-                            "mean_entropy": float(res.mean_entropy[i, j]),
-                        }
-                    )
-                    + "\n"
+    atomic_write_text(out / "summary.json", json.dumps({**summary, **(extra or {})}, indent=1))
+    lines = []
+    for i, prob in enumerate(res.problems):
+        for j in range(res.k):
+            n = i * res.k + j
+            lines.append(
+                json.dumps(
+                    {
+                        "problem": i,
+                        "sample": j,
+                        "prompt": prob.prompt,
+                        "gold": prob.answer,
+                        "response": res.texts[n],
+                        "parsed": res.parsed[n],
+                        "reward": float(res.rewards[i, j]),
+                        "reason": res.reasons[n],
+                        "mean_logp": float(res.mean_logp[i, j]),
+                        "mean_entropy": float(res.mean_entropy[i, j]),
+                    }
                 )
+                + "\n"
+            )
+    atomic_write_text(out / "samples.jsonl", "".join(lines))
     return summary
 
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from entropy_rl.analysis.report import write_report
+from entropy_rl.analysis.runs import read_baseline
 from entropy_rl.config import Config
+from entropy_rl.files import atomic_write_text, read_json
 from entropy_rl.models.load import load_policy
 from entropy_rl.models.policy import Policy
 from entropy_rl.tasks.base import Task
@@ -52,7 +54,7 @@ def temperature_baseline(
     if not temps:
         return None
     if path.exists():
-        return json.loads(path.read_text())
+        return read_baseline(path)
     device = resolve_device(cfg.trainer.device)
     policy.model.to(device)
     t = cfg.trainer
@@ -61,7 +63,7 @@ def temperature_baseline(
     log(f"temperature baseline: the initial policy on {len(problems)} held-out problems × {t.eval_k} samples")
     sweep = temperature_sweep(policy, task, problems, t.eval_k, temps, sampling, device, seed=t.seed, log=log)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(sweep, indent=1))
+    atomic_write_text(path, json.dumps(sweep, indent=1))
     return sweep
 
 
@@ -142,5 +144,5 @@ def run_experiment(
     done = [s.run_dir for s in specs if s.run_dir not in result.failed]
     if done:
         result.report = write_report(done, out / "report", baseline=baseline)
-        result.summary = json.loads((result.report.parent / "summary.json").read_text())
+        result.summary = read_json(result.report.parent / "summary.json")
     return result

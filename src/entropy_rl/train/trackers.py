@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from entropy_rl.config import Config
+from entropy_rl.files import atomic_write_text, open_append, read_text
 
 TRACK_EXTRA = 'pip install "entropy-rl[track]"'
 
@@ -37,7 +38,7 @@ class MetricsLogger:
 
     def __init__(self, run_dir: Path, cfg: Config, start_step: int = 0):
         self.path = run_dir / "metrics.jsonl"
-        self._file = self.path.open("a")
+        self._file = open_append(self.path)  # a planted link is refused
         self._tb = self._wandb = None
         try:
             if "tensorboard" in cfg.trainer.report_to:
@@ -91,8 +92,10 @@ def _tensorboard_writer(run_dir: Path, start_step: int):
 def _wandb_run(run_dir: Path, cfg: Config):
     wandb = _import_tracker("wandb", "wandb")
     id_file = run_dir / "wandb_id"  # a resumed run continues the same W&B run
-    run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:12]
-    id_file.write_text(run_id)
+    run_id = read_text(id_file, limit=64).strip() if id_file.exists() else uuid.uuid4().hex[:12]
+    if not run_id.isalnum():
+        raise ValueError(f"{id_file} holds {run_id[:40]!r}, not a W&B run id")
+    atomic_write_text(id_file, run_id)
     return wandb.init(
         project=cfg.trainer.wandb_project,
         name=run_dir.name if run_dir.name else None,

@@ -35,7 +35,7 @@ from entropy_rl.core.diagnostics import batch_diagnostics, probe_entropy_terms, 
 from entropy_rl.core.dynamics import sums_by_token, token_drivers
 from entropy_rl.core.law import law_points
 from entropy_rl.core.losses import LOSS_METRICS, LossConfig, PolicyLossFn, get_policy_loss, masked_mean
-from entropy_rl.files import CheckpointError, atomic_write_text, read_metrics, safe_load
+from entropy_rl.files import CheckpointError, atomic_write_text, read_metrics, run_lock, safe_load, save_torch
 from entropy_rl.models.load import load_policy
 from entropy_rl.models.policy import Policy
 from entropy_rl.scoring.limits import score_all
@@ -120,12 +120,20 @@ def _check_run_dir(run_dir: Path, resume: bool) -> None:
         )
     if run_dir.exists() and not run_dir.is_dir():
         raise FileExistsError(f"{run_dir} is a file, not a run directory")
+    if resume and not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir} is not a run directory: nothing to resume")
 
 
-def _write_run_dir(cfg: Config, run_dir: Path) -> None:
-    """Created once the task and model are built, so that a bad setting leaves nothing behind."""
+@contextlib.contextmanager
+def _locked_run_dir(cfg: Config, run_dir: Path, resume: bool) -> Iterator[None]:
+    """The run directory, created once the task and model are built (so that a bad setting leaves
+    nothing behind), held by this process alone while it trains (a second writer is refused),
+    with the run's config written into it."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(cfg.to_yaml())
+    with run_lock(run_dir):
+        _check_run_dir(run_dir, resume)  # again, under the lock: another writer may have started
+        atomic_write_text(run_dir / "config.yaml", cfg.to_yaml())
+        yield
 
 
 def _set_up(cfg: Config, run_dir: Path, log: Callable[..., None]) -> Run:
@@ -172,13 +180,13 @@ def _resume(run: Run, state: RunState, log: Callable[..., None]) -> dict:
     try:
         if run.controller is not None and saved.get("controller") is not None:
             run.controller.load_state_dict(saved["controller"])
-        run.loss_cfg.update(saved["loss_dynamic"])
+        run.loss_cfg.update(saved["loss_dynamic"])  # checked by load_checkpoint
         if saved.get("token_stats") is not None:
             if saved["token_stats"].shape != state.token_stats.shape:
                 raise ValueError(f"token sums of shape {tuple(saved['token_stats'].shape)}")
             state.token_stats = saved["token_stats"]
         state.start = int(saved["step"]) + 1
-    except (ValueError, TypeError, AttributeError) as e:
+    except (ValueError, TypeError, AttributeError, KeyError) as e:
         raise CheckpointError(f"{ckpt / 'state.pt'} does not fit this run: {e}") from None
     (run.run_dir / "interrupted").unlink(missing_ok=True)  # about the stop this resume continues from
     warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731  (also when quiet)
@@ -216,7 +224,7 @@ def _load_or_make_probe(run: Run) -> RolloutBatch:
         "prompts": [p.prompt for p in probe.problems],
         "answers": [p.answer for p in probe.problems],
     }
-    torch.save(saved, path)
+    save_torch(saved, path)
     return probe
 
 
@@ -458,8 +466,8 @@ def _checkpoint_if_interrupted(run: Run, state: RunState) -> Iterator[None]:
         done = state.step - 1
         if not state.in_update and done > state.last_saved and done >= 0:
             _checkpoint(run, state, done)
-            (run.run_dir / "interrupted").write_text(
-                f"stopped during step {state.step}; checkpoint of step {done} saved\n"
+            atomic_write_text(
+                run.run_dir / "interrupted", f"stopped during step {state.step}; checkpoint of step {done} saved\n"
             )
         raise
 
@@ -490,7 +498,7 @@ def _progress(name: str, total: int, done: int, quiet: bool) -> Iterator[Callabl
 
 def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = False) -> Path:
     """Run (or resume) training; returns the run directory. See the module docstring."""
-    run_dir, t = Path(run_dir), cfg.trainer
+    run_dir = Path(run_dir)
     log = (lambda *a: None) if quiet else print
     if quiet:
         from transformers.utils import logging as hf_logging
@@ -498,7 +506,13 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, quiet: bool = 
         hf_logging.disable_progress_bar()
     _check_run_dir(run_dir, resume)
     run = _set_up(cfg, run_dir, log)
-    _write_run_dir(cfg, run_dir)
+    with _locked_run_dir(cfg, run_dir, resume):
+        return _train(run, resume, quiet, log)
+
+
+def _train(run: Run, resume: bool, quiet: bool, log: Callable[..., None]) -> Path:
+    """``train`` once the run directory is built and locked."""
+    cfg, run_dir, t = run.cfg, run.run_dir, run.cfg.trainer
     state = RunState(start=0, token_stats=torch.zeros(run.model.config.vocab_size, 3, dtype=torch.float64))
     saved = _resume(run, state, log) if resume else None
     run.probe = _load_or_make_probe(run)
