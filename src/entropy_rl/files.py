@@ -86,8 +86,9 @@ def read_text(path: str | Path, limit: int = MAX_TEXT_BYTES) -> str:
 
 def read_json(path: str | Path, limit: int = MAX_JSON_BYTES) -> Any:
     """A JSON file of at most ``limit`` bytes; malformed JSON is a ``CheckpointError`` naming it."""
+    text = read_text(path, limit)
     try:
-        return json.loads(read_text(path, limit))
+        return json.loads(text)
     except (ValueError, RecursionError) as e:
         raise CheckpointError(f"{path} is not valid JSON ({str(e)[:100]})") from None
 

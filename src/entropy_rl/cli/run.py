@@ -50,9 +50,12 @@ def train(
             run_train(cfg, run_dir, resume=resume is not None, quiet=quiet)
     except (ConfigError, OSError, ValueError, ScoringFailed, InvalidReward) as e:
         msg = one_line(e)
-        if run_dir is not None and (Path(run_dir) / "interrupted").is_file():
-            note = read_text(Path(run_dir) / "interrupted", limit=1000).strip()
-            msg += f"; {one_line(ValueError(note))}: fix the cause, then --resume {run_dir}"
+        try:
+            note = read_text(Path(run_dir) / "interrupted", limit=1000).strip() if run_dir else None
+        except (OSError, ValueError):  # none, or the run directory itself is the problem
+            note = None
+        if note:
+            msg += f"; {one_line(ValueError(note))}: fix the cause, then --resume {str(run_dir)[:200]}"
         fail(msg)
     typer.echo(f"run written to {run_dir}")
 
@@ -101,6 +104,8 @@ def compare(
 
     temps = parse_temperatures(baseline_temperatures)
     names = [m.strip() for m in methods.split(",") if m.strip()]
+    if not 1 <= seeds <= 1000 or not 0 <= jobs <= 1024:
+        fail(f"--seeds must be in 1..1000 and --jobs in 0..1024 (got {seeds}, {jobs})")
     try:
         base = load_config(config, set_)
         for m in names:  # a method that does not validate fails before anything is built
@@ -127,8 +132,8 @@ def compare(
                 base, names, seeds, out, jobs, temps, log=typer.echo, on_done=on_done, overrides=set_,
                 progress=not quiet,
             )
-    except (ConfigError, ValueError) as e:
-        fail(str(e))
+    except (ConfigError, OSError, ValueError) as e:
+        fail(one_line(e))
     if result.report is None:
         fail(f"every run failed; first: {next(iter(result.failed.values()))}")
     print_summary(

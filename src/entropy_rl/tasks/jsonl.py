@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     with path.open("rb") as f:
         for i, raw in enumerate(f, 1):
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if i == 1 else "utf-8")  # a byte-order mark is no data
             except UnicodeDecodeError as e:
                 raise ValueError(f"{path}:{i}: not UTF-8 text (byte {e.start} of the line)") from None
             if not line.strip():
@@ -71,6 +72,27 @@ def problems_from_rows(
     return out
 
 
+def unique_prompts(problems: list[Problem], source: str) -> list[Problem]:
+    """One problem per prompt, so that the held-out split is disjoint from the training pool: a
+    repeated row is dropped with a warning; one prompt with two different answers is an error
+    naming both rows."""
+    first: dict[str, tuple[int, Problem]] = {}
+    dropped = 0
+    for i, p in enumerate(problems, 1):
+        if p.prompt in first:
+            j, q = first[p.prompt]
+            if q.answer != p.answer:
+                raise ValueError(
+                    f"{source} rows {j} and {i}: the same prompt with two answers ({q.answer[:40]!r}, {p.answer[:40]!r})"
+                )
+            dropped += 1
+            continue
+        first[p.prompt] = (i, p)
+    if dropped:
+        warnings.warn(f"{source}: dropped {dropped} repeated rows (same prompt and answer)", stacklevel=2)
+    return [p for _, p in first.values()]
+
+
 class JsonlTask(Task):
     """Any JSONL/parquet with prompt/answer columns; the last ``n_heldout`` rows (after a seeded
     shuffle) are held out. Scored by exact or numeric match of the extracted final answer."""
@@ -87,7 +109,9 @@ class JsonlTask(Task):
             raise ValueError(f"config field `task.path`: {path} is not a file")
         rows = read_rows(path)
         bounds = {"max_prompt_chars": cfg.max_prompt_chars, "max_answer_chars": cfg.max_answer_chars}
-        problems = problems_from_rows(rows, cfg.prompt_field, cfg.answer_field, str(path), **bounds)
+        problems = unique_prompts(
+            problems_from_rows(rows, cfg.prompt_field, cfg.answer_field, str(path), **bounds), str(path)
+        )
         random.Random(cfg.seed).shuffle(problems)
         if len(problems) < 2:
             raise ValueError(f"{path}: need at least 2 rows for a train / held-out split")

@@ -204,7 +204,7 @@ def _check_rng(d: Any, where: Path) -> None:
         random.Random().setstate(d["python"])
         kind, keys, pos, has_gauss, cached = d["numpy"]
         np.random.RandomState().set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, OverflowError) as e:
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError, OverflowError) as e:
         raise CheckpointError(f"{where}: the saved RNG state is not usable ({str(e)[:120]})") from None
 
 
