@@ -23,6 +23,8 @@ class Deadline:
     enclosed code swallowed the ``ScoreTimeout`` (a bare ``except:``) and returned."""
 
     expired = False
+    armed = False  # the enclosed code runs: an interruption may be raised
+    closing = False  # the limit is being taken down: no interruption any more
 
 
 # after the first interruption, it repeats this often
@@ -48,7 +50,7 @@ def _stop_every_line(frame, event, arg):
     again, so that a handler that caught the interruption cannot go on. Our own frames (this
     module's cleanup, contextlib's ``__exit__``) are never traced."""
     d = _Active.deadline
-    if d is None or not d.expired or frame.f_code.co_filename in _OWN_FILES:
+    if d is None or not d.expired or d.closing or frame.f_code.co_filename in _OWN_FILES:
         return None
     if event == "line":
         raise ScoreTimeout
@@ -56,9 +58,11 @@ def _stop_every_line(frame, event, arg):
 
 
 def _on_signal(signum, frame):
-    """Installed once and kept: a signal that arrives after its limit ended does nothing."""
+    """Installed once and kept: a signal that arrives outside the enclosed code (while the limit is
+    set up or taken down, whose threading locks must never be interrupted, or after it ended)
+    does nothing; the watchdog repeats it."""
     d = _Active.deadline
-    if d is None or not d.expired:
+    if d is None or not d.expired or not d.armed or d.closing:
         return
     if not _Active.traced:
         while frame is not None and frame is not _Active.caller:
@@ -106,21 +110,23 @@ def time_limit(seconds: float | None) -> Iterator[Deadline]:
     )
     watchdog.start()
     try:
+        deadline.armed = True
         yield deadline
     finally:
-        while True:  # an interruption landing here is absorbed; the cleanup always completes
+        while True:  # an interruption landing before the flag is set is absorbed
             try:
-                cancel.set()
-                watchdog.join()
-                traced = _Active.traced
-                _Active.deadline, _Active.caller, _Active.traced = outer
-                if deadline.expired:
-                    sys.settrace(previous_trace)
-                    for frame in traced:
-                        frame.f_trace = None
+                deadline.closing = True  # from here on the handler never raises
                 break
             except ScoreTimeout:
                 continue
+        cancel.set()
+        watchdog.join()
+        traced = _Active.traced
+        _Active.deadline, _Active.caller, _Active.traced = outer
+        if deadline.expired:
+            sys.settrace(previous_trace)
+            for frame in traced:
+                frame.f_trace = None
 
 
 def safe_score(task: Scorer, problem: Problem, response: str) -> Verdict:
