@@ -266,3 +266,24 @@ def test_readme_smollm2_table_and_claims_are_the_committed_summaries():
     tops = [[t["token"] for t in s["token_drivers"]["grpo"][:5]] for s in seeds]
     assert all(any(t.strip().isdigit() for t in top) for top in tops)
     assert "Let" in tops[0] and all("The" in top for top in tops[1:])  # '("Let", "The")'
+
+
+def safety_figures(summary: dict) -> list[str]:
+    """docs/safety.md's lines on the adversarial suite, from docs/results/adversarial/summary.json."""
+    suite, table = summary["results"]["suite"], summary["results"]["verifier_table"]
+    alone = table["math_verify_alone"]
+    return [
+        f"- {suite['cases_tried']} cases tried in `tests/adversarial/`, {suite['cases_failed']} failed: no answer "
+        "accepted wrongly, no code executed, no limit overrun.",
+        f"- The verifier table: {table['pairs']} pairs, {table['accepted_wrongly']} accepted wrongly, "
+        f"{table['rejected_wrongly']} rejected wrongly; math-verify alone, on the same pairs: "
+        f"{alone['accepted_wrongly']} accepted wrongly, {alone['rejected_wrongly']} rejected wrongly.",
+    ]
+
+
+def test_safety_page_figures_are_the_committed_adversarial_summary():
+    summary = json.loads((ROOT / "docs" / "results" / "adversarial" / "summary.json").read_text())
+    assert summary["results"]["suite"]["cases_failed"] == 0
+    page = (ROOT / "docs" / "safety.md").read_text()
+    for line in safety_figures(summary):
+        assert line in page, line

@@ -25,6 +25,7 @@ dict of Python floats. Every loss reports the same diagnostic keys (see ``_commo
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Protocol
@@ -102,6 +103,32 @@ class LossConfig:
 
 # The LossConfig fields that controllers set during a run (checkpointed with the controller).
 DYNAMIC_LOSS_FIELDS = ("entropy_coef", "lambda_pos", "lambda_neg", "entropic_alpha")
+# Their ranges, for checking a checkpoint's values before they are used.
+DYNAMIC_LOSS_RANGES = {
+    "entropy_coef": (-1e3, 1e3),
+    "lambda_pos": (0.0, 1e3),
+    "lambda_neg": (0.0, 1e3),
+    "entropic_alpha": (-1.0, 1.0),
+}
+
+
+def checked_dynamic_state(values: object) -> dict[str, float]:
+    """A saved ``dynamic_state``: only ``DYNAMIC_LOSS_FIELDS``, each a finite number in its range;
+    else a ``ValueError`` naming the field (a checkpoint must not set other loss knobs)."""
+    if not isinstance(values, Mapping):
+        raise ValueError("loss_dynamic is not a mapping")
+    out = {}
+    for k, v in values.items():
+        if k not in DYNAMIC_LOSS_RANGES:
+            raise ValueError(
+                f"loss_dynamic sets {str(k)[:40]!r}, which is not one a controller sets ({', '.join(DYNAMIC_LOSS_FIELDS)})"
+            )
+        low, high = DYNAMIC_LOSS_RANGES[k]
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and low <= v <= high
+        if not ok:
+            raise ValueError(f"loss_dynamic.{k} = {repr(v)[:40]} is not a number in [{low:g}, {high:g}]")
+        out[k] = float(v)
+    return out
 
 
 # Every metric a loss may report, documented; a loss reports a subset (tests/test_losses.py checks

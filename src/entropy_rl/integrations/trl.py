@@ -71,8 +71,8 @@ from entropy_rl.core.controllers import Controller
 from entropy_rl.core.diagnostics import batch_diagnostics, probe_entropy_terms, readable_token, running_law
 from entropy_rl.core.dynamics import sums_by_token, token_drivers
 from entropy_rl.core.law import law_points
-from entropy_rl.core.losses import LossConfig, aggregate_loss, get_policy_loss, k3_kl
-from entropy_rl.files import CheckpointError, atomic_write_text, safe_load
+from entropy_rl.core.losses import LossConfig, aggregate_loss, checked_dynamic_state, get_policy_loss, k3_kl
+from entropy_rl.files import CheckpointError, atomic_write_text, safe_load, save_torch
 
 PREFIX = "entropy_rl/"
 STATE_FILE = "entropy_rl_state.pt"
@@ -389,9 +389,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
             "probe": None if self._probe is None else {k: v.cpu() for k, v in self._probe.items()},
             "token_stats": token_stats,  # the sum over processes: the main process resumes from it
         }
-        tmp = os.path.join(folder, STATE_FILE + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, os.path.join(folder, STATE_FILE))
+        save_torch(state, Path(folder) / STATE_FILE)  # atomic; never through a planted link
 
     def _load_optimizer_and_scheduler(self, checkpoint):
         super()._load_optimizer_and_scheduler(checkpoint)
@@ -404,7 +402,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
         try:
             if self.controller is not None and state["controller"] is not None:
                 self.controller.load_state_dict(state["controller"])
-            self.loss_config.update(state["loss_dynamic"])
+            self.loss_config.update(checked_dynamic_state(state["loss_dynamic"]))
             self.loss_config.generator.set_state(state["generator"])
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise CheckpointError(

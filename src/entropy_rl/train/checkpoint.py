@@ -28,7 +28,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from entropy_rl.core.losses import DYNAMIC_LOSS_FIELDS
+from entropy_rl.core.losses import checked_dynamic_state
 from entropy_rl.files import CheckpointError, atomic_write_text, check_regular, finite, read_text, safe_load
 
 _CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)")
@@ -233,20 +233,11 @@ def _check_optimizer(optim_state: Any, optimizer: torch.optim.Optimizer, where: 
 
 
 def check_loss_dynamic(values: Any, where: Path) -> dict[str, float]:
-    """A checkpoint's ``loss_dynamic``: only the fields controllers set (``DYNAMIC_LOSS_FIELDS``),
-    each a finite number in its range."""
-    if not isinstance(values, dict):
-        raise CheckpointError(f"{where}: loss_dynamic is not a mapping")
-    for k, v in values.items():
-        if k not in DYNAMIC_LOSS_FIELDS:
-            raise CheckpointError(
-                f"{where}: loss_dynamic sets {str(k)[:40]!r}, which is not one a controller sets "
-                f"({', '.join(DYNAMIC_LOSS_FIELDS)})"
-            )
-        low, high = (-1.0, 1.0) if k == "entropic_alpha" else (-1e3 if k == "entropy_coef" else 0.0, 1e3)
-        if not finite(v) or not low <= float(v) <= high:
-            raise CheckpointError(f"{where}: loss_dynamic.{k} = {v!r:.40} is not a number in [{low:g}, {high:g}]")
-    return {k: float(v) for k, v in values.items()}
+    """A checkpoint's ``loss_dynamic`` (``core.losses.checked_dynamic_state``), naming the file."""
+    try:
+        return checked_dynamic_state(values)
+    except ValueError as e:
+        raise CheckpointError(f"{where}: {e}") from None
 
 
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
