@@ -387,3 +387,36 @@ def test_an_unwritable_or_impossible_out_is_one_line(tmp_path, out, tiny_cache, 
     res = _cli("train", tmp_path / "c.yaml", "--out", out, *sets, "--quiet")
     line = _one_line_error(res)
     assert len(line) < 400
+
+
+def test_a_full_disk_mid_run_is_one_line_and_keeps_the_completed_steps(tmp_path, tiny_cache, monkeypatch):
+    import errno
+
+    import entropy_rl.train.checkpoint as checkpoint
+    from tests.conftest import TINY
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "model.safetensors"))
+
+    monkeypatch.setattr(checkpoint, "save_file", full)
+    (tmp_path / "c.yaml").write_text("trainer:\n  steps: 2\n")
+    sets = [a for s in [*TINY, f"model.cache_dir={tiny_cache}"] for a in ("--set", s)]
+    line = _one_line_error(_cli("train", tmp_path / "c.yaml", "--out", tmp_path / "run", *sets, "--quiet"))
+    assert "No space left on device" in line
+    assert [r["step"] for r in read_metrics(tmp_path / "run")] == [0, 1]
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
+def test_a_dataset_path_that_is_a_device_or_fifo_is_refused(tmp_path, target):
+    from entropy_rl.config import load_config
+    from entropy_rl.tasks.factory import make_task
+
+    if target == "fifo":
+        os.mkfifo(tmp_path / "data.jsonl")
+        target = tmp_path / "data.jsonl"
+    else:
+        (tmp_path / "data.jsonl").symlink_to(target)
+    t0 = time.time()
+    with pytest.raises((ValueError, CheckpointError), match="not a"):
+        make_task(load_config(None, ["task.name=jsonl", f"task.path={tmp_path / 'data.jsonl'}"]).task)
+    assert time.time() - t0 < 5

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from entropy_rl.config import TaskConfig
+from entropy_rl.files import check_regular
 from entropy_rl.scoring.answers import exact_or_numeric_match, extract_final_answer, numeric_wrong_answer
 from entropy_rl.scoring.types import Problem, Verdict
 from entropy_rl.tasks.base import Task
@@ -93,6 +94,9 @@ def unique_prompts(problems: list[Problem], source: str) -> list[Problem]:
     return [p for _, p in first.values()]
 
 
+MAX_DATA_BYTES = 4 * 2**30  # a dataset file larger than this is refused before reading
+
+
 class JsonlTask(Task):
     """Any JSONL/parquet with prompt/answer columns; the last ``n_heldout`` rows (after a seeded
     shuffle) are held out. Scored by exact or numeric match of the extracted final answer."""
@@ -107,6 +111,7 @@ class JsonlTask(Task):
         self.score_timeout_s = cfg.score_timeout_s
         if not path.is_file():
             raise ValueError(f"config field `task.path`: {path} is not a file")
+        check_regular(path, MAX_DATA_BYTES)  # not a device or a FIFO (a run's config may name one)
         rows = read_rows(path)
         bounds = {"max_prompt_chars": cfg.max_prompt_chars, "max_answer_chars": cfg.max_answer_chars}
         problems = unique_prompts(
