@@ -43,7 +43,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     ),
     "law_ceiling": ("law ceiling b − a", "pass@1 the law predicts at zero entropy"),
     "law_r2": ("law R²", "fit of R = −a·exp(H) + b"),
-    "law_prefix_predicted_final": ("law: final predicted from first quarter", "held-out pass@1"),
+    "law_prefix_predicted_final": ("law: final predicted from first quarter at the observed final entropy", "held-out pass@1"),
     "corr_entropy_unique_answers": ("corr(H, distinct answers)", "over evaluations"),
     "corr_entropy_ece": ("corr(H, calibration error)", "over evaluations"),
 }

@@ -1,5 +1,5 @@
-"""Run readers: an entropy-rl run directory, a TRL/transformers output directory, or verl's
-``file`` logger JSONL, all read as rows like ``metrics.jsonl``'s.
+"""Runs: an entropy-rl run directory, or another engine's log read by ``analysis.readers``, all as
+rows like ``metrics.jsonl``'s.
 
 Runs are grouped by method: a run directory named ``seed<N>`` belongs to the method named by its
 parent (the layout ``entropy-rl compare`` writes); any other run is its own group.
@@ -7,14 +7,14 @@ parent (the layout ``entropy-rl compare`` writes); any other run is its own grou
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from entropy_rl.files import CheckpointError, check_row, finite, read_json, read_metrics, read_text, real
+from entropy_rl.analysis.readers import read_log, trainer_state_file
+from entropy_rl.files import CheckpointError, finite, read_json, read_metrics, real
 
 
 @dataclass
@@ -28,6 +28,11 @@ class Run:
     token_drivers: dict | None = None  # the trainer's token_drivers.json, when the run has one
     initial_eval: dict | None = None
     """The initial policy's held-out metrics before any update (the trainer's initial_eval.json)."""
+    source: str = "entropy-rl"
+    """The log's format (``analysis.readers``): ``entropy-rl``, ``verl-console``, ``trl-trainer-state``..."""
+    keys: dict = field(default_factory=dict)
+    """For another engine's log: ``entropy``/``reward``/``eval_accuracy`` -> the logged key(s)."""
+    notes: list = field(default_factory=list)
 
     def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """(steps, values) where the key is present and not null."""
@@ -38,18 +43,14 @@ class Run:
         return np.array(s, dtype=float), np.array(v, dtype=float)
 
 
-def load_run(path: str | Path) -> Run:
-    """An entropy-rl run (``metrics.jsonl``), a TRL/transformers output directory
-    (``trainer_state.json``, else that of its latest ``checkpoint-N``), or the JSONL file of
-    verl's ``file`` logger (``trainer.logger=[console,file]``)."""
+def load_run(path: str | Path, entropy_key: str | None = None, perf_key: str | None = None) -> Run:
+    """An entropy-rl run (``metrics.jsonl``), or any log ``analysis.readers`` reads: a TRL output
+    directory or ``trainer_state.json``, verl's console or file-logger JSONL, a W&B run folder or
+    CSV export, TensorBoard events. ``entropy_key``/``perf_key`` override the key detection."""
     path = Path(path)
-    if path.is_file() and path.suffix == ".jsonl":
-        rows = rows_from_verl_log(path)
-        perf = "eval_accuracy" if any("eval_accuracy" in r for r in rows) else "reward"
-        return Run(path, path.stem, rows, performance_key=perf)
-    mfile = path / "metrics.jsonl"
     method = path.parent.name if re.fullmatch(r"seed\d+", path.name) else path.name
-    if mfile.exists():
+    mfile = path / "metrics.jsonl"
+    if path.is_dir() and mfile.exists():
         rows = read_metrics(path)  # a torn last line (a run still writing, or killed) is dropped
         if not rows:
             raise CheckpointError(f"{mfile} holds no metrics rows")
@@ -66,85 +67,19 @@ def load_run(path: str | Path) -> Run:
             token_drivers=read_token_drivers(drivers) if drivers.exists() else None,
             initial_eval=read_flat_json(initial) if initial.exists() else None,
         )
-    state = trainer_state_file(path)
-    if state is None:
-        raise FileNotFoundError(
-            f"{path} has no metrics.jsonl (an entropy-rl run) nor trainer_state.json (a TRL run), "
-            "and is not a verl file-logger .jsonl"
-        )
-    drivers = state.parent / "token_drivers.json"  # the TRL plug-in writes it in each checkpoint
+    log = read_log(path, entropy_key=entropy_key, perf_key=perf_key)
+    state = trainer_state_file(path) if path.is_dir() else None
+    drivers = state.parent / "token_drivers.json" if state else None  # the TRL plug-in's, per checkpoint
     return Run(
         path,
-        method,
-        rows_from_trainer_state(state),
-        performance_key="reward",
-        token_drivers=read_token_drivers(drivers) if drivers.exists() else None,
+        method if path.is_dir() else path.stem,
+        log.rows,
+        performance_key=perf_key or log.performance_key,
+        token_drivers=read_token_drivers(drivers) if drivers and drivers.exists() else None,
+        source=log.source,
+        keys=log.keys,
+        notes=log.notes,
     )
-
-
-def trainer_state_file(path: Path) -> Path | None:
-    """``path/trainer_state.json``, else the one in the highest-numbered ``checkpoint-N``."""
-    if (path / "trainer_state.json").exists():
-        return path / "trainer_state.json"
-    steps = {
-        p: p.parent.name.removeprefix("checkpoint-") for p in path.glob("checkpoint-*/trainer_state.json")
-    }
-    numbered = [p for p, n in steps.items() if n.isdigit()]
-    return max(numbered, key=lambda p: int(steps[p]), default=None)
-
-
-def rows_from_trainer_state(state_file: Path) -> list[dict]:
-    """The training log rows of a transformers ``trainer_state.json`` that carry ``entropy``, with
-    the TRL plug-in's ``entropy_rl/`` prefix removed so they read like ``metrics.jsonl`` rows."""
-    state = read_json(state_file)
-    history = state.get("log_history") if isinstance(state, dict) else None
-    if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
-        raise CheckpointError(f"{state_file}: `log_history` is not a list of rows")
-    rows = [
-        {k.removeprefix("entropy_rl/"): v for k, v in row.items()}
-        for row in history
-        if "entropy" in row and "step" in row
-    ]
-    for i, row in enumerate(rows):
-        check_row(state_file, f"log_history[{i}]", row)
-        if type(row["step"]) is not int:
-            raise CheckpointError(f"{state_file}: log_history[{i}].step is not an integer")
-    return rows
-
-
-# verl's validation accuracy: val-core/<data source>/acc/mean@<n> (one key per data source).
-_VERL_VAL_ACC = re.compile(r"val-core/.+/acc/mean@\d+")
-
-
-def rows_from_verl_log(log_file: Path) -> list[dict]:
-    """The rows of verl's ``file`` logger (``{"step": s, "data": {metric: value}}`` per line,
-    ``verl.utils.tracking.FileLogger``), read like ``metrics.jsonl`` rows: every metric under its
-    own name, the verl plug-in's ``entropy_rl/`` prefix removed, and ``entropy`` =
-    ``actor/entropy``, ``reward`` = ``critic/score/mean`` (the training score),
-    ``eval_accuracy`` = the mean over data sources of ``val-core/<source>/acc/mean@<n>``."""
-    rows = []
-    for n, line in enumerate(read_text(log_file).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            step, data = int(record["step"]), dict(record["data"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise ValueError(
-                f'{log_file}:{n}: not a verl file-logger line ({{"step": ..., "data": {{...}}}}): {e}'
-            ) from None
-        row = {k.removeprefix("entropy_rl/"): v for k, v in data.items()}
-        check_row(log_file, n, row)
-        row["step"] = step
-        if "actor/entropy" in data:
-            row["entropy"] = data["actor/entropy"]
-        if "critic/score/mean" in data:
-            row["reward"] = data["critic/score/mean"]
-        accs = [v for k, v in data.items() if _VERL_VAL_ACC.fullmatch(k) and v is not None]  # NaN → null
-        if accs:
-            row["eval_accuracy"] = float(np.mean(accs))
-        rows.append(row)
-    return rows
 
 
 def read_flat_json(path: Path) -> dict:

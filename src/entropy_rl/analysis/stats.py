@@ -11,7 +11,7 @@ import numpy as np
 from scipy import stats
 
 from entropy_rl.analysis.runs import Run
-from entropy_rl.core.law import bootstrap_ceiling, fit_entropy_law, predict_from_prefix
+from entropy_rl.core.law import Forecast, bootstrap_ceiling, fit_entropy_law, forecast, predict_from_prefix
 from entropy_rl.core.law import law_points as points_from_rows
 
 
@@ -59,6 +59,83 @@ def fit_run_law(run: Run, metric: str | None = None, prefix: float = LAW_PREFIX)
     except ValueError:
         pass
     return out
+
+
+FORECAST_FRACTION = 0.25
+
+
+def run_forecast(
+    run: Run, metric: str | None = None, fraction: float = FORECAST_FRACTION, horizon: float | None = None
+) -> Forecast:
+    """``core.law.forecast`` on a run: fitted on the first ``fraction`` of its steps (by step
+    number, from its first to its last step with entropy), forecast at ``horizon`` (default: its
+    last step with both entropy and ``metric``, whose value is then the actual to compare with)."""
+    metric = metric or run.performance_key
+    hs, h = run.series("entropy")
+    pts = [(r["step"], r["entropy"], r[metric]) for r in run.rows
+           if r.get("entropy") is not None and r.get(metric) is not None]
+    if hs.size == 0 or not pts:
+        raise ValueError(f"{run.path}: no step has both entropy and {metric}")
+    ps, ph, pr = (np.array(x, dtype=float) for x in zip(*pts, strict=True))
+    cutoff = hs[0] + fraction * (hs[-1] - hs[0])
+    actual = None
+    if horizon is None:
+        horizon, actual = float(ps[-1]), float(pr[-1])
+    elif horizon <= ps[-1]:
+        k = int(np.argmin(np.abs(ps - horizon)))
+        horizon, actual = float(ps[k]), float(pr[k])
+    return forecast(hs, h, ps, ph, pr, cutoff=cutoff, horizon=horizon, actual_final=actual)
+
+
+def collapse(run: Run) -> dict:
+    """The entropy's first and last logged values and their ratio (last / first)."""
+    _, h = run.series("entropy")
+    if h.size == 0:
+        return {"start": None, "end": None, "ratio": None}
+    start, end = float(h[0]), float(h[-1])
+    return {"start": start, "end": end, "ratio": end / start if start > 0 else None}
+
+
+def fit_json(run: Run, metric: str | None = None, fraction: float = FORECAST_FRACTION) -> dict:
+    """What ``entropy-rl fit LOG --json`` prints: the format, the law on all points, the forecast
+    from the first ``fraction``, the prefix law at the observed final entropy, the collapse."""
+    metric = metric or run.performance_key
+    law = fit_run_law(run, metric=metric, prefix=fraction)
+    fc = run_forecast(run, metric, fraction)
+    # the same prefix law at the entropy the run did reach: its error is the law's alone
+    at_final = {"entropy": None, "predicted_final": None, "actual_final": fc.actual_final, "abs_error": None}
+    h_at = [r["entropy"] for r in run.rows if r["step"] == fc.horizon and r.get("entropy") is not None]
+    if fc.law is not None and h_at:
+        pred = float(fc.law.predict(h_at[0]))
+        at_final.update(entropy=h_at[0], predicted_final=pred, abs_error=abs(pred - fc.actual_final)
+                        if fc.actual_final is not None else None)
+    return {
+        "source": run.source,
+        "keys": {**run.keys, "performance": run.keys.get(metric, metric)},
+        "metric": metric,
+        "points": law.n,
+        "steps": len(run.series("entropy")[0]),
+        "law": {"a": law.a, "b": law.b, "r2": law.r2, "ceiling": law.ceiling,
+                "ceiling_interval": list(law.ceiling_interval)},
+        "forecast": {
+            "fraction": fraction,
+            "cutoff_step": fc.cutoff,
+            "horizon_step": fc.horizon,
+            "entropy_points": fc.n_entropy,
+            "law_points": fc.n_law,
+            "entropy_at_horizon": fc.entropy_final,
+            "predicted_final": fc.predicted_final,
+            "interval": list(fc.interval) if fc.interval else None,
+            "actual_final": fc.actual_final,
+            "abs_error": fc.abs_error,
+            "ceiling": fc.law.ceiling if fc.law else None,
+            "law_does_not_apply": fc.reason,
+            "warning": fc.warning,
+        },
+        "at_final_entropy": at_final,
+        "collapse": collapse(run),
+        "notes": list(run.notes),
+    }
 
 
 def entropy_changes(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

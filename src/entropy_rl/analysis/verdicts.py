@@ -48,7 +48,7 @@ def law(methods: dict) -> str | None:
     text = f"The entropy–performance law {fit}: R² {r2:.2f}, ceiling b − a = {ceiling:.3f}"
     pred, final = g.get("law_prefix_predicted_final"), g.get("eval_accuracy_final")
     if _ok(pred) and _ok(final):
-        text += f"; fitted on the first quarter it predicted {pred['mean']:.3f}, the run reached {final['mean']:.3f}"
+        text += f"; fitted on the first quarter and given the final entropy the run reached, it predicted {pred['mean']:.3f}, the run reached {final['mean']:.3f}"
     return text + "."
 
 

@@ -36,20 +36,36 @@ def report(
     typer.echo(f"report: {index}")
 
 
+ENTROPY_KEY = typer.Option(
+    None, "--entropy-key", help="The log's entropy key (default: detected, e.g. actor/entropy, entropy)."
+)
+PERF_KEY = typer.Option(
+    None,
+    "--perf-key",
+    "--metric",
+    help="Performance key (default: the held-out score where the log has one with entropy, else the "
+    "training reward; e.g. eval_accuracy, reward, or any logged key).",
+)
+
+
 @app.command()
 def fit(
     run_dir: Path = typer.Argument(
-        ..., help="Run directory, TRL output directory, or verl file-logger .jsonl."
+        ...,
+        help="An entropy-rl run directory, or a log of verl (console, W&B output.log, file-logger .jsonl), "
+        "TRL (console, trainer_state.json or its output directory), a W&B run folder or CSV export, "
+        "or TensorBoard events.",
     ),
-    metric: str | None = typer.Option(
-        None,
-        help="Performance key (default: eval_accuracy; reward for a TRL run, or a verl log without "
-        "validation).",
+    metric: str | None = PERF_KEY,
+    entropy_key: str | None = ENTROPY_KEY,
+    fraction: float = typer.Option(
+        0.25, "--fraction", min=0.05, max=0.95, help="The first part of the run the forecast is made from."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
 ) -> None:
-    """Fit R = −a·exp(H) + b on a run (entropy-rl's, a TRL output directory or a verl log); print a, b, R²,
-    the ceiling and the first-third prediction, then the run's entropy budget (its entropy change
-    split into first and higher order)."""
+    """Fit R = −a·exp(H) + b on a run and forecast its final performance from its first quarter:
+    the entropy's decay extrapolated to the last step, the law fitted on the quarter applied to it
+    (with a bootstrap interval). Then the run's entropy budget and verdicts."""
     from entropy_rl.analysis.runs import load_run
     from entropy_rl.analysis.stats import (
         aggregate_by_method,
@@ -57,27 +73,23 @@ def fit(
         entropy_budget,
         entropy_change_correlation,
         entropy_links,
-        fit_run_law,
+        fit_json,
         pooled_token_drivers,
         run_metrics,
     )
     from entropy_rl.analysis.verdicts import verdicts
 
     try:
-        run = load_run(run_dir)
+        run = load_run(run_dir, entropy_key=entropy_key, perf_key=metric)
         metric = metric or run.performance_key
-        law = fit_run_law(run, metric=metric)
+        summary = fit_json(run, metric=metric, fraction=fraction)
     except (OSError, ValueError) as e:
         fail(one_line(e))
-    lo, hi = law.ceiling_interval
-    typer.echo(f"points: {law.n} (entropy, {metric})")
-    typer.echo(f"a = {law.a:.4f}  b = {law.b:.4f}  R² = {law.r2:.3f}")
-    typer.echo(f"ceiling (H = 0): b − a = {law.ceiling:.4f}  (90% bootstrap [{lo:.4f}, {hi:.4f}])")
-    if law.prefix_predicted_final is not None:
-        typer.echo(
-            f"fit on the first quarter: ceiling {law.prefix_ceiling:.4f}; final R predicted "
-            f"{law.prefix_predicted_final:.4f}, actual {law.actual_final:.4f} (RMSE on the rest {law.prefix_rmse:.4f})"
-        )
+    if as_json:
+        typer.echo(json.dumps(_json_safe(summary)))
+        return
+    for line in fit_lines(summary):
+        typer.echo(line)
     budget = entropy_budget(run)
     if budget:
         typer.echo(
@@ -103,6 +115,56 @@ def fit(
             "held-out entropy vs "
             + ", ".join(f"{k.removeprefix('corr_entropy_')}: r = {v:+.2f}" for k, v in links.items())
         )
+
+
+def _json_safe(obj):
+    """NaN and infinities as null: the output is strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def _f(v, fmt: str = ".4f") -> str:
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
+
+
+def fit_lines(s: dict) -> list[str]:
+    """``fit``'s text: the log read, the law, the forecast and the law at the observed final entropy."""
+    law, fc, at, col = s["law"], s["forecast"], s["at_final_entropy"], s["collapse"]
+    keys = ", ".join(f"{k} = {v}" for k, v in s["keys"].items() if k != "performance")
+    lo, hi = law["ceiling_interval"]
+    lines = [
+        f"log: {s['source']} ({keys})" if keys else f"log: {s['source']}",
+        f"points: {s['points']} (entropy, {s['metric']})",
+        f"a = {_f(law['a'])}  b = {_f(law['b'])}  R² = {_f(law['r2'], '.3f')}",
+        f"ceiling (H = 0): b − a = {_f(law['ceiling'])}  (90% bootstrap [{_f(lo)}, {_f(hi)}])",
+        f"entropy: {_f(col['start'])} → {_f(col['end'])} (× {_f(col['ratio'], '.3f')})",
+    ]
+    head = f"forecast from the first {fc['fraction']:.0%} (steps ≤ {fc['cutoff_step']:g})"
+    if fc["law_does_not_apply"]:
+        lines.append(f"{head}: the law does not apply: {fc['law_does_not_apply']}")
+    else:
+        iv = fc["interval"] or [None, None]
+        actual = (
+            f"; actual {_f(fc['actual_final'])}, error {_f(fc['abs_error'])}" if fc["actual_final"] is not None else ""
+        )
+        lines.append(
+            f"{head}: entropy extrapolated to {_f(fc['entropy_at_horizon'])} at step {fc['horizon_step']:g}, "
+            f"performance {_f(fc['predicted_final'])} (90% bootstrap [{_f(iv[0])}, {_f(iv[1])}]){actual}"
+        )
+        if at["predicted_final"] is not None:
+            lines.append(
+                f"the same prefix law at the observed final entropy {_f(at['entropy'])}: "
+                f"{_f(at['predicted_final'])} (error {_f(at['abs_error'])})"
+            )
+        if fc["warning"]:
+            lines.append(f"warning: {fc['warning']}")
+    lines += [f"note: {n}" for n in s["notes"]]
+    return lines
 
 
 @app.command()

@@ -105,3 +105,162 @@ def bootstrap_ceiling(entropy, performance, n_boot: int = 1000, level: float = 0
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(ceilings, [tail, 100 - tail])
     return float(lo), float(hi)
+
+
+# ---------------------------------------------------------------------------------------------
+# A forecast: the entropy extrapolated, then the law applied.
+
+
+@dataclass(frozen=True)
+class EntropyDecay:
+    """H(t) = floor + (H(t0) − floor)·exp(−(t − t0)/tau).
+
+    Entropy in RL falls sharply early and then flattens (Cui et al. 2025, Fig. 2): a decay to a
+    floor is the simplest monotone curve with that shape, and unlike a power law it does not fall
+    for ever, so extrapolating it past the data cannot run entropy below zero. For a fixed tau it
+    is linear in (floor, amplitude), so it is fitted by least squares profiled over a grid of tau.
+    """
+
+    floor: float
+    amplitude: float
+    tau: float
+    t0: float
+
+    def predict(self, steps):
+        t = np.asarray(steps, dtype=float)
+        return self.floor + self.amplitude * np.exp(-(t - self.t0) / self.tau)
+
+
+def fit_entropy_decay(steps, entropy) -> EntropyDecay:
+    """Least-squares fit of ``EntropyDecay`` (floor ≥ 0) to (step, H) points; needs ≥ 3 steps."""
+    t = np.asarray(steps, dtype=float).ravel()
+    h = np.asarray(entropy, dtype=float).ravel()
+    ok = np.isfinite(t) & np.isfinite(h)
+    t, h = t[ok], h[ok]
+    if np.unique(t).size < 3:
+        raise ValueError("fitting the entropy's decay needs at least 3 steps")
+    t0, span = float(t.min()), float(np.ptp(t))
+    taus = span * np.geomspace(0.01, 100, 241)
+    e = np.exp(-(t[None, :] - t0) / taus[:, None])  # (taus, points)
+    # OLS of h on [1, e] for every tau at once (2x2 normal equations)
+    n, se, see = t.size, e.sum(1), (e * e).sum(1)
+    sh, seh = h.sum(), (e * h).sum(1)
+    det = n * see - se * se
+    good = det > 1e-12 * n * see
+    floor = np.where(good, (see * sh - se * seh) / np.where(good, det, 1), np.nan)
+    amp = np.where(good, (n * seh - se * sh) / np.where(good, det, 1), np.nan)
+    # a negative floor is clamped at 0 (entropy is non-negative): refit the amplitude alone
+    neg = floor < 0
+    floor = np.where(neg, 0.0, floor)
+    amp = np.where(neg, seh / np.maximum(see, 1e-300), amp)
+    sse = ((h[None, :] - floor[:, None] - amp[:, None] * e) ** 2).sum(1)
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    i = int(np.argmin(sse))
+    return EntropyDecay(float(floor[i]), float(amp[i]), float(taus[i]), t0)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The performance a run will reach at ``horizon``, forecast from the part up to ``cutoff``:
+    the entropy's decay fitted on that part and extrapolated to ``horizon``, then the law fitted
+    on that part applied to the extrapolated entropy. ``reason`` is set, and no number, where the
+    law does not apply."""
+
+    cutoff: float
+    horizon: float
+    n_entropy: int
+    n_law: int
+    predicted_final: float | None = None
+    interval: tuple[float, float] | None = None
+    entropy_final: float | None = None
+    actual_final: float | None = None
+    law: EntropyLaw | None = None
+    decay: EntropyDecay | None = None
+    reason: str | None = None
+    warning: str | None = None
+
+    @property
+    def abs_error(self) -> float | None:
+        if self.predicted_final is None or self.actual_final is None:
+            return None
+        return abs(self.predicted_final - self.actual_final)
+
+
+MIN_LAW_POINTS = 3
+
+
+def forecast(
+    h_steps,
+    entropy,
+    p_steps,
+    p_entropy,
+    performance,
+    cutoff: float,
+    horizon: float,
+    actual_final: float | None = None,
+    n_boot: int = 300,
+    level: float = 0.9,
+    seed: int = 0,
+) -> Forecast:
+    """Forecast the performance at step ``horizon`` from the points at steps ≤ ``cutoff``.
+
+    ``(h_steps, entropy)``: the entropy at every logged step; ``(p_steps, p_entropy,
+    performance)``: the law's points (a step's entropy and its held-out score). The interval is
+    a percentile bootstrap over the prefix's points: entropy points and law points resampled,
+    both fits redone, and a residual of the prefix's law fit added to each draw, so that it is an
+    interval for the one noisy score the run will log, not for the law's mean. It covers the fits'
+    sampling noise and the score's, not a change of regime after the cutoff.
+    """
+    hs, h = np.asarray(h_steps, float), np.asarray(entropy, float)
+    ps, ph, pr = np.asarray(p_steps, float), np.asarray(p_entropy, float), np.asarray(performance, float)
+    hin, pin = hs <= cutoff, ps <= cutoff
+    base = {"cutoff": float(cutoff), "horizon": float(horizon), "n_entropy": int(hin.sum()),
+            "n_law": int(pin.sum()), "actual_final": actual_final}
+    if hin.sum() < 3:
+        return Forecast(**base, reason=f"entropy at {int(hin.sum())} steps up to step {cutoff:g}: at least 3 needed")
+    if pin.sum() < MIN_LAW_POINTS:
+        return Forecast(
+            **base,
+            reason=f"{int(pin.sum())} performance points up to step {cutoff:g}: at least {MIN_LAW_POINTS} needed",
+        )
+    third = max(1, int(hin.sum()) // 3)
+    early, late = float(np.mean(h[hin][:third])), float(np.mean(h[hin][-third:]))
+    if late >= early:
+        return Forecast(
+            **base,
+            reason=f"entropy does not fall up to step {cutoff:g} (mean {early:.4g} over its first third, "
+            f"{late:.4g} over its last): the law describes a collapse",
+        )
+    try:
+        decay = fit_entropy_decay(hs[hin], h[hin])
+        law = fit_entropy_law(ph[pin], pr[pin])
+    except ValueError as e:
+        return Forecast(**base, reason=str(e))
+    h_final = float(decay.predict(horizon))
+    rng = np.random.default_rng(seed)
+    (hs_in, h_in), (ph_in, pr_in) = (hs[hin], h[hin]), (ph[pin], pr[pin])
+    residuals = pr[pin] - law.predict(ph[pin])
+    draws = []
+    for _ in range(n_boot):
+        i, j = rng.integers(0, h_in.size, h_in.size), rng.integers(0, ph_in.size, ph_in.size)
+        if np.unique(hs_in[i]).size < 3 or np.ptp(ph_in[j]) == 0:
+            continue
+        d, lw = fit_entropy_decay(hs_in[i], h_in[i]), fit_entropy_law(ph_in[j], pr_in[j])
+        draws.append(float(lw.predict(d.predict(horizon))) + float(rng.choice(residuals)))
+    tail = (1 - level) / 2 * 100
+    interval = tuple(float(x) for x in np.percentile(draws, [tail, 100 - tail])) if draws else None
+    warning = None
+    if law.a < 0:
+        warning = (
+            f"a = {law.a:.3g} < 0: performance falls as entropy falls (a collapse to a degenerate "
+            "policy), the opposite of the law's trade"
+        )
+    return Forecast(
+        **base,
+        predicted_final=float(law.predict(h_final)),
+        interval=interval,
+        entropy_final=h_final,
+        law=law,
+        decay=decay,
+        warning=warning,
+    )
