@@ -39,7 +39,7 @@ def _plt():
 def _savefig(fig, path: Path, dpi: int) -> None:
     """Render to memory, then write atomically (a planted link at ``path`` is replaced, not followed)."""
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=dpi, format="png")
+    fig.savefig(buf, dpi=dpi, format="png", bbox_inches="tight")
     write_bytes(path, buf.getvalue())
 
 
@@ -48,12 +48,23 @@ def save_figure(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legen
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    if ax.get_legend_handles_labels()[0]:
+    handles = ax.get_legend_handles_labels()[0]
+    if len(handles) > 4:  # below the axes, where it hides no point
+        ax.legend(fontsize=legend_size, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    elif handles:
         ax.legend(fontsize=legend_size)
     fig.tight_layout()
     _savefig(fig, path, 110)
     _plt().close(fig)
     return path
+
+
+def short(method: str, width: int = 30) -> str:
+    """A method's name for a legend: a long log file name keeps its start and end."""
+    if len(method) <= width:
+        return method
+    half = (width - 1) // 2
+    return f"{method[:half]}…{method[-half:]}"
 
 
 def by_method(runs: list[Run]) -> dict[str, list[Run]]:
@@ -85,7 +96,7 @@ def plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, title
             steps = curves[0][0][:n]
             vals = np.stack([c[1][:n] for c in curves])
             style = ["-", "--", ":"][j % 3]
-            label = method if len(keys) == 1 else f"{method} {key}"
+            label = short(method) if len(keys) == 1 else f"{short(method)} {key}"
             window = max(1, round(SMOOTH_SHARE * n)) if n > SMOOTH_MIN_POINTS else 1
             if window > 1:
                 smoothed_any = True
@@ -99,7 +110,7 @@ def plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, title
     return save_figure(fig, ax, path, "step", ylabel, title)
 
 
-_PERFORMANCE_LABELS = {"eval_accuracy": "held-out accuracy", "reward": "training reward (TRL runs)"}
+_PERFORMANCE_LABELS = {"eval_accuracy": "held-out accuracy or score", "reward": "training reward"}
 
 
 def plot_law(runs: list[Run], path: Path) -> Path:
@@ -116,7 +127,7 @@ def plot_law(runs: list[Run], path: Path) -> Path:
         h, p = np.concatenate(hs), np.concatenate(ps)
         if h.size == 0:
             continue
-        ax.scatter(h, p, s=14, color=c, label=method)
+        ax.scatter(h, p, s=14, color=c, label=short(method))
         try:
             law = fit_entropy_law(h, p)
         except ValueError:
@@ -127,7 +138,7 @@ def plot_law(runs: list[Run], path: Path) -> Path:
             law.predict(grid),
             color=c,
             lw=1,
-            label=f"{method}: R = −{law.a:.3f}·e^H + {law.b:.3f} (R² {law.r2:.2f}, ceiling {law.ceiling:.3f})",
+            label=f"{short(method)}: R = {-law.a:+.3f}·e^H {law.b:+.3f} (R² {law.r2:.2f}, ceiling {law.ceiling:.3f})",
         )
         ax.scatter([0], [law.ceiling], marker="*", s=80, color=c)
     return save_figure(
@@ -155,7 +166,7 @@ def _scatter_by_method(
         if len(x) == 0:
             continue
         corr = np.corrcoef(x, y)[0, 1] if len(x) > 2 and np.std(x) > 0 and np.std(y) > 0 else float("nan")
-        ax.scatter(x, y, s=10, color=colours[i % len(colours)], label=f"{method} (r = {corr:.2f})")
+        ax.scatter(x, y, s=10, color=colours[i % len(colours)], label=f"{short(method)} (r = {corr:.2f})")
         points.append(np.concatenate([x, y]))
     return points
 
@@ -207,8 +218,8 @@ def plot_entropy_budget(runs: list[Run], path: Path) -> Path:
         c = colours[i % len(colours)]
         meas = np.mean([np.cumsum(m[:n]) for _, _, m in changes], axis=0)
         pred = np.mean([np.cumsum(p[:n]) for _, p, _ in changes], axis=0)
-        ax.plot(steps, meas, color=c, label=f"{method}: measured")
-        ax.plot(steps, pred, color=c, ls="--", label=f"{method}: first order")
+        ax.plot(steps, meas, color=c, label=f"{short(method)}: measured")
+        ax.plot(steps, pred, color=c, ls="--", label=f"{short(method)}: first order")
     ax.axhline(0.0, color="k", lw=0.5)
     return save_figure(
         fig,
@@ -233,7 +244,7 @@ def plot_pass_at_k(runs: list[Run], path: Path) -> Path:
             continue
         ks = [pass_k(k) for k in keys]
         vals = np.array([[last_value(r, k) for k in keys] for r in group])
-        ax.errorbar(ks, vals.mean(0), yerr=vals.std(0), marker="o", capsize=3, label=method)
+        ax.errorbar(ks, vals.mean(0), yerr=vals.std(0), marker="o", capsize=3, label=short(method))
     ax.set_xscale("log", base=2)
     return save_figure(
         fig, ax, path, "k", "held-out pass@k (final)", "Held-out pass@k at the end of training"
@@ -256,7 +267,7 @@ def plot_entropy_links(runs: list[Run], path: Path) -> Path:
                 if pts:
                     h, v = zip(*pts, strict=True)
                     c = colours[i % len(colours)]
-                    ax.plot(h, v, "o-", color=c, ms=3, lw=0.8, label=method if j == 0 else None)
+                    ax.plot(h, v, "o-", color=c, ms=3, lw=0.8, label=short(method) if j == 0 else None)
         ax.set_xlabel("held-out entropy (nats/token)")
         ax.set_ylabel(label)
     if axes[0].get_legend_handles_labels()[0]:  # runs without held-out samples draw nothing
@@ -288,7 +299,7 @@ def plot_temperature_baseline(runs: list[Run], sweep: list[dict[str, float]], pa
             _, a = r.series("eval_accuracy")
             n = min(len(h), len(a))
             c = colours[i % len(colours)]
-            ax.plot(h[:n], a[:n], "-", color=c, lw=0.8, alpha=0.6, label=method if j == 0 else None)
+            ax.plot(h[:n], a[:n], "-", color=c, lw=0.8, alpha=0.6, label=short(method) if j == 0 else None)
             if n:
                 ax.scatter([h[n - 1]], [a[n - 1]], color=c, s=30, zorder=3)
     return save_figure(

@@ -198,3 +198,78 @@ def bandit(
     }
     command = f"entropy-rl bandit --trials {trials} --actions {actions} --lr {lr:g}"
     atomic_write_text(out / "bandit.json", json.dumps({"command": command, "figures": figures}, indent=1))
+
+
+def status_lines(st) -> list[str]:
+    """``watch``'s compact status of an ``analysis.watch.Status``."""
+    ent = (
+        f"entropy {st.entropy_start:.4g} → {st.entropy_now:.4g} (× {st.entropy_now / st.entropy_start:.2f})"
+        if st.entropy_start
+        else "entropy: none yet"
+    )
+    perf = f"{st.perf_key} {_f(st.perf_now)}" if st.perf_now is not None else f"{st.perf_key}: none yet"
+    lines = [f"step {st.step} ({st.source}, {st.rows} rows) | {ent} | {perf}"]
+    if st.waiting:
+        lines.append(f"law: waiting ({st.waiting})")
+        return lines
+    law, fc = st.law, st.forecast
+    lines.append(f"law: R = {-law.a:+.4f}·e^H {law.b:+.4f}, R² {law.r2:.3f}, ceiling {law.ceiling:.4f} ({law.n} points)")
+    if fc.reason:
+        lines.append(f"forecast: the law does not apply: {fc.reason}")
+    else:
+        iv = fc.interval or (None, None)
+        lines.append(
+            f"forecast at {st.horizon}: {_f(fc.predicted_final)} (90% bootstrap [{_f(iv[0])}, {_f(iv[1])}]), "
+            f"entropy {_f(fc.entropy_final)}"
+        )
+        if fc.warning:
+            lines.append(f"  ({fc.warning})")
+    return lines
+
+
+@app.command()
+def watch(
+    log: Path = typer.Argument(..., help="A log being written: any input `fit` reads."),
+    interval: float = typer.Option(5.0, "--interval", min=0.01, max=3600, help="Seconds between reads."),
+    warn_fraction: float = typer.Option(
+        0.3, "--warn-fraction", min=0.0, max=1.0, help="Warn once when entropy falls below this fraction of its start."
+    ),
+    total_steps: int | None = typer.Option(
+        None, "--total-steps", min=1, max=10**9, help="The run's planned length: the forecast's step (default: "
+        "the entropy's fitted floor)."
+    ),
+    idle_exit: float | None = typer.Option(
+        None, "--exit-when-idle", min=0.0, help="Stop after this many seconds without the log growing."
+    ),
+    metric: str | None = PERF_KEY,
+    entropy_key: str | None = ENTROPY_KEY,
+) -> None:
+    """Follow a run's log while it is written: entropy, performance, the law's forecast and its
+    interval, redrawn as the log grows; a warning line, once, when entropy falls below
+    --warn-fraction of its start or the law's ceiling stops rising. Ctrl-C stops it."""
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    from entropy_rl.analysis.watch import Alarms, follow
+
+    console = Console(highlight=False)
+    alarms = Alarms(warn_fraction)
+    live = Live(console=console, auto_refresh=False) if console.is_terminal else None
+    try:
+        if live:
+            live.start()
+        for st in follow(log, interval, idle_exit, entropy_key, metric, total_steps):
+            lines = [st] if isinstance(st, str) else status_lines(st)
+            if live:
+                live.update(Text("\n".join(lines)), refresh=True)
+            else:
+                typer.echo("\n".join(lines))
+            for warning in [] if isinstance(st, str) else alarms.update(st):
+                (live.console.print if live else typer.echo)(f"warning: {warning}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if live:
+            live.stop()
+    typer.echo("watch: stopped")
