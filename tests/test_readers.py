@@ -104,8 +104,10 @@ def test_other_ray_prefixes_and_a_run_resumed_mid_way(tmp_path):
         "(TaskRunner pid=3140) step:102 - actor/entropy:np.float64(0.3) - critic/score/mean:np.float64(-0.25)\n"
         "step:103 - actor/entropy:0.2 - critic/score/mean:0.0 - val-core/math/acc/mean@4:0.5 - val-core/gsm8k/acc/mean@4:0.7"
     )
+    with open(path, "a") as f:  # a logger's timestamp before the line
+        f.write("\n2025-06-01 12:00:01,123 INFO [rank0]: step:104 - actor/entropy:0.1 - critic/score/mean:0.1\n")
     rows = by_step(read_log(path))
-    assert sorted(rows) == [101, 102, 103]
+    assert sorted(rows) == [101, 102, 103, 104]
     assert rows[102]["entropy"] == 0.3 and rows[102]["reward"] == -0.25
     assert rows[103]["eval_accuracy"] == pytest.approx(0.6)  # mean over data sources
 

@@ -287,3 +287,28 @@ def test_safety_page_figures_are_the_committed_adversarial_summary():
     page = (ROOT / "docs" / "safety.md").read_text()
     for line in safety_figures(summary):
         assert line in page, line
+
+
+def test_real_runs_table_is_the_committed_fit_json():
+    """docs/results/real-runs/README.md's table is scripts/real_runs.py's table of summary.json,
+    whose rows are `entropy-rl fit LOG --json` as printed; and the fit of today's code gives the
+    same numbers on the fixtures' sources when those logs are here."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("real_runs", ROOT / "scripts" / "real_runs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    record = json.loads((ROOT / "docs" / "results" / "real-runs" / "summary.json").read_text())
+    assert record["command"].startswith("python scripts/real_runs.py") and record["machine"]["cpu"]
+    readme = (ROOT / "docs" / "results" / "real-runs" / "README.md").read_text()
+    assert mod.table(record["results"]) in readme
+    real = ROOT.parent / "shared" / "real-logs"
+    if real.is_dir():
+        from entropy_rl.analysis.runs import load_run
+        from entropy_rl.analysis.stats import fit_json
+
+        for name, saved in record["results"].items():
+            if (real / name).exists() and "error" not in saved:
+                now = json.loads(json.dumps(fit_json(load_run(real / name))))
+                assert now["forecast"]["predicted_final"] == saved["forecast"]["predicted_final"], name
+                assert now["law"] == saved["law"], name

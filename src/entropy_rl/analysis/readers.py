@@ -210,7 +210,9 @@ def _merge(path: Path, source: str, found: list[tuple[int, dict]], notes: list[s
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _RAY_PREFIX = re.compile(r"^\s*\([\w.\-]+ pid=\d+(?:, ip=[\d.:a-fA-F]+)?\)\s?")
-_VERL_STEP = re.compile(r"step:(\d+) - (\S+:.*)")
+# at the line's start or after a space (a logger's timestamp, `[rank0]:`), never inside a key
+# such as `training/global_step:N`
+_VERL_STEP = re.compile(r"(?:^|(?<=\s))step:(\d+) - (\S+:.*)")
 _INITIAL_VAL = "Initial validation metrics:"
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _PAIR = re.compile(r"'([^'\n]{1,300})':\s*((?:np\.\w+\()?'?[-+\w.]+'?\)?)")
@@ -224,7 +226,7 @@ def _clean_lines(text: str) -> list[str]:
 
 
 def looks_like_verl_console(text: str) -> bool:
-    return any(_VERL_STEP.fullmatch(line.rstrip("\r")) for line in _clean_lines(text[: 4 * 2**20]))
+    return any(_VERL_STEP.search(line.rstrip("\r")) for line in _clean_lines(text[: 4 * 2**20]))
 
 
 def looks_like_trl_console(text: str) -> bool:
@@ -277,7 +279,7 @@ def read_verl_console(path: Path, text: str, complete_only: bool = False) -> tup
     initial: dict = {}
     for i, line in enumerate(lines):
         line = line.rstrip("\r")
-        m = _VERL_STEP.fullmatch(line)
+        m = _VERL_STEP.search(line)
         if m:
             found.append((int(m.group(1)), _fields(m.group(2))))
         elif _INITIAL_VAL in line and not initial:

@@ -146,7 +146,7 @@ def fit_lines(s: dict) -> list[str]:
     ]
     head = f"forecast from the first {fc['fraction']:.0%} (steps ≤ {fc['cutoff_step']:g})"
     if fc["law_does_not_apply"]:
-        lines.append(f"{head}: the law does not apply: {fc['law_does_not_apply']}")
+        lines.append(f"{head}: no forecast: {fc['law_does_not_apply']}")
     else:
         iv = fc["interval"] or [None, None]
         actual = (
@@ -215,7 +215,7 @@ def status_lines(st) -> list[str]:
     law, fc = st.law, st.forecast
     lines.append(f"law: R = {-law.a:+.4f}·e^H {law.b:+.4f}, R² {law.r2:.3f}, ceiling {law.ceiling:.4f} ({law.n} points)")
     if fc.reason:
-        lines.append(f"forecast: the law does not apply: {fc.reason}")
+        lines.append(f"forecast: none: {fc.reason}")
     else:
         iv = fc.interval or (None, None)
         lines.append(

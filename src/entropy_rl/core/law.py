@@ -228,8 +228,8 @@ def forecast(
     if late >= early:
         return Forecast(
             **base,
-            reason=f"entropy does not fall up to step {cutoff:g} (mean {early:.4g} over its first third, "
-            f"{late:.4g} over its last): the law describes a collapse",
+            reason=f"the law does not apply: entropy does not fall up to step {cutoff:g} (mean {early:.4g} "
+            f"over its first third, {late:.4g} over its last); the law describes a collapse",
         )
     try:
         decay = fit_entropy_decay(hs[hin], h[hin])
