@@ -337,3 +337,17 @@ def test_fit_on_rising_entropy_says_the_law_does_not_apply(tmp_path):
     assert out["forecast"]["predicted_final"] is None and "does not fall" in out["forecast"]["law_does_not_apply"]
     text = runner.invoke(app, ["fit", str(log)]).output
     assert "the law does not apply: entropy does not fall" in text
+
+
+def test_report_reads_the_same_logs_and_shows_the_forecast(tmp_path):
+    steps = np.arange(1, 101)
+    verl = _console(tmp_path / "verl.log", 0.1 + 1.2 * np.exp(-steps / 15))
+    res = runner.invoke(
+        app, ["report", str(verl), str(LOGS / "trl_console.log"), str(LOGS / "trl_trainer_state.json"),
+              "--out", str(tmp_path / "rep")]
+    )
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert "forecast from the first quarter" in page and "none: entropy at 1 steps" in page
+    laws = json.loads((tmp_path / "rep" / "summary.json").read_text())["laws"]
+    assert laws[str(verl)]["forecast"]["predicted_final"] == pytest.approx(0.6 - 0.3 * (np.exp(0.1 + 1.2 * np.exp(-100 / 15)) - 1), abs=0.01)

@@ -240,24 +240,37 @@ def per_run_table(rows: list[tuple[str, dict[str, float]]]) -> str:
     return _table("Per run (each seed)", head, body)
 
 
+def _forecast_cell(fc: dict | None) -> str:
+    if not fc:
+        return "<td></td>"
+    if fc.get("no_forecast"):
+        return f"<td style='text-align:left'>none: {esc(fc['no_forecast'])}</td>"
+    lo, hi = fc.get("interval") or (None, None)
+    warn = f" <span title='{esc(fc['warning'])}'>(a &lt; 0)</span>" if fc.get("warning") else ""
+    return f"<td>{_opt(fc.get('predicted_final'))} [{_opt(lo)}, {_opt(hi)}]{warn}</td>"
+
+
 def law_table(laws: dict) -> str:
     rows = ""
     for path, law in laws.items():
         name = esc(_run_name(path))
         if "error" in law:
-            rows += f"<tr><td>{name}</td><td colspan=6 style='text-align:left'>{esc(law['error'])}</td></tr>"
+            rows += f"<tr><td>{name}</td><td colspan=7 style='text-align:left'>{esc(law['error'])}</td></tr>"
             continue
         lo, hi = law["ceiling_interval"]
         rows += (
             f"<tr><td>{name}</td><td>{law['a']:.3f}</td><td>{law['b']:.3f}</td><td>{law['r2']:.2f}</td>"
-            f"<td>{law['ceiling']:.3f} [{lo:.3f}, {hi:.3f}]</td>"
+            f"<td>{law['ceiling']:.3f} [{lo:.3f}, {hi:.3f}]</td>{_forecast_cell(law.get('forecast'))}"
             f"<td>{_opt(law.get('prefix_predicted_final'))}</td><td>{_opt(law.get('actual_final'))}</td></tr>"
         )
     head = (
         "<th>run</th><th>a</th><th>b</th><th>R²</th><th>ceiling b − a [90 % bootstrap]</th>"
-        "<th>final predicted from the first quarter</th><th>final reached</th>"
+        "<th>forecast from the first quarter [90 % bootstrap]</th>"
+        "<th>first quarter's law at the final entropy reached</th><th>final reached</th>"
     )
-    return _table("The law R = −a·exp(H) + b per run (training entropy, held-out pass@1)", head, rows)
+    return _table(
+        "The law R = −a·exp(H) + b per run (training entropy; held-out score, else training reward)", head, rows
+    )
 
 
 def baseline_table(baseline: list[dict[str, float]] | None) -> str:

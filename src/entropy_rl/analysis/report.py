@@ -22,6 +22,7 @@ from entropy_rl.analysis.stats import (
     fit_run_law,
     paired_with_grpo,
     pooled_token_drivers,
+    run_forecast,
     run_metrics,
 )
 from entropy_rl.analysis.verdicts import verdicts
@@ -70,6 +71,14 @@ def write_report(
     for run in runs:
         try:
             laws[str(run.path)] = fit_run_law(run).__dict__
+            fc = run_forecast(run)
+            laws[str(run.path)]["forecast"] = {
+                "predicted_final": fc.predicted_final,
+                "interval": fc.interval,
+                "actual_final": fc.actual_final,
+                "no_forecast": fc.reason,
+                "warning": fc.warning,
+            }
         except ValueError as e:
             laws[str(run.path)] = {"error": str(e)}
     evals = {str(r.path): r.eval for r in runs if r.eval}
