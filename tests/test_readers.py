@@ -351,3 +351,24 @@ def test_report_reads_the_same_logs_and_shows_the_forecast(tmp_path):
     assert "forecast from the first quarter" in page and "none: entropy at 1 steps" in page
     laws = json.loads((tmp_path / "rep" / "summary.json").read_text())["laws"]
     assert laws[str(verl)]["forecast"]["predicted_final"] == pytest.approx(0.6 - 0.3 * (np.exp(0.1 + 1.2 * np.exp(-100 / 15)) - 1), abs=0.01)
+
+
+def test_a_flat_jsonl_such_as_an_entropy_rl_metrics_file(tmp_path):
+    fixture = Path(__file__).parent / "fixtures" / "run-grpo" / "metrics.jsonl"
+    log = read_log(fixture)
+    assert log.source == "jsonl" and [r["step"] for r in log.rows] == [
+        json.loads(line)["step"] for line in fixture.read_text().splitlines() if line.strip()
+    ]
+    (tmp_path / "m.jsonl").write_text('{"step": 1, "entropy": 0.5}\n{"entropy": 0.4}\n')
+    with pytest.raises(LogFormatError, match=r"m.jsonl:2: not a JSONL metrics line"):
+        read_log(tmp_path / "m.jsonl")
+
+
+def test_fit_json_still_prints_an_object_when_the_law_cannot_be_fitted(tmp_path):
+    log = _console(tmp_path / "short.log", [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], every=5)  # one validation
+    res = runner.invoke(app, ["fit", str(log), "--json"])
+    out = json.loads(res.output)
+    assert res.exit_code == 0 and out["law"] is None and "at least 2 points" in out["law_error"]
+    assert out["points"] == 1 and out["forecast"]["predicted_final"] is None
+    res = runner.invoke(app, ["fit", str(log)])
+    assert res.exit_code == 2 and "at least 2 points" in res.output

@@ -323,29 +323,42 @@ def read_trl_console(path: Path, text: str, complete_only: bool = False) -> tupl
 # ---------------------------------------------------------------------------------------------
 # structured files
 
-def read_verl_jsonl(path: Path, text: str, complete_only: bool = False) -> tuple[list[dict], list[str]]:
-    """verl's ``file`` logger (``{"step": s, "data": {metric: value}}`` per line,
-    ``verl.utils.tracking.FileLogger``); the verl plug-in's ``entropy_rl/`` prefix removed."""
+def read_jsonl(path: Path, text: str, complete_only: bool = False) -> tuple[str, list[dict], list[str]]:
+    """A JSONL log: verl's ``file`` logger (``{"step": s, "data": {metric: value}}`` per line,
+    ``verl.utils.tracking.FileLogger``; the verl plug-in's ``entropy_rl/`` prefix removed), or,
+    when its first line has no ``data``, flat rows with a ``step`` (``_step``, ``global_step``),
+    e.g. an entropy-rl ``metrics.jsonl`` given as a file. The first line decides; every line must
+    then be of that kind."""
     found = []
     lines = text.split("\n")
     if complete_only or not text.endswith("\n"):
         torn = lines.pop()  # after the last newline: empty, or a line still being written
         if torn.strip() and not complete_only:
             lines.append(torn)
+    verl = None
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-            step, data = int(record["step"]), dict(record["data"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise LogFormatError(
-                f'{path}:{n}: not a verl file-logger line ({{"step": ..., "data": {{...}}}}): {str(e)[:80]}'
-            ) from None
+            if verl is None:
+                verl = isinstance(record, dict) and "data" in record
+            if verl:
+                step, data = int(record["step"]), dict(record["data"])
+            else:
+                key = next(k for k in ("step", "_step", "global_step") if k in record)
+                step, data = record[key], {k: v for k, v in record.items() if _num(v) and k != key}
+                if type(step) is not int:
+                    raise TypeError(f"{key} is not an integer")
+        except (ValueError, KeyError, TypeError, StopIteration, AttributeError) as e:
+            shape = '{"step": ..., "data": {...}}' if verl else '{"step": ..., "metric": value, ...}'
+            kind = "verl file-logger" if verl else "JSONL metrics"
+            raise LogFormatError(f"{path}:{n}: not a {kind} line ({shape}): {str(e)[:80]}") from None
         row = {k.removeprefix("entropy_rl/"): v for k, v in data.items()}
         check_row(path, n, row)
         found.append((step, row))
-    return _merge(path, "verl-jsonl", found, []), []
+    source = "verl-jsonl" if verl or verl is None else "jsonl"
+    return source, _merge(path, source, found, []), []
 
 
 def trainer_state_file(path: Path) -> Path | None:
@@ -592,7 +605,7 @@ _TEXT_READERS: tuple[tuple[str, Callable[[str], bool], Callable], ...] = (
 def _read_text_log(path: Path, complete_only: bool) -> tuple[str, list[dict], list[str]]:
     text = read_text(path)  # bad bytes replaced: a binary file matches no reader below
     if path.suffix == ".jsonl" or text.lstrip().startswith('{"step"'):
-        return ("verl-jsonl", *read_verl_jsonl(path, text, complete_only))
+        return read_jsonl(path, text, complete_only)
     for source, sniff, reader in _TEXT_READERS:
         if sniff(text):
             return (source, *reader(path, text, complete_only))

@@ -100,8 +100,14 @@ def fit_json(run: Run, metric: str | None = None, fraction: float = FORECAST_FRA
     """What ``entropy-rl fit LOG --json`` prints: the format, the law on all points, the forecast
     from the first ``fraction``, the prefix law at the observed final entropy, the collapse."""
     metric = metric or run.performance_key
-    law = fit_run_law(run, metric=metric, prefix=fraction)
-    fc = run_forecast(run, metric, fraction)
+    try:
+        law = fit_run_law(run, metric=metric, prefix=fraction)
+    except ValueError as e:  # fewer than 2 points: the object still says what was read
+        law, law_error = None, str(e)
+    try:
+        fc = run_forecast(run, metric, fraction)
+    except ValueError as e:
+        fc = Forecast(cutoff=float("nan"), horizon=float("nan"), n_entropy=0, n_law=0, reason=str(e))
     # the same prefix law at the entropy the run did reach: its error is the law's alone
     at_final = {"entropy": None, "predicted_final": None, "actual_final": fc.actual_final, "abs_error": None}
     h_at = [r["entropy"] for r in run.rows if r["step"] == fc.horizon and r.get("entropy") is not None]
@@ -113,10 +119,11 @@ def fit_json(run: Run, metric: str | None = None, fraction: float = FORECAST_FRA
         "source": run.source,
         "keys": {**run.keys, "performance": run.keys.get(metric, metric)},
         "metric": metric,
-        "points": law.n,
+        "points": law.n if law else len(law_points(run, metric)[0]),
         "steps": len(run.series("entropy")[0]),
         "law": {"a": law.a, "b": law.b, "r2": law.r2, "ceiling": law.ceiling,
-                "ceiling_interval": list(law.ceiling_interval)},
+                "ceiling_interval": list(law.ceiling_interval)} if law else None,
+        "law_error": None if law else law_error,
         "forecast": {
             "fraction": fraction,
             "cutoff_step": fc.cutoff,

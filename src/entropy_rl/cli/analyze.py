@@ -85,9 +85,11 @@ def fit(
         summary = fit_json(run, metric=metric, fraction=fraction)
     except (OSError, ValueError) as e:
         fail(one_line(e))
-    if as_json:
+    if as_json:  # the object even when the law cannot be fitted: `law` null, `law_error` says why
         typer.echo(json.dumps(_json_safe(summary)))
         return
+    if summary["law"] is None:
+        fail(one_line(ValueError(f"{run_dir}: {summary['law_error']}")))
     for line in fit_lines(summary):
         typer.echo(line)
     budget = entropy_budget(run)
