@@ -355,8 +355,20 @@ def test_experiment_configs_are_valid(path):
 @pytest.mark.parametrize("method", sorted(METHOD_PRESETS))
 def test_every_method_preset_builds_its_loss(method):
     cfg = load_config(None).for_method(method)
-    assert cfg.algorithm.loss in POLICY_LOSSES
-    cfg.loss_config()  # its knobs are valid LossConfig fields and values
+    loss_cfg = cfg.loss_config()  # its knobs are valid LossConfig fields and values
+    # the preset's loss runs on a batch: a finite loss whose gradient reaches the log-probs
+    g = torch.Generator().manual_seed(0)
+    old = -torch.rand(4, 6, generator=g) * 3
+    log_prob = (old + 0.3 * torch.randn(4, 6, generator=g)).requires_grad_()
+    adv = torch.randn(4, 6, generator=g)
+    mask = torch.ones(4, 6)
+    mask[0, 4:] = 0
+    entropy = torch.rand(4, 6, generator=g)
+    loss, metrics = POLICY_LOSSES[cfg.algorithm.loss](log_prob, old, adv, mask, loss_cfg, entropy=entropy)
+    loss.backward()
+    assert loss.ndim == 0 and torch.isfinite(loss) and all(math.isfinite(v) for v in metrics.values())
+    assert torch.isfinite(log_prob.grad).all() and log_prob.grad.abs().sum() > 0
+    assert (log_prob.grad[0, 4:] == 0).all()  # padding gets no gradient
 
 
 def test_countdown_run_with_the_spread_teacher(tiny_config, tmp_path):

@@ -59,8 +59,24 @@ def test_a_pickle_that_runs_code_is_refused_and_never_run(run, tmp_path, name):
 
 
 def test_the_checkpoint_files_hold_only_plain_values(run):
+    plain = (dict, list, tuple, str, int, float, bool, type(None), torch.Tensor)
+
+    def leaves(obj):
+        if isinstance(obj, dict):
+            assert all(isinstance(k, str | int) for k in obj)
+            for v in obj.values():
+                yield from leaves(v)
+        elif isinstance(obj, list | tuple):
+            for v in obj:
+                yield from leaves(v)
+        else:
+            yield obj
+
     for name in ("checkpoint-1/optimizer.pt", "checkpoint-1/state.pt", "probe.pt"):
-        torch.load(run / name, weights_only=True)  # raises on any other Python object
+        data = torch.load(run / name, weights_only=True)  # raises on any other Python object
+        found = list(leaves(data))
+        assert found and all(isinstance(x, plain) for x in found), name
+        assert any(isinstance(x, torch.Tensor) for x in found), name  # the state is really in it
 
 
 @pytest.mark.parametrize(
