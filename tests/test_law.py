@@ -107,3 +107,41 @@ def test_a_collapse_to_a_degenerate_policy_is_flagged():
     s, h, ps, ph, pr = _run(a=-0.2, b=-0.6)  # the score falls with entropy
     fc = forecast(s, h, ps, ph, pr, cutoff=50, horizon=200)
     assert fc.predicted_final is not None and "degenerate" in fc.warning
+
+
+def test_temperature_matching_interpolates_and_flags_extrapolation():
+    from entropy_rl.analysis.stats import matched_baseline
+
+    sweep = [  # entropy rises with temperature
+        {"temperature": 0.2, "entropy": 0.1, "accuracy": 0.6, "pass@4": 0.7},
+        {"temperature": 0.5, "entropy": 0.3, "accuracy": 0.5, "pass@4": 0.8},
+        {"temperature": 1.0, "entropy": 0.7, "accuracy": 0.3, "pass@4": 0.85},
+    ]
+    m = matched_baseline(sweep, 0.2)
+    assert m["matched_accuracy"] == pytest.approx(0.55) and m["matched_pass@4"] == pytest.approx(0.75)
+    assert m["matched_temperature"] == pytest.approx(0.35) and m["matched_extrapolated"] == 0.0
+    low = matched_baseline(sweep, 0.05)  # below the lowest temperature swept: the nearest end, flagged
+    assert low["matched_accuracy"] == 0.6 and low["matched_extrapolated"] == 1.0
+    with pytest.raises(ValueError, match="empty"):
+        matched_baseline([], 0.2)
+
+
+def test_the_t_half_width_is_students_with_the_sample_std():
+    from scipy import stats
+
+    from entropy_rl.analysis.stats import _t_half_width
+
+    v = np.array([1.0, 2.0, 4.0])
+    assert _t_half_width(v) == pytest.approx(stats.t.ppf(0.975, 2) * np.std(v, ddof=1) / np.sqrt(3))
+    assert _t_half_width(np.array([1.0, 2.0])) == pytest.approx(12.7062 * np.std([1, 2], ddof=1) / np.sqrt(2), rel=1e-4)
+    assert np.isnan(_t_half_width(np.array([1.0])))
+
+
+def test_the_law_with_few_points():
+    law = fit_entropy_law([0.5, 0.2], [0.3, 0.5])  # two points: an exact line, R² 1
+    assert law.r2 == pytest.approx(1.0) and law.n == 2
+    with pytest.raises(ValueError, match="too few to hold any out"):
+        predict_from_prefix([0.5, 0.2], [0.3, 0.5], fraction=0.25)
+    s, h, ps, ph, pr = _run()
+    fc = forecast(s, h, ps[:2], ph[:2], pr[:2], cutoff=200, horizon=200)
+    assert fc.predicted_final is None and "at least 3 needed" in fc.reason
