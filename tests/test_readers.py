@@ -372,3 +372,15 @@ def test_fit_json_still_prints_an_object_when_the_law_cannot_be_fitted(tmp_path)
     assert out["points"] == 1 and out["forecast"]["predicted_final"] is None
     res = runner.invoke(app, ["fit", str(log)])
     assert res.exit_code == 2 and "at least 2 points" in res.output
+
+
+def test_a_first_quarter_check_needs_eight_evaluations(tmp_path):
+    from entropy_rl.analysis.stats import fit_run_law
+
+    steps = np.arange(1, 36)
+    few = load_run(_console(tmp_path / "few.log", 0.1 + 1.2 * np.exp(-steps / 10)))  # 7 evaluations
+    law = fit_run_law(few)
+    assert law.n == 7 and law.prefix_predicted_final is None and "too few" in law.extra["prefix"]
+    steps = np.arange(1, 41)
+    enough = fit_run_law(load_run(_console(tmp_path / "ok.log", 0.1 + 1.2 * np.exp(-steps / 10))))
+    assert enough.n == 8 and enough.prefix_predicted_final is not None

@@ -108,3 +108,26 @@ def test_controller_verdict_gives_the_smoothed_share_too():
     }
     line = next(v for v in verdicts(s) if v.startswith("entropy_pi's controller"))
     assert "did not hold" in line and "its 10-step mean 88% inside, error 0.024 (3 seeds)" in line
+
+
+def test_one_seed_verdicts_never_speak_of_an_interval():
+    nan = float("nan")
+    s = _summary(
+        entropy_ratio=_v(0.3, n=1, ci95=nan),
+        gain_over_temperature=_v(0.05, n=1, ci95=nan),
+        eval_accuracy_final=_v(0.5, n=1, ci95=nan),
+    )
+    s["methods"]["kl_cov"] = {
+        "eval_accuracy_final": _v(0.3, n=1, ci95=nan),
+        "entropy_final_vs_grpo": _v(1.5, n=1, ci95=nan),
+        "eval_accuracy_final_minus_grpo": _v(-0.2, n=1, ci95=nan),
+        "eval_pass@8_minus_grpo": _v(0.1, n=1, ci95=nan),
+    }
+    s["temperature_baseline"] = [{"temperature": 0.5, "entropy": 0.3, "accuracy": 0.31}]
+    lines = verdicts(s)
+    text = " ".join(lines)
+    assert "within the interval" not in text and "did not separate" not in text
+    assert "the interval includes" not in text and "no different within" not in text
+    assert "grpo against the initial policy" in text and "1 seed: no interval, so no verdict" in text
+    assert "kl_cov 0.300 (-0.010, 1 seed: no interval of it)" in text
+    assert "held-out pass@1 -0.200 (1 seed: no interval)" in text

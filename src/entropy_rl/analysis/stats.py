@@ -41,8 +41,9 @@ class LawSummary:
 
 
 # The law is checked as the paper does: fitted on the first quarter of a run's points, it should
-# predict the final performance.
+# predict the final performance. Below 8 points the quarter holds 2 or fewer: no check is made.
 LAW_PREFIX = 0.25
+MIN_PREFIX_POINTS = 8
 
 
 def fit_run_law(run: Run, metric: str | None = None, prefix: float = LAW_PREFIX) -> LawSummary:
@@ -50,6 +51,9 @@ def fit_run_law(run: Run, metric: str | None = None, prefix: float = LAW_PREFIX)
     law = fit_entropy_law(h, p)
     lo, hi = bootstrap_ceiling(h, p, n_boot=500)
     out = LawSummary(law.a, law.b, law.r2, law.ceiling, (lo, hi), law.n)
+    if law.n < MIN_PREFIX_POINTS:
+        out.extra["prefix"] = f"{law.n} evaluation points: too few for a first-quarter fit (at least {MIN_PREFIX_POINTS})"
+        return out
     try:
         pre = predict_from_prefix(h, p, prefix)
         out.prefix_predicted_final = pre.predicted_final

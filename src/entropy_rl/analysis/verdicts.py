@@ -20,10 +20,15 @@ def _seeds(n: int) -> str:
     return f"{n} seed{'s' if n != 1 else ''}" + (", too few to be sure" if n < 3 else "")
 
 
-def _interval(v: dict, fmt: str) -> tuple[str, bool | None]:
-    """``mean [lo, hi]`` and whether the interval excludes 0 above (True), below (False) or not (None)."""
+# The side of a value without an interval (one seed): a verdict then says so, never "within the interval".
+NO_INTERVAL = "no interval"
+
+
+def _interval(v: dict, fmt: str) -> tuple[str, bool | None | str]:
+    """``mean [lo, hi]`` and whether the interval excludes 0 above (True), below (False) or not
+    (None); ``NO_INTERVAL`` below 2 seeds, where there is no interval to judge by."""
     if not math.isfinite(v.get("ci95", math.nan)):
-        return f"{v['mean']:{fmt}}", None
+        return f"{v['mean']:{fmt}}", NO_INTERVAL
     lo, hi = v["mean"] - v["ci95"], v["mean"] + v["ci95"]
     side = True if lo > 0 else (False if hi < 0 else None)
     return f"{v['mean']:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]", side
@@ -59,7 +64,14 @@ def frontier(methods: dict) -> list[str]:
         if not _ok(g):
             continue
         text, side = _interval(g, "+.3f")
-        verdict = {True: "beat", False: "fell below", None: "did not separate from"}[side]
+        verdict = {True: "beat", False: "fell below", None: "did not separate from",
+                   NO_INTERVAL: "against"}[side]  # fmt: skip
+        if side == NO_INTERVAL:
+            out.append(
+                f"{method} against the initial policy sampled at a lower temperature (same entropy): held-out "
+                f"accuracy {text} (1 seed: no interval, so no verdict)."
+            )
+            continue
         out.append(
             f"{method} {verdict} the initial policy sampled at a lower temperature (same entropy): "
             f"held-out accuracy {text} ({_seeds(g['n'])})."
@@ -80,7 +92,7 @@ def best_temperature(methods: dict, baseline: list[dict] | None) -> str | None:
             continue
         gap = dict(acc, mean=acc["mean"] - best["accuracy"])
         text, side = _interval(gap, "+.3f")
-        word = {True: "above", False: "below", None: "within the interval of"}[side]
+        word = {True: "above", False: "below", None: "within the interval of", NO_INTERVAL: "1 seed: no interval of"}[side]
         parts.append(f"{method} {acc['mean']:.3f} ({text}, {word} it)")
     if not parts:
         return None
@@ -143,16 +155,19 @@ def remedies(methods: dict) -> list[str]:
             True: " (more, the interval excludes 1)",
             False: " (less, the interval excludes 1)",
             None: " (the interval includes 1)",
+            NO_INTERVAL: "",
         }[side]
         acc, aside = _interval(diff, "+.3f")
-        acc_word = {True: "higher", False: "lower", None: "no different within the interval"}[aside]
+        acc_word = {True: "higher", False: "lower", None: "no different within the interval",
+                    NO_INTERVAL: "1 seed: no interval"}[aside]  # fmt: skip
         text = f"{method} against GRPO, paired by seed: {ent}; held-out pass@1 {acc} ({acc_word})"
         passes = sorted(
             (k for k in v if k.startswith("eval_pass@") and k.endswith("_minus_grpo")), key=pass_k
         )
         if passes and _ok(v[passes[-1]]) and pass_k(passes[-1]) > 1:
             pk, pside = _interval(v[passes[-1]], "+.3f")
-            pword = {True: "higher", False: "lower", None: "no different within the interval"}[pside]
+            pword = {True: "higher", False: "lower", None: "no different within the interval",
+                     NO_INTERVAL: "1 seed: no interval"}[pside]  # fmt: skip
             text += f", pass@{pass_k(passes[-1])} {pk} ({pword})"
         out.append(f"{text} ({_seeds(ratio['n'])}).")
     return out
