@@ -131,3 +131,10 @@ def test_one_seed_verdicts_never_speak_of_an_interval():
     assert "grpo against the initial policy" in text and "1 seed: no interval, so no verdict" in text
     assert "kl_cov 0.300 (-0.010, 1 seed: no interval of it)" in text
     assert "held-out pass@1 -0.200 (1 seed: no interval)" in text
+
+
+def test_the_forecast_error_is_stated_per_method_as_a_mean_absolute_error():
+    s = _summary(law_forecast_abs_error={**_v(0.02, n=3), "max": 0.05})
+    s["methods"]["kl_cov"] = {"law_forecast_abs_error": {**_v(0.04, n=3), "max": 0.06}}
+    line = next(v for v in verdicts(s) if v.startswith("The entropy–performance law"))
+    assert "mean absolute error of the final score: grpo 0.020 (worst seed 0.050), kl_cov 0.040 (worst seed 0.060)" in line

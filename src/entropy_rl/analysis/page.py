@@ -44,6 +44,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "law_ceiling": ("law ceiling b − a", "pass@1 the law predicts at zero entropy"),
     "law_r2": ("law R²", "fit of R = −a·exp(H) + b"),
     "law_prefix_predicted_final": ("law: final predicted from first quarter at the observed final entropy", "held-out pass@1"),
+    "law_forecast_final": ("law: forecast from the first quarter", "held-out pass@1, entropy extrapolated"),
+    "law_forecast_abs_error": ("law: forecast's absolute error", "mean over seeds = mean absolute error"),
     "corr_entropy_unique_answers": ("corr(H, distinct answers)", "over evaluations"),
     "corr_entropy_ece": ("corr(H, calibration error)", "over evaluations"),
 }
@@ -71,6 +73,8 @@ ACCURACY_TABLE = (
     "law_ceiling",
     "law_r2",
     "law_prefix_predicted_final",
+    "law_forecast_final",
+    "law_forecast_abs_error",
     "train_accuracy_final",
     "corr_entropy_unique_answers",
     "corr_entropy_ece",

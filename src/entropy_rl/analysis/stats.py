@@ -321,6 +321,10 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
             vals.update(law_a=law.a, law_b=law.b, law_r2=law.r2, law_ceiling=law.ceiling)
             if law.prefix_predicted_final is not None:
                 vals["law_prefix_predicted_final"] = law.prefix_predicted_final
+            fc = run_forecast(run)
+            if fc.predicted_final is not None and fc.actual_final is not None:
+                # averaged over seeds, the absolute error is the forecast's mean absolute error
+                vals.update(law_forecast_final=fc.predicted_final, law_forecast_abs_error=fc.abs_error)
         except ValueError:
             pass
         per_run.append(vals)

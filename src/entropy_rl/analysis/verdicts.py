@@ -52,6 +52,18 @@ def law(methods: dict) -> str | None:
     fit = "fits well" if r2 >= GOOD_FIT else f"fits poorly (R² below {GOOD_FIT})"
     text = f"The entropy–performance law {fit}: R² {r2:.2f}, ceiling b − a = {ceiling:.3f}"
     pred, final = g.get("law_prefix_predicted_final"), g.get("eval_accuracy_final")
+    errors = [
+        f"{name} {v['law_forecast_abs_error']['mean']:.3f}"
+        + (f" (worst seed {v['law_forecast_abs_error']['max']:.3f})" if v["law_forecast_abs_error"]["n"] > 1 else "")
+        for name, v in methods.items()
+        if _ok(v.get("law_forecast_abs_error"))
+    ]
+    if errors:
+        n = max(v["law_forecast_abs_error"]["n"] for v in methods.values() if _ok(v.get("law_forecast_abs_error")))
+        text += (
+            "; forecast from the first quarter (entropy extrapolated), mean absolute error of the final "
+            f"score: {', '.join(errors)} ({_seeds(n)})"
+        )
     if _ok(pred) and _ok(final):
         text += f"; fitted on the first quarter and given the final entropy the run reached, it predicted {pred['mean']:.3f}, the run reached {final['mean']:.3f}"
     return text + "."
