@@ -310,3 +310,13 @@ def test_loss_config_update_sets_fields_and_refuses_unknown_ones():
     assert cfg.lambda_pos == 0.25 and cfg.dynamic_state()["entropy_coef"] == 0.01
     with pytest.raises(ValueError, match="no field 'lambda_typo'"):
         cfg.update({"lambda_typo": 1.0})
+
+
+def test_pos_neg_counts_the_tokens_it_reweights():
+    adv = torch.tensor([[1.0, -1.0, 0.0, 2.0]])
+    logp = torch.log(torch.full((1, 4), 0.5))
+    mask = torch.ones(1, 4)
+    _, m = get_policy_loss("pos_neg")(logp, logp, adv, mask, LossConfig(lambda_pos=0.5))
+    assert m["selected_frac"] == pytest.approx(0.5)  # the two A > 0 tokens
+    _, m = get_policy_loss("pos_neg")(logp, logp, adv, mask, LossConfig(lambda_pos=1.0, lambda_neg=1.0))
+    assert m["selected_frac"] == 0.0

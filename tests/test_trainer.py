@@ -28,6 +28,8 @@ REQUIRED = [
     "predicted_entropy_change",
     "clip_frac",
     "selected_frac",
+    "remedy_tokens",
+    "remedy_token_share",
     "approx_kl",
     "response_length",
     "rollout_tokens_per_s",
@@ -60,6 +62,10 @@ def test_short_run_every_loss(tiny_config, tmp_path, loss):
         for key in ("reward", "entropy", "covariance", "entropy_change", "predicted_entropy_change", "loss"):
             assert row[key] is not None and math.isfinite(row[key]), (key, row[key])
         assert 0 <= row["reward"] <= 1 and row["entropy"] > 0
+        # the tokens the remedy acted on: a count summed over the step's updates, and its share
+        assert row["remedy_tokens"] == int(row["remedy_tokens"]) >= 0 and 0 <= row["remedy_token_share"] <= 1
+        if loss in ("ppo", "reinforce"):
+            assert row["remedy_tokens"] == 0
     if loss == "ppo":  # after step 0's updates the policy has left the frozen reference
         assert rows[-1]["kl_ref"] is not None and rows[-1]["kl_ref"] > 0
     if loss == "pos_neg":  # Jin et al.'s schedule from λ₀ = 0: ∓0.05 by whether H < δ = 0.2, in [0, 1]

@@ -138,3 +138,14 @@ def test_the_forecast_error_is_stated_per_method_as_a_mean_absolute_error():
     s["methods"]["kl_cov"] = {"law_forecast_abs_error": {**_v(0.04, n=3), "max": 0.06}}
     line = next(v for v in verdicts(s) if v.startswith("The entropy–performance law"))
     assert "mean absolute error of the final score: grpo 0.020 (worst seed 0.050), kl_cov 0.040 (worst seed 0.060)" in line
+
+
+def test_a_remedy_that_touched_under_one_percent_of_tokens_is_warned_about():
+    s = _summary()
+    s["methods"]["clip_cov"] = {"remedy_token_share": _v(0.004), "remedy_tokens_per_step": _v(3.0)}
+    s["methods"]["kl_cov"] = {"remedy_token_share": _v(0.05), "remedy_tokens_per_step": _v(40.0)}
+    warned = [v for v in verdicts(s) if v.startswith("Warning:")]
+    assert warned == [
+        "Warning: clip_cov's remedy acted on 0.40% of the tokens it updated, 3.0 tokens a step: below 1 %, "
+        "it is close to no remedy, and its difference from GRPO says little about the method."
+    ]

@@ -44,6 +44,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "law_ceiling": ("law ceiling b − a", "pass@1 the law predicts at zero entropy"),
     "law_r2": ("law R²", "fit of R = −a·exp(H) + b"),
     "law_prefix_predicted_final": ("law: final predicted from first quarter at the observed final entropy", "held-out pass@1"),
+    "remedy_token_share": ("remedy's share of tokens", "tokens the remedy detached, penalised or reweighted / tokens updated"),
+    "remedy_tokens_per_step": ("remedy tokens a step", "summed over the step's updates"),
     "law_forecast_final": ("law: forecast from the first quarter", "held-out pass@1, entropy extrapolated"),
     "law_forecast_abs_error": ("law: forecast's absolute error", "mean over seeds = mean absolute error"),
     "corr_entropy_unique_answers": ("corr(H, distinct answers)", "over evaluations"),
@@ -63,6 +65,8 @@ ENTROPY_TABLE = (
     "entropy_in_band_share",
     "entropy_tracking_error_smoothed",
     "entropy_in_band_share_smoothed",
+    "remedy_token_share",
+    "remedy_tokens_per_step",
 )
 ACCURACY_TABLE = (
     "eval_accuracy_start",

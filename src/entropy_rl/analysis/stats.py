@@ -305,6 +305,10 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
             **entropy_links(run),
             **entropy_tracking(run),
         }
+        _, share = run.series("remedy_token_share")
+        if share.size:  # over the whole run: how much of what was updated the remedy touched
+            _, tokens = run.series("remedy_tokens")
+            vals.update(remedy_token_share=float(np.mean(share)), remedy_tokens_per_step=float(np.mean(tokens)))
         for key in sorted(k for k in run.rows[-1] if PASS_KEY.fullmatch(k) and k.startswith("eval_")):
             vals[key + "_final"] = last_value(run, key)
         for key, v in (run.initial_eval or {}).items():  # the initial policy's pass@k, before any update

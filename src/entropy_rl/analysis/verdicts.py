@@ -185,6 +185,25 @@ def remedies(methods: dict) -> list[str]:
     return out
 
 
+# A remedy that acts on fewer of the updated tokens than this is close to no remedy at all.
+FEW_REMEDY_TOKENS = 0.01
+
+
+def remedy_reach(methods: dict) -> list[str]:
+    """A warning for each method whose remedy acted on under 1 % of the tokens it updated."""
+    out = []
+    for method, v in methods.items():
+        share, tokens = v.get("remedy_token_share"), v.get("remedy_tokens_per_step")
+        if method == "grpo" or not _ok(share) or share["mean"] >= FEW_REMEDY_TOKENS:
+            continue
+        per_step = f", {tokens['mean']:.1f} tokens a step" if _ok(tokens) else ""
+        out.append(
+            f"Warning: {method}'s remedy acted on {share['mean']:.2%} of the tokens it updated{per_step}: "
+            "below 1 %, it is close to no remedy, and its difference from GRPO says little about the method."
+        )
+    return out
+
+
 def tracking(methods: dict) -> list[str]:
     """For runs whose controller holds a band: how well it held it."""
     out = []
@@ -213,6 +232,7 @@ def verdicts(summary: dict) -> list[str]:
         best_temperature(methods, summary.get("temperature_baseline")),
         *frontier(methods),
         *remedies(methods),
+        *remedy_reach(methods),
         *tracking(methods),
         budget(methods),
         tokens(summary.get("token_drivers")),

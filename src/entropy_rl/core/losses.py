@@ -446,7 +446,7 @@ def pos_neg_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, e
         advantages > 0, config.lambda_pos, torch.where(advantages < 0, config.lambda_neg, 1.0)
     )
     metrics = _ppo_metrics(terms, mask) | {
-        "selected_frac": 0.0,
+        "selected_frac": float(masked_mean((weight != 1.0).float(), mask)),  # the reweighted tokens
         "lambda_pos": float(config.lambda_pos),
         "lambda_neg": float(config.lambda_neg),
     }

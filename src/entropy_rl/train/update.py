@@ -13,7 +13,7 @@ from entropy_rl.core.losses import LossConfig, PolicyLossFn, aggregate_loss, k3_
 from entropy_rl.train.rollout import RolloutBatch, response_log_probs
 
 # what ``update_policy`` adds to the loss's metrics (``core.losses.LOSS_METRICS``)
-UPDATE_METRICS = ("kl_ref", "grad_norm", "entropy_in_update")
+UPDATE_METRICS = ("kl_ref", "grad_norm", "entropy_in_update", "remedy_tokens", "remedy_token_share")
 
 
 @dataclass
@@ -30,11 +30,14 @@ def update_policy(
     model, optimizer, data: UpdateBatch, loss_fn: PolicyLossFn, loss_cfg: LossConfig, cfg: Config
 ) -> dict[str, float]:
     """``ppo_epochs`` × ``mini_batches`` gradient steps on one rollout batch; the mean over them of
-    the loss's metrics, plus ``kl_ref``, ``grad_norm`` and ``entropy_in_update``."""
+    the loss's metrics, plus ``kl_ref``, ``grad_norm`` and ``entropy_in_update``; and the tokens the
+    method's remedy acted on (its ``selected_frac``: detached, penalised, reweighted), summed over
+    the updates (``remedy_tokens``) and as a share of the tokens updated (``remedy_token_share``)."""
     t = cfg.trainer
     acc: dict[str, list[float]] = defaultdict(list)
     mask = data.batch.response_mask
     n = mask.shape[0]
+    remedy, updated = 0.0, 0
     model.train()
     for _ in range(t.ppo_epochs):
         for rows in torch.randperm(n).chunk(min(t.mini_batches, n)):
@@ -59,7 +62,12 @@ def update_policy(
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             m["entropy_in_update"] = float(masked_mean(ent.detach(), mask[rows]))
+            n_valid = int(mask[rows].sum())
+            remedy += round(m.get("selected_frac", 0.0) * n_valid)
+            updated += n_valid
             for k, v in m.items():
                 acc[k].append(v)
     model.eval()
-    return {k: float(np.mean(v)) for k, v in acc.items()}
+    out = {k: float(np.mean(v)) for k, v in acc.items()}
+    out.update(remedy_tokens=float(remedy), remedy_token_share=remedy / max(updated, 1))
+    return out
