@@ -62,6 +62,11 @@ def test_covariance_top_share():
     cov[0, 1:11] = 1.0  # total 100; the top 0.2 % (2 tokens) carry 91 %
     share = dynamics.covariance_top_share(cov, torch.ones(1, 1000), fractions=(2e-4, 2e-3, 2e-2))
     assert np.isclose(share[2e-4], 0.90) and np.isclose(share[2e-3], 0.91) and np.isclose(share[2e-2], 1.0)
+    # negative covariance (the total near 0): still a share of the positive mass, in [0, 1]
+    cov[0, 11:111] = -1.0  # Σ Cov_i = 0
+    share = dynamics.covariance_top_share(cov, torch.ones(1, 1000), fractions=(2e-4, 2e-3, 2e-2))
+    assert np.isclose(share[2e-4], 0.90) and all(0 <= v <= 1 for v in share.values())
+    assert all(np.isnan(v) for v in dynamics.covariance_top_share(-cov.abs(), torch.ones(1, 1000)).values())
 
 
 def test_sums_by_token_and_drivers_by_hand():
