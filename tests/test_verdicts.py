@@ -149,3 +149,11 @@ def test_a_remedy_that_touched_under_one_percent_of_tokens_is_warned_about():
         "Warning: clip_cov's remedy acted on 0.40% of the tokens it updated, 3.0 tokens a step: below 1 %, "
         "it is close to no remedy, and its difference from GRPO says little about the method."
     ]
+
+
+def test_a_match_beyond_the_lowest_temperature_is_said_to_be_extrapolated():
+    s = _summary(gain_over_temperature=_v(0.05, n=4, ci95=0.02), temperature_matched_extrapolated=_v(0.5, n=4))
+    line = next(v for v in verdicts(s) if "initial policy sampled" in v)
+    assert "(same entropy; extrapolated beyond the lowest temperature swept for 2 of 4 seeds)" in line
+    plain = next(v for v in verdicts(_summary(gain_over_temperature=_v(0.05, ci95=0.02))) if "sampled" in v)
+    assert "extrapolated" not in plain

@@ -44,6 +44,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "law_ceiling": ("law ceiling b − a", "pass@1 the law predicts at zero entropy"),
     "law_r2": ("law R²", "fit of R = −a·exp(H) + b"),
     "law_prefix_predicted_final": ("law: final predicted from first quarter at the observed final entropy", "held-out pass@1"),
+    "temperature_matched_extrapolated": (
+        "matched beyond the sweep",
+        "share of seeds whose entropy lay beyond the lowest temperature swept: the match is extrapolated",
+    ),
     "remedy_token_share": ("remedy's share of tokens", "tokens the remedy detached, penalised or reweighted / tokens updated"),
     "remedy_tokens_per_step": ("remedy tokens a step", "summed over the step's updates"),
     "law_forecast_final": ("law: forecast from the first quarter", "held-out pass@1, entropy extrapolated"),
@@ -73,6 +77,7 @@ ACCURACY_TABLE = (
     "eval_accuracy_final",
     "eval_accuracy_final_minus_grpo",
     "temperature_matched_accuracy",
+    "temperature_matched_extrapolated",
     "gain_over_temperature",
     "law_ceiling",
     "law_r2",

@@ -69,6 +69,15 @@ def law(methods: dict) -> str | None:
     return text + "."
 
 
+def _beyond(v: dict) -> str:
+    """Where the run's entropy lay below the sweep's lowest: the match is extrapolated, not measured."""
+    ext = v.get("temperature_matched_extrapolated")
+    if not _ok(ext) or ext["mean"] == 0:
+        return ""
+    k = round(ext["mean"] * ext["n"])
+    return f"; extrapolated beyond the lowest temperature swept for {k} of {ext['n']} seeds"
+
+
 def frontier(methods: dict) -> list[str]:
     out = []
     for method, v in methods.items():
@@ -80,12 +89,12 @@ def frontier(methods: dict) -> list[str]:
                    NO_INTERVAL: "against"}[side]  # fmt: skip
         if side == NO_INTERVAL:
             out.append(
-                f"{method} against the initial policy sampled at a lower temperature (same entropy): held-out "
+                f"{method} against the initial policy sampled at a lower temperature (same entropy{_beyond(v)}): held-out "
                 f"accuracy {text} (1 seed: no interval, so no verdict)."
             )
             continue
         out.append(
-            f"{method} {verdict} the initial policy sampled at a lower temperature (same entropy): "
+            f"{method} {verdict} the initial policy sampled at a lower temperature (same entropy{_beyond(v)}): "
             f"held-out accuracy {text} ({_seeds(g['n'])})."
         )
     return out
