@@ -22,7 +22,6 @@ from entropy_rl.analysis.stats import (
     fit_run_law,
     paired_with_grpo,
     pooled_token_drivers,
-    run_forecast,
     run_metrics,
 )
 from entropy_rl.analysis.verdicts import verdicts
@@ -70,14 +69,16 @@ def write_report(
     laws = {}
     for run in runs:
         try:
-            laws[str(run.path)] = fit_run_law(run).__dict__
-            fc = run_forecast(run)
-            laws[str(run.path)]["forecast"] = {
-                "predicted_final": fc.predicted_final,
-                "interval": fc.interval,
-                "actual_final": fc.actual_final,
-                "no_forecast": fc.reason,
-                "warning": fc.warning,
+            law = fit_run_law(run)
+            fc = law.forecast
+            laws[str(run.path)] = law.__dict__ | {
+                "forecast": {
+                    "predicted_final": fc.predicted_final,
+                    "interval": fc.interval,
+                    "actual_final": fc.actual_final,
+                    "no_forecast": fc.reason,
+                    "warning": fc.warning,
+                }
             }
         except ValueError as e:
             laws[str(run.path)] = {"error": str(e)}

@@ -37,6 +37,8 @@ class LawSummary:
     prefix_ceiling: float | None = None
     actual_final: float | None = None
     prefix_rmse: float | None = None
+    forecast: Forecast | None = None
+    """``run_forecast`` from the same first part of the run (entropy extrapolated)."""
     extra: dict = field(default_factory=dict)
 
 
@@ -51,6 +53,7 @@ def fit_run_law(run: Run, metric: str | None = None, prefix: float = LAW_PREFIX)
     law = fit_entropy_law(h, p)
     lo, hi = bootstrap_ceiling(h, p, n_boot=500)
     out = LawSummary(law.a, law.b, law.r2, law.ceiling, (lo, hi), law.n)
+    out.forecast = run_forecast(run, metric, prefix)
     if law.n < MIN_PREFIX_POINTS:
         out.extra["prefix"] = f"{law.n} evaluation points: too few for a first-quarter fit (at least {MIN_PREFIX_POINTS})"
         return out
@@ -65,11 +68,8 @@ def fit_run_law(run: Run, metric: str | None = None, prefix: float = LAW_PREFIX)
     return out
 
 
-FORECAST_FRACTION = 0.25
-
-
 def run_forecast(
-    run: Run, metric: str | None = None, fraction: float = FORECAST_FRACTION, horizon: float | None = None
+    run: Run, metric: str | None = None, fraction: float = LAW_PREFIX, horizon: float | None = None
 ) -> Forecast:
     """``core.law.forecast`` on a run: fitted on the first ``fraction`` of its steps (by step
     number, from its first to its last step with entropy), forecast at ``horizon`` (default: its
@@ -100,17 +100,15 @@ def collapse(run: Run) -> dict:
     return {"start": start, "end": end, "ratio": end / start if start > 0 else None}
 
 
-def fit_json(run: Run, metric: str | None = None, fraction: float = FORECAST_FRACTION) -> dict:
+def fit_json(run: Run, metric: str | None = None, fraction: float = LAW_PREFIX) -> dict:
     """What ``entropy-rl fit LOG --json`` prints: the format, the law on all points, the forecast
     from the first ``fraction``, the prefix law at the observed final entropy, the collapse."""
     metric = metric or run.performance_key
     try:
         law = fit_run_law(run, metric=metric, prefix=fraction)
+        fc = law.forecast
     except ValueError as e:  # fewer than 2 points: the object still says what was read
         law, law_error = None, str(e)
-    try:
-        fc = run_forecast(run, metric, fraction)
-    except ValueError as e:
         fc = Forecast(cutoff=float("nan"), horizon=float("nan"), n_entropy=0, n_law=0, reason=str(e))
     # the same prefix law at the entropy the run did reach: its error is the law's alone
     at_final = {"entropy": None, "predicted_final": None, "actual_final": fc.actual_final, "abs_error": None}
@@ -325,7 +323,7 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
             vals.update(law_a=law.a, law_b=law.b, law_r2=law.r2, law_ceiling=law.ceiling)
             if law.prefix_predicted_final is not None:
                 vals["law_prefix_predicted_final"] = law.prefix_predicted_final
-            fc = run_forecast(run)
+            fc = law.forecast
             if fc.predicted_final is not None and fc.actual_final is not None:
                 # averaged over seeds, the absolute error is the forecast's mean absolute error
                 vals.update(law_forecast_final=fc.predicted_final, law_forecast_abs_error=fc.abs_error)
