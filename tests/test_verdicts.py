@@ -13,9 +13,33 @@ def _summary(**grpo):
 
 
 def test_collapse_or_not():
-    assert "entropy collapsed: it ended at 0.30 of its start (5 seeds)" in verdicts(_summary())[0]
-    assert "did not collapse: it ended at 0.70" in verdicts(_summary(entropy_ratio=_v(0.7)))[0]
+    assert "entropy collapsed on every seed: it ended at 0.30 of its start (0.30 to 0.30 over seeds) (5 seeds)" in verdicts(_summary())[0]
+    assert "did not collapse on any seed: it ended at 0.70" in verdicts(_summary(entropy_ratio=_v(0.7)))[0]
     assert "2 seeds, too few to be sure" in verdicts(_summary(entropy_ratio=_v(0.3, n=2)))[0]
+
+
+def test_collapse_is_judged_on_every_seed_not_on_the_mean():
+    mixed = {**_v(0.45), "min": 0.3, "max": 0.6}  # the mean is below 0.5, one seed is not
+    line = verdicts(_summary(entropy_ratio=mixed))[0]
+    assert "collapsed on some seeds, not all" in line and "0.30 to 0.60 over seeds" in line
+
+
+def test_collapse_states_the_pass_at_k_change_paired_by_seed():
+    line = verdicts(_summary(**{"eval_pass@8_change": _v(-0.036, ci95=0.043), "eval_pass@2_change": _v(0.1, ci95=0.01)}))[0]
+    assert "pass@8 ended -0.036 [-0.079, +0.007] against the initial policy's, paired by seed (no different" in line
+    assert "pass@2" not in line
+    below = verdicts(_summary(**{"eval_pass@8_change": _v(-0.05, ci95=0.02)}))[0]
+    assert "(below it)" in below
+
+
+def test_the_story_comes_first_gain_then_collapse_then_remedies():
+    s = _summary(eval_accuracy_final=_v(0.45, ci95=0.02), gain_over_temperature=_v(0.1, ci95=0.02))
+    s["methods"]["kl_cov"] = {"entropy_final_vs_grpo": _v(1.9, ci95=0.1), "eval_accuracy_final_minus_grpo": _v(0.0, ci95=0.03)}
+    s["temperature_baseline"] = [{"temperature": 0.5, "entropy": 0.3, "accuracy": 0.31}]
+    lines = verdicts(s)
+    assert lines[0].startswith("RL against no RL at all") and "grpo +0.140 [+0.120, +0.160] (above it" in lines[0]
+    assert lines[1].startswith("GRPO's entropy collapsed")
+    assert lines[2].startswith("kl_cov against GRPO, paired by seed")
 
 
 def test_law_fit_good_or_poor():
@@ -80,11 +104,11 @@ def test_best_temperature_of_the_initial_policy_against_each_method():
         {"temperature": 0.5, "entropy": 0.3, "accuracy": 0.31},
         {"temperature": 0.1, "entropy": 0.1, "accuracy": 0.28},
     ]
-    line = next(v for v in verdicts(s) if v.startswith("No RL at all"))
-    assert "best temperature (T = 0.5) scores 0.310" in line
-    assert "grpo 0.500 (+0.190 [+0.170, +0.210], above it)" in line
-    assert "kl_cov 0.300 (-0.010 [-0.030, +0.010], within the interval of it)" in line
-    assert not any(v.startswith("No RL at all") for v in verdicts(_summary(eval_accuracy_final=_v(0.5))))
+    line = next(v for v in verdicts(s) if v.startswith("RL against no RL at all"))
+    assert "best temperature, T = 0.5, scores 0.310" in line
+    assert "grpo +0.190 [+0.170, +0.210] (above it; final 0.500)" in line
+    assert "kl_cov -0.010 [-0.030, +0.010] (no different within the interval; final 0.300)" in line
+    assert not any(v.startswith("RL against") for v in verdicts(_summary(eval_accuracy_final=_v(0.5))))
 
 
 def test_where_the_entropy_went_and_which_tokens_carried_it():
@@ -129,7 +153,7 @@ def test_one_seed_verdicts_never_speak_of_an_interval():
     assert "within the interval" not in text and "did not separate" not in text
     assert "the interval includes" not in text and "no different within" not in text
     assert "grpo against the initial policy" in text and "1 seed: no interval, so no verdict" in text
-    assert "kl_cov 0.300 (-0.010, 1 seed: no interval of it)" in text
+    assert "kl_cov -0.010 (1 seed: no interval; final 0.300)" in text
     assert "held-out pass@1 -0.200 (1 seed: no interval)" in text
 
 

@@ -106,6 +106,14 @@ class TinyModelConfig(_Strict):
         "on that class, so RL has a rule to learn that a lower temperature cannot give.",
     )
 
+    shipped: str = Field(
+        "models",
+        max_length=MAX_PATH,
+        description="Directory of prebuilt tiny models (`make tiny-model`): a model built from the same "
+        "settings is copied from there, its checksums verified, instead of being warm-started ('' for "
+        "never). Not part of the model's identity.",
+    )
+
     @model_validator(mode="after")
     def _heads_divide_width(self) -> TinyModelConfig:
         if self.hidden_size % self.num_heads:

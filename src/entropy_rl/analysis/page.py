@@ -155,11 +155,11 @@ def _number(v) -> bool:
 
 
 def fmt(d: dict) -> str:
-    """Mean ± std over seeds, rounded to the std's first significant digit (3 decimals for one
-    seed): more digits than the seeds support would only be noise."""
-    if not isinstance(d, dict) or not d.get("n") or not _number(d.get("mean")) or not _number(d.get("std", 0)):
+    """Mean ± sample std (ddof = 1) over seeds, rounded to the std's first significant digit (3
+    decimals for one seed, which has no std): more digits than the seeds support would only be noise."""
+    if not isinstance(d, dict) or not d.get("n") or not _number(d.get("mean")):
         return "–"
-    if d["n"] == 1 or not d["std"] > 0:
+    if d["n"] == 1 or not _number(d.get("std")) or not d["std"] > 0:
         return f"{d['mean']:.3f}"
     places = min(3, max(1, -math.floor(math.log10(d["std"]))))
     return f"{d['mean']:.{places}f} ± {d['std']:.{places}f}"
@@ -178,6 +178,8 @@ def _column(key: str) -> tuple[str, str]:
             return f"pass@{k} − GRPO's", f"held-out pass@{k} minus GRPO's, same seed"
         if key.endswith("_start"):
             return f"pass@{k} at start", f"held-out pass@{k} of the initial policy, before any update"
+        if key.endswith("_change"):
+            return f"pass@{k} − start's", f"final held-out pass@{k} minus the initial policy's, same seed"
         return (
             f"held-out pass@{k}",
             f"share of problems solved by at least one of {k} samples, last evaluation",
@@ -213,6 +215,7 @@ def methods_tables(summary: dict) -> str:
                 *ACCURACY_TABLE[:3],
                 *_pass_keys(present, "_start"),
                 *_pass_keys(present, "_final"),
+                *_pass_keys(present, "_change"),
                 *_pass_keys(present, "_minus_grpo"),
                 *ACCURACY_TABLE[3:],
             ),
@@ -366,7 +369,7 @@ def render(
 <title>entropy-rl report</title><style>{STYLE}</style></head><body>
 <h1>entropy-rl report</h1>
 <h2>What the runs show</h2><ul id="verdicts">{"".join(f"<li>{esc(v)}</li>" for v in verdict_lines)}</ul>
-<h2>By method (mean ± std over seeds)</h2>
+<h2>By method (mean ± sample std over seeds, ddof = 1)</h2>
 <p>Hover a column name for its unit and its key in <code>summary.json</code>. Final entropy and training
 accuracy are means of the last 5 steps; held-out figures are the last evaluation. ΔH first order + ΔH
 higher order = the run's whole entropy change on the probe batch.</p>

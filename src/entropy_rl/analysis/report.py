@@ -18,6 +18,7 @@ from entropy_rl.analysis.plots import (
 )
 from entropy_rl.analysis.runs import load_run
 from entropy_rl.analysis.stats import (
+    STATISTICS,
     aggregate_by_method,
     fit_run_law,
     paired_with_grpo,
@@ -88,6 +89,7 @@ def write_report(
         out / "summary.json",
         json.dumps(
             {
+                "statistics": STATISTICS,
                 "methods": summary,
                 "runs": {str(r.path): v for r, v in zip(runs, per_run, strict=True)},
                 "laws": laws,

@@ -250,8 +250,9 @@ def tail_mean(run: Run, key: str, n: int = 5) -> float:
 def summarize_runs(
     runs: list[Run], baseline: list[dict[str, float]] | None = None
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Per method: mean, std (population), min, max, n and ``ci95`` (half-width of the 95 %
-    t-interval for the mean) over seeds of each run's final metrics (``run_metrics``)."""
+    """Per method: mean, std (the sample std, ddof = 1; NaN for one seed), min, max, n and ``ci95``
+    (half-width of the 95 % t-interval for the mean) over seeds of each run's final metrics
+    (``run_metrics``)."""
     return aggregate_by_method(runs, run_metrics(runs, baseline))
 
 
@@ -259,9 +260,22 @@ def aggregate_by_method(
     runs: list[Run], per_run: list[dict[str, float]]
 ) -> dict[str, dict[str, dict[str, float]]]:
     """``summarize_runs`` from already computed ``run_metrics``."""
+    return aggregate([run.method for run in runs], per_run)
+
+
+# How summary.json's per-method statistics are computed (written into it).
+STATISTICS = (
+    "over seeds: mean; std, the sample standard deviation (ddof = 1); min; max; n; ci95, the "
+    "half-width of the 95 % Student-t interval for the mean"
+)
+
+
+def aggregate(methods: list[str], per_run: list[dict[str, float]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per method (``methods[i]`` is ``per_run[i]``'s): each value's mean, sample std, min, max, n
+    and ``ci95`` over the runs where it is finite."""
     per_method: dict[str, list[dict[str, float]]] = {}
-    for run, vals in zip(runs, per_run, strict=True):
-        per_method.setdefault(run.method, []).append(vals)
+    for method, vals in zip(methods, per_run, strict=True):
+        per_method.setdefault(method, []).append(vals)
     out = {}
     for method, lst in per_method.items():
         keys = sorted({k for d in lst for k in d})
@@ -271,7 +285,7 @@ def aggregate_by_method(
             ok = arr[np.isfinite(arr)]
             out[method][k] = {
                 "mean": float(ok.mean()) if ok.size else float("nan"),
-                "std": float(ok.std()) if ok.size else float("nan"),
+                "std": float(ok.std(ddof=1)) if ok.size > 1 else float("nan"),
                 "min": float(ok.min()) if ok.size else float("nan"),
                 "max": float(ok.max()) if ok.size else float("nan"),
                 "n": int(ok.size),
@@ -312,6 +326,8 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
         for key, v in (run.initial_eval or {}).items():  # the initial policy's pass@k, before any update
             if PASS_KEY.fullmatch(key) and key.startswith("pass@") and pass_k(key) != 1:
                 vals[f"eval_{key}_start"] = v
+                if f"eval_{key}_final" in vals:  # paired by seed: what RL did to this run's pass@k
+                    vals[f"eval_{key}_change"] = vals[f"eval_{key}_final"] - v
         if baseline and np.isfinite(last_value(run, "eval_entropy")):
             matched = matched_baseline(baseline, last_value(run, "eval_entropy"))
             vals["temperature_matched_accuracy"] = matched["matched_accuracy"]
@@ -336,11 +352,11 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
 
 # The pass@k keys the report reads; any other key that starts like one is not a pass@k (and,
 # coming from a run file, is never trusted to be anything else).
-PASS_KEY = re.compile(r"(?:eval_)?pass@(\d{1,4})(?:_final|_start|_minus_grpo)?")
+PASS_KEY = re.compile(r"(?:eval_)?pass@(\d{1,4})(?:_final|_start|_change|_minus_grpo)?")
 
 
 def pass_k(key: str) -> int:
-    """k of a pass@k key: ``pass@8``, ``eval_pass@8_final``, ``eval_pass@8_minus_grpo``."""
+    """k of a pass@k key: ``pass@8``, ``eval_pass@8_final``, ``eval_pass@8_change``, ``eval_pass@8_minus_grpo``."""
     return int(PASS_KEY.fullmatch(key).group(1))
 
 

@@ -34,14 +34,38 @@ def _interval(v: dict, fmt: str) -> tuple[str, bool | None | str]:
     return f"{v['mean']:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]", side
 
 
+def _largest_pass(v: dict, suffix: str) -> str | None:
+    keys = [k for k in v if k.startswith("eval_pass@") and k.endswith(suffix) and pass_k(k) > 1 and _ok(v[k])]
+    return max(keys, key=pass_k, default=None)
+
+
 def collapse(methods: dict) -> str | None:
+    """Whether GRPO's entropy collapsed on every seed (not on average), and what RL did to its
+    largest pass@k against the initial policy's, paired by seed."""
     g = methods.get("grpo") or next(iter(methods.values()), None)
     if g is None or not _ok(g.get("entropy_ratio")):
         return None
     name = "GRPO" if "grpo" in methods else "The run"
-    r, n = g["entropy_ratio"]["mean"], g["entropy_ratio"]["n"]
-    word = "collapsed" if r <= COLLAPSE else "did not collapse"
-    return f"{name}'s entropy {word}: it ended at {r:.2f} of its start ({_seeds(n)})."
+    r = g["entropy_ratio"]
+    n, lo, hi = r["n"], r["min"], r["max"]
+    if hi <= COLLAPSE:
+        word = "collapsed" + (" on every seed" if n > 1 else "")
+    elif lo > COLLAPSE:
+        word = "did not collapse" + (" on any seed" if n > 1 else "")
+    else:
+        word = f"collapsed on some seeds, not all (at or below {COLLAPSE:g} of its start)"
+    spread = f"{r['mean']:.2f} of its start" + (f" ({lo:.2f} to {hi:.2f} over seeds)" if n > 1 else "")
+    text = f"{name}'s entropy {word}: it ended at {spread}"
+    key = _largest_pass(g, "_change")
+    if key is not None:
+        change, side = _interval(g[key], "+.3f")
+        word = {True: "above", False: "below", None: "no different within the interval from",
+                NO_INTERVAL: "1 seed, no interval: against"}[side]  # fmt: skip
+        text += (
+            f"; its held-out pass@{pass_k(key)} ended {change} against the initial policy's, paired by "
+            f"seed ({word} it)"
+        )
+    return f"{text} ({_seeds(n)})."
 
 
 def law(methods: dict) -> str | None:
@@ -101,8 +125,8 @@ def frontier(methods: dict) -> list[str]:
 
 
 def best_temperature(methods: dict, baseline: list[dict] | None) -> str | None:
-    """Each method's final held-out pass@1 against the initial policy at its best temperature: the
-    most a reader can get without any RL."""
+    """RL's gain: each method's final held-out pass@1 minus the initial policy's at its best
+    temperature (the most a reader gets without any RL), per seed, then its interval."""
     if not baseline:
         return None
     best = max(baseline, key=lambda r: r["accuracy"])
@@ -111,16 +135,18 @@ def best_temperature(methods: dict, baseline: list[dict] | None) -> str | None:
         acc = v.get("eval_accuracy_final")
         if not _ok(acc):
             continue
-        gap = dict(acc, mean=acc["mean"] - best["accuracy"])
+        gap = dict(acc, mean=acc["mean"] - best["accuracy"])  # the same constant off every seed
         text, side = _interval(gap, "+.3f")
-        word = {True: "above", False: "below", None: "within the interval of", NO_INTERVAL: "1 seed: no interval of"}[side]
-        parts.append(f"{method} {acc['mean']:.3f} ({text}, {word} it)")
+        word = {True: "above it", False: "below it", None: "no different within the interval",
+                NO_INTERVAL: "1 seed: no interval"}[side]  # fmt: skip
+        parts.append(f"{method} {text} ({word}; final {acc['mean']:.3f})")
     if not parts:
         return None
     n = max(v["eval_accuracy_final"]["n"] for v in methods.values() if _ok(v.get("eval_accuracy_final")))
     return (
-        f"No RL at all: the initial policy at its best temperature (T = {best['temperature']:g}) scores "
-        f"{best['accuracy']:.3f} held-out pass@1; final pass@1 by method: {'; '.join(parts)} ({_seeds(n)})."
+        f"RL against no RL at all (the initial policy at its best temperature, T = {best['temperature']:g}, "
+        f"scores {best['accuracy']:.3f} held-out pass@1): final pass@1 minus that, by method: "
+        f"{'; '.join(parts)} ({_seeds(n)})."
     )
 
 
@@ -233,15 +259,16 @@ def tracking(methods: dict) -> list[str]:
 
 
 def verdicts(summary: dict) -> list[str]:
-    """Every verdict the summary supports, most general first."""
+    """Every verdict the summary supports, in the order a reader needs them."""
     methods = summary.get("methods", {})
+    # The story first: RL's gain over sharpening, the collapse, each remedy against GRPO.
     lines = [
-        collapse(methods),
-        law(methods),
         best_temperature(methods, summary.get("temperature_baseline")),
-        *frontier(methods),
+        collapse(methods),
         *remedies(methods),
         *remedy_reach(methods),
+        law(methods),
+        *frontier(methods),
         *tracking(methods),
         budget(methods),
         tokens(summary.get("token_drivers")),

@@ -33,7 +33,7 @@ def print_summary(
     summary: dict, drivers: dict[str, list[dict]] | None = None, baseline: list[dict] | None = None
 ) -> None:
     """The ``methods`` part of a report's summary.json as a table, then the paired lines and drivers."""
-    table = Table(title="final metrics, mean ± std over seeds")
+    table = Table(title="final metrics, mean ± sample std over seeds")
     table.add_column("method")
     for header in SUMMARY_COLUMNS.values():
         table.add_column(header)
@@ -41,7 +41,11 @@ def print_summary(
         cells = []
         for c in SUMMARY_COLUMNS:
             v = vals.get(c)
-            cells.append("–" if v is None or v["n"] == 0 else f"{v['mean']:.3f} ± {v['std']:.3f}")
+            cells.append(
+                "–" if v is None or v["n"] == 0
+                else f"{v['mean']:.3f}" if v["n"] == 1
+                else f"{v['mean']:.3f} ± {v['std']:.3f}"
+            )
         table.add_row(method, *cells)
     console = Console(width=140)
     console.print(table)

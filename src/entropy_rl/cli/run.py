@@ -148,6 +148,38 @@ def compare(
         )
 
 
+@app.command("tiny-model")
+def tiny_model(
+    config: Path = typer.Argument(..., help="YAML config whose model.tiny and task define the model."),
+    out: Path = typer.Option(Path("models"), "--out", help="Directory of shipped models (model.tiny.shipped)."),
+    check: bool = typer.Option(
+        False, "--check", help="Rebuild and compare with the shipped model instead of writing it."
+    ),
+) -> None:
+    """Build the config's warm-started tiny model from scratch into OUT/<name>/ with a MANIFEST.json
+    (checksums, command, machine, date): runs with the same settings then copy it instead of
+    warm-starting (`make tiny-model`)."""
+    with needs_extra("train"):
+        from entropy_rl.config import ConfigError, load_config
+        from entropy_rl.models.tiny import check_shipped, write_shipped
+        from entropy_rl.tasks.factory import make_task
+
+    try:
+        cfg = load_config(config)
+        if cfg.model.name != "tiny":
+            fail(f"config field `model.name` is {cfg.model.name!r}: only the tiny model is built here")
+        task = make_task(cfg.task)
+        if check:
+            diffs = check_shipped(task, cfg.model, out, log=typer.echo)
+            if diffs:
+                fail("the rebuilt model differs from the shipped one: " + "; ".join(diffs))
+            typer.echo("the rebuilt model is identical to the shipped one")
+            return
+        write_shipped(task, cfg.model, out, f"entropy-rl tiny-model {config} --out {out}", log=typer.echo)
+    except (ConfigError, OSError, ValueError) as e:
+        fail(one_line(e))
+
+
 @app.command("eval")
 def eval_(
     model: str = typer.Argument(

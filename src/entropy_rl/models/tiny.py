@@ -1,7 +1,11 @@
 """The tiny model: a small Llama from a transformers config with a character tokenizer over the
 task's alphabet, warm-started by a short supervised pass on a *noisy teacher* (a share of
 plausible wrong answers), so RL starts from partial accuracy and high entropy. Built once per
-(config, task, seed) and cached; deterministic for a seed.
+(config, task, seed) and cached; deterministic for a seed on a given CPU model and kernel library.
+
+A model that ``make tiny-model`` built and committed under ``models/`` (``write_shipped``: its
+files and a MANIFEST.json of their SHA-256) is copied into the cache instead of being built, when
+its name (the hash of the config that built it) matches and every checksum holds.
 """
 
 from __future__ import annotations
@@ -9,15 +13,27 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import platform
 import random
+import shutil
+import time
 from pathlib import Path
 
 import torch
 
 from entropy_rl.config import ModelConfig, TinyModelConfig
+from entropy_rl.files import atomic_write_text, read_bytes, read_json, write_bytes
 from entropy_rl.models.policy import Policy
 from entropy_rl.models.tokenizers import BOS, EOS, PAD, CharTokenizer, tiny_tokenizer
 from entropy_rl.tasks.base import Task
+
+# The warm-up runs on this many threads whatever the caller set: a float reduction split another way
+# gives other bits, and the shipped model must be rebuilt byte for byte on the same CPU model.
+BUILD_THREADS = 2
+# What a tiny model directory holds (and all that is copied from a shipped one).
+MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "tiny_tokenizer.json")
+MAX_MODEL_BYTES = 512 * 2**20
 
 # longest prompt + answer (characters) the tiny model is built for: its warm-up batch holds
 # warmup_batch sequences of this length with full attention
@@ -111,58 +127,191 @@ def _warmup(
     return {"warmup_final_loss": loss_val}
 
 
-def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
-    """The tiny model for ``task``, built (and warm-started) once, then loaded from the cache."""
-    from transformers import LlamaForCausalLM
-
-    if task.alphabet is None:
-        raise ValueError(f"task {task.name} has no character alphabet: the tiny model needs a compact task")
-    seed = cfg.tiny.seed
+def tiny_key(task: Task, cfg: ModelConfig) -> str:
+    """The directory name of the tiny model for ``task`` and ``cfg``: the hash of what builds it."""
     key_src = json.dumps(
         {
             # teacher_bias came later: leaving it out at its default keeps the models already cached
-            "tiny": {k: v for k, v in cfg.tiny.model_dump().items() if k != "teacher_bias" or v},
+            "tiny": {
+                k: v for k, v in cfg.tiny.model_dump(exclude={"shipped"}).items() if k != "teacher_bias" or v
+            },
             "task": task.name,
             "alphabet": task.alphabet,
-            "seed": seed,
+            "seed": cfg.tiny.seed,
             "n": len(task.train_pool),
             "first": task.train_pool[0].prompt,
         },
         sort_keys=True,
     )
-    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
-    path = Path(cfg.cache_dir) / f"tiny-{task.name}-{key}"
-    tok = tiny_tokenizer(cfg.tiny.tokenizer, task.alphabet)
-    if (path / "config.json").exists():
-        model = LlamaForCausalLM.from_pretrained(path)
-        model.eval()
-        return Policy(model, tok, chat=False, name=f"tiny:{path.name}")
-    # Build under a forked RNG: the caller's random state must not depend on whether the model
-    # was cached (loading from the cache consumes none), or a run's first rollout would.
+    return f"tiny-{task.name}-{hashlib.sha256(key_src.encode()).hexdigest()[:16]}"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def copy_shipped(shipped: Path, name: str, target: Path, log=print) -> bool:
+    """Copy the shipped model ``shipped/name`` into ``target`` if it is there and every file
+    matches its MANIFEST.json checksum; False (with a line saying why, if it was there) otherwise."""
+    src = Path(shipped) / name
+    if not (src / "MANIFEST.json").is_file():
+        return False
+    try:
+        manifest = read_json(src / "MANIFEST.json", limit=2**20)
+        sums = manifest["sha256"]
+        if sorted(sums) != sorted(MODEL_FILES):
+            raise ValueError(f"it lists {sorted(sums)[:8]}, not {list(MODEL_FILES)}")
+        data = {f: read_bytes(src / f, limit=MAX_MODEL_BYTES) for f in MODEL_FILES}
+        bad = [f for f in MODEL_FILES if _sha256(data[f]) != sums[f]]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} do not match their checksum")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log(f"shipped model {src} not used ({str(e)[:200]}): building it instead")
+        return False
+    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for f, b in data.items():
+        write_bytes(tmp / f, b)
+    if not target.exists():  # another process may have copied it meanwhile: keep theirs
+        tmp.replace(target)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log(f"tiny model {name} from {src} (checksums verified)")
+    return True
+
+
+def _build(task: Task, cfg: ModelConfig, tok: CharTokenizer, path: Path, log=print):
+    """Warm-start a new tiny model and save it to ``path``; returns the model."""
+    # Under a forked RNG: the caller's random state must not depend on whether the model was
+    # cached (loading from the cache consumes none), or a run's first rollout would.
+    threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        longest = max(task.train_pool + task.heldout, key=lambda p: len(p.prompt) + len(p.answer))
-        max_len = len(longest.prompt) + len(longest.answer) + 32
-        if max_len > MAX_TINY_LENGTH:
-            raise ValueError(
-                f"the tiny model is for short prompts: problem {longest.prompt[:40]!r}... has "
-                f"{max_len - 32} characters with its answer (at most {MAX_TINY_LENGTH - 32}); lower "
-                "task.max_prompt_chars / task.max_answer_chars, or use another model.name"
+        torch.manual_seed(cfg.tiny.seed)
+        torch.set_num_threads(BUILD_THREADS)
+        try:
+            longest = max(task.train_pool + task.heldout, key=lambda p: len(p.prompt) + len(p.answer))
+            max_len = len(longest.prompt) + len(longest.answer) + 32
+            if max_len > MAX_TINY_LENGTH:
+                raise ValueError(
+                    f"the tiny model is for short prompts: problem {longest.prompt[:40]!r}... has "
+                    f"{max_len - 32} characters with its answer (at most {MAX_TINY_LENGTH - 32}); lower "
+                    "task.max_prompt_chars / task.max_answer_chars, or use another model.name"
+                )
+            model = _tiny_llama(tok.vocab_size, cfg, max_len=max(64, max_len))
+            log(
+                f"building tiny model ({sum(p.numel() for p in model.parameters()):,} parameters) "
+                f"with {cfg.tiny.warmup_steps} warm-up steps → {path}"
             )
-        model = _tiny_llama(tok.vocab_size, cfg, max_len=max(64, max_len))
-        log(
-            f"building tiny model ({sum(p.numel() for p in model.parameters()):,} parameters) "
-            f"with {cfg.tiny.warmup_steps} warm-up steps → {path}"
-        )
-        info = _warmup(model, tok, task, cfg, seed, log)
-    tmp = path.with_name(path.name + ".tmp")
+            info = _warmup(model, tok, task, cfg, cfg.tiny.seed, log)
+        finally:
+            torch.set_num_threads(threads)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     model.save_pretrained(tmp)
     (tmp / "tiny_tokenizer.json").write_text(
         json.dumps({"alphabet": task.alphabet, "kind": cfg.tiny.tokenizer, **info})
     )
     if not path.exists():  # another process may have built it meanwhile: keep theirs
         tmp.replace(path)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return model
+
+
+def build_tiny_policy(task: Task, cfg: ModelConfig, log=print) -> Policy:
+    """The tiny model for ``task``: from the cache, else copied from ``model.tiny.shipped``, else
+    built (and warm-started) and cached."""
+    from transformers import LlamaForCausalLM
+
+    if task.alphabet is None:
+        raise ValueError(f"task {task.name} has no character alphabet: the tiny model needs a compact task")
+    name = tiny_key(task, cfg)
+    path = Path(cfg.cache_dir) / name
+    tok = tiny_tokenizer(cfg.tiny.tokenizer, task.alphabet)
+    if not (path / "config.json").exists() and cfg.tiny.shipped:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        copy_shipped(Path(cfg.tiny.shipped), name, path, log)
+    if (path / "config.json").exists():
+        model = LlamaForCausalLM.from_pretrained(path)
+        model.eval()
+        return Policy(model, tok, chat=False, name=f"tiny:{path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = _build(task, cfg, tok, path, log)
     return Policy(model, tok, chat=False, name=f"tiny:{path.name}")
+
+
+def write_shipped(task: Task, cfg: ModelConfig, out: Path, command: str, log=print) -> Path:
+    """Build the tiny model for ``task`` from scratch (no cache, nothing shipped) into
+    ``out/<name>/`` with a MANIFEST.json: each file's SHA-256, the command, machine and date. This is
+    ``make tiny-model``; a rebuild on the same CPU model and kernel libraries is byte-identical."""
+    name = tiny_key(task, cfg)
+    target = Path(out) / name
+    build = Path(out) / f".{name}.build{os.getpid()}"
+    shutil.rmtree(build, ignore_errors=True)
+    build.parent.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    _build(task, cfg, tiny_tokenizer(cfg.tiny.tokenizer, task.alphabet), build, log)
+    seconds = time.time() - start
+    manifest = {
+        "name": name,
+        "command": command,
+        "config": {"tiny": cfg.tiny.model_dump(exclude={"shipped"}), "task": task.name, "n_train": len(task.train_pool)},
+        "sha256": {f: _sha256(read_bytes(build / f, limit=MAX_MODEL_BYTES)) for f in MODEL_FILES},
+        "machine": machine(),
+        "build_threads": BUILD_THREADS,
+        "build_seconds": round(seconds, 1),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    atomic_write_text(build / "MANIFEST.json", json.dumps(manifest, indent=1) + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    build.replace(target)
+    log(f"wrote {target} ({seconds:.0f} s)")
+    return target
+
+
+def check_shipped(task: Task, cfg: ModelConfig, shipped: Path, log=print) -> list[str]:
+    """Rebuild the shipped model of ``task``/``cfg`` from scratch and compare it with
+    ``shipped/<name>``: the differences, [] when the rebuild is identical (the weights and tokenizer
+    byte for byte; config.json as JSON, less the transformers version that wrote it)."""
+    import tempfile
+
+    name = tiny_key(task, cfg)
+    src = Path(shipped) / name
+    if not (src / "MANIFEST.json").is_file():
+        return [f"no shipped model {src}: run `make tiny-model`"]
+    manifest = read_json(src / "MANIFEST.json", limit=2**20)
+    with tempfile.TemporaryDirectory() as tmp:
+        new = write_shipped(task, cfg, Path(tmp), manifest.get("command", ""), log)
+        fresh = read_json(new / "MANIFEST.json", limit=2**20)
+        out = [
+            f"{f}: sha256 {fresh['sha256'][f][:12]}… rebuilt, {manifest['sha256'].get(f, '')[:12]}… shipped"
+            for f in ("model.safetensors", "tiny_tokenizer.json", "generation_config.json")
+            if fresh["sha256"][f] != manifest["sha256"].get(f)
+        ]
+        a, b = (
+            {k: v for k, v in read_json(d / "config.json").items() if k != "transformers_version"}
+            for d in (new, src)
+        )
+        if a != b:
+            out.append("config.json: the rebuilt model's config differs from the shipped one")
+        if out and fresh["machine"] != manifest.get("machine"):
+            out.append(f"built on {manifest.get('machine')}, rebuilt on {fresh['machine']}: another CPU or library gives other bits")
+    return out
+
+
+def machine() -> dict[str, str]:
+    """What a rebuild must share to be byte-identical: CPU model, torch and its threads."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import transformers
+
+    return {"cpu": cpu, "torch": torch.__version__, "transformers": transformers.__version__}
 
 
 def load_tiny_directory(path: Path) -> Policy:

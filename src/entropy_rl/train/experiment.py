@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +87,36 @@ def plan_runs(configs: dict[str, Config], seeds: int, out: Path, jobs: int) -> l
     return specs
 
 
+# Seconds between two progress lines while runs train in parallel.
+PROGRESS_EVERY = 20.0
+
+
+def last_step(run_dir: str | Path) -> int:
+    """The last step a run has logged (-1 for none): the last complete line of its metrics.jsonl."""
+    try:
+        with open(Path(run_dir) / "metrics.jsonl", "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 65536))
+            lines = f.read().split(b"\n")[:-1]  # the part after the last newline may be torn
+        return int(json.loads(lines[-1])["step"]) if lines else -1
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return -1
+
+
+def progress_line(specs: list[RunSpec], done: set[str], started: float) -> str:
+    """One line: runs finished, each running run's step, and the time left at the rate so far."""
+    total = sum(s.config["trainer"]["steps"] for s in specs)
+    steps = {s.run_dir: (s.config["trainer"]["steps"] if s.run_dir in done else last_step(s.run_dir) + 1) for s in specs}
+    running = [
+        f"{s.method}/{Path(s.run_dir).name} {steps[s.run_dir]}/{s.config['trainer']['steps']}"
+        for s in specs
+        if s.run_dir not in done and steps[s.run_dir] > 0
+    ]
+    now = sum(steps.values())
+    left = (time.time() - started) * (total - now) / now if now else float("nan")
+    eta = f"about {left / 60:.1f} min left" if left == left else "time left not known yet"
+    return f"  {len(done)}/{len(specs)} runs done; {', '.join(running) or 'starting'}; {eta}"
+
+
 def train_one(spec: RunSpec, quiet: bool = True) -> str | None:
     """Train one run; None, or the error that stopped it (its directory keeps the last completed
     step, so a rerun of the same experiment resumes it)."""
@@ -134,8 +165,14 @@ def run_experiment(
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
             futures = {pool.submit(train_one, spec): spec for spec in specs}
-            for future in as_completed(futures):  # as each run ends, whatever its place
-                finished(futures[future], future.result())
+            pending, ended, started = set(futures), set(), time.time()
+            while pending:  # as each run ends, whatever its place; a progress line in between
+                completed, pending = wait(pending, timeout=PROGRESS_EVERY, return_when=FIRST_COMPLETED)
+                for future in completed:
+                    ended.add(futures[future].run_dir)
+                    finished(futures[future], future.result())
+                if progress and pending:
+                    log(progress_line(specs, ended, started))
     else:
         for i, spec in enumerate(specs):
             if progress:
