@@ -53,3 +53,37 @@ def test_registry_and_errors():
         get_advantage_estimator("gae")
     with pytest.raises(ValueError, match="8 responses but mask has 3"):
         get_advantage_estimator("grpo")(R, torch.ones(3, 2))
+
+
+def _qae_reference(group: list[float], k: float, norm_std: bool = True, eps: float = 1e-6) -> list[float]:
+    """QAE from the paper: the baseline is the empirical K-quantile inf{x : F(x) >= K}."""
+    xs = sorted(group)
+    baseline = next(x for x in xs if sum(y <= x for y in xs) / len(xs) >= k)
+    mean = sum(group) / len(group)
+    std = (sum((x - mean) ** 2 for x in group) / (len(group) - 1)) ** 0.5
+    return [(x - baseline) / ((std + eps) if norm_std else 1.0) for x in group]
+
+
+@pytest.mark.parametrize("k", [0.2, 0.4, 0.5, 0.6, 0.8])
+def test_qae_against_a_reference_from_the_paper(k):
+    torch.manual_seed(0)
+    rewards = torch.cat([(torch.rand(6, 8) < torch.linspace(0.05, 0.95, 6).unsqueeze(1)).float(), torch.rand(2, 8)])
+    mask = torch.ones(64, 3)
+    for norm_std in (True, False):
+        adv = get_advantage_estimator("qae")(rewards, mask, quantile=k, norm_std=norm_std)
+        ref = [a for g in rewards.tolist() for a in _qae_reference(g, k, norm_std)]
+        assert torch.allclose(adv[:, 0], torch.tensor(ref), atol=1e-5)
+
+
+def test_qae_two_regimes_with_binary_rewards():
+    # K = 0.4: a group with p <= 0.6 has baseline 0 (only successes move), p > 0.6 baseline 1
+    # (only failures move)
+    hard = torch.tensor([[1.0, 1.0, 1.0, 0.0, 0.0]])  # p = 0.6
+    easy = torch.tensor([[1.0, 1.0, 1.0, 1.0, 0.0]])  # p = 0.8
+    fn = get_advantage_estimator("qae")
+    a_hard = fn(hard, torch.ones(5, 1), quantile=0.4)[:, 0]
+    a_easy = fn(easy, torch.ones(5, 1), quantile=0.4)[:, 0]
+    assert (a_hard[:3] > 0).all() and (a_hard[3:] == 0).all()
+    assert (a_easy[:4] == 0).all() and a_easy[4] < 0
+    with pytest.raises(ValueError, match="quantile must be in"):
+        fn(hard, torch.ones(5, 1), quantile=1.0)

@@ -320,3 +320,62 @@ def test_pos_neg_counts_the_tokens_it_reweights():
     assert m["selected_frac"] == pytest.approx(0.5)  # the two A > 0 tokens
     _, m = get_policy_loss("pos_neg")(logp, logp, adv, mask, LossConfig(lambda_pos=1.0, lambda_neg=1.0))
     assert m["selected_frac"] == 0.0
+
+
+def _ce_gppo_reference(log_prob, old_log_prob, adv, eps_low, eps_high, c, beta1, beta2):
+    """CE-GPPO written from the paper's loss, token by token: returns each token's (loss value,
+    d loss / d log π)."""
+    out = []
+    for lp, olp, a in zip(log_prob.tolist(), old_log_prob.tolist(), adv.tolist(), strict=True):
+        r = math.exp(lp - olp)
+        if r < 1 - eps_low and a < 0:
+            value, grad = -beta1 * (1 - eps_low) * a, -beta1 * (1 - eps_low) * a  # r / sg(r) = 1, ∇ = ∇log π
+        elif r > 1 + eps_high and a > 0:
+            value, grad = -beta2 * (1 + eps_high) * a, -beta2 * (1 + eps_high) * a
+        else:
+            value, grad = -a * r, -a * r  # d(−A·r)/d log π = −A·r
+        if a < 0 and -a * c < value:  # dual clip: the constant −c·A, no gradient
+            value, grad = -a * c, 0.0
+        out.append((value, grad))
+    return out
+
+
+@pytest.mark.parametrize("beta1,beta2", [(0.75, 1.0), (0.5, 0.25), (0.0, 0.0)])
+def test_ce_gppo_against_a_reference_from_the_paper(beta1, beta2):
+    # every case: inside the clip range, below it with A < 0 and A > 0, above it with A > 0 and
+    # A < 0, and a ratio far above 1 with A < 0 where the dual clip binds
+    ratios = [1.0, 0.5, 0.5, 1.6, 1.6, 5.0, 1.1, 0.9]
+    adv = torch.tensor([[1.0, -1.0, 2.0, 1.5, -0.5, -1.0, -2.0, 0.7]])
+    old = torch.full((1, 8), -1.0)
+    logp = (old + torch.log(torch.tensor([ratios]))).requires_grad_()
+    cfg = LossConfig(clip_ratio_low=0.2, clip_ratio_high=0.28, clip_ratio_c=3.0, gppo_beta_low=beta1, gppo_beta_high=beta2)
+    loss, m = get_policy_loss("ce_gppo")(logp, old, adv, torch.ones(1, 8), cfg)
+    ref = _ce_gppo_reference(logp.detach()[0], old[0], adv[0], 0.2, 0.28, 3.0, beta1, beta2)
+    assert isclose(float(loss.detach()), sum(v for v, _ in ref) / 8)
+    loss.backward()
+    assert torch.allclose(logp.grad[0], torch.tensor([g for _, g in ref]) / 8, atol=1e-6)
+    assert isclose(m["clip_frac_low"], 1 / 8) and isclose(m["clip_frac_high"], 1 / 8)
+    assert isclose(m["selected_frac"], ((beta1 > 0) + (beta2 > 0)) / 8)
+    assert isclose(m["clip_frac_dual"], 1 / 8)
+
+
+def test_ce_gppo_with_zero_betas_has_ppos_gradient_and_restores_what_ppo_clips():
+    torch.manual_seed(1)
+    old = torch.randn(3, 6)
+    lp0 = old + 0.6 * torch.randn(3, 6)  # many ratios outside [0.8, 1.2]
+    adv = torch.randn(3, 1).expand(3, 6)
+    mask = torch.ones(3, 6)
+    grads = {}
+    for name, cfg in (
+        ("ppo", LossConfig()),
+        ("ce_gppo", LossConfig(gppo_beta_low=0.0, gppo_beta_high=0.0)),
+        ("ce_gppo_on", LossConfig()),
+    ):
+        lp = lp0.clone().requires_grad_()
+        get_policy_loss(name.removesuffix("_on"))(lp, old, adv, mask, cfg)[0].backward()
+        grads[name] = lp.grad
+    assert torch.allclose(grads["ppo"], grads["ce_gppo"], atol=1e-7)
+    r = torch.exp(lp0 - old)
+    restored = ((r < 0.8) & (adv < 0)) | ((r > 1.2) & (adv > 0))
+    assert restored.any()
+    assert (grads["ppo"][restored] == 0).all() and (grads["ce_gppo_on"][restored] != 0).all()

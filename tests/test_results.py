@@ -321,3 +321,17 @@ def test_real_runs_table_is_the_committed_fit_json():
                 now = json.loads(json.dumps(fit_json(load_run(real / name))))
                 assert now["forecast"]["predicted_final"] == saved["forecast"]["predicted_final"], name
                 assert now["law"] == saved["law"], name
+
+
+def test_fit_on_the_committed_trl_logs_gives_their_budget():
+    """The TRL folders' logs hold window sums (scripts/trl_window_sums.py), so `entropy-rl fit`
+    on them prints the budget their budget.json states."""
+    from entropy_rl.analysis.runs import load_run
+    from entropy_rl.analysis.stats import entropy_budget
+
+    for folder in ("trl-countdown-cpu", "trl-chain-sum-cpu"):
+        budget = json.loads((ROOT / "docs" / "results" / folder / "budget.json").read_text())
+        for method in ("grpo", "clip_cov", "kl_cov"):
+            got = entropy_budget(load_run(ROOT / "docs" / "results" / folder / method))
+            for key in ("entropy_change_total", "entropy_change_first_order"):
+                assert round(got[key], 4) == budget[method][key], (folder, method, key)

@@ -320,11 +320,25 @@ def test_interrupted_run_keeps_completed_steps(tiny_config, tmp_path, monkeypatc
         ("task.name=sudoku", "task.name"),
         ("task.score_timeout_s=0", "task.score_timeout_s"),
         ("algorithm.loss_config={clip_cov_lb: abc}", "loss_config.clip_cov_lb"),
+        ("algorithm.loss_config={gppo_beta_low: -1}", "gppo_beta_low"),
     ],
 )
 def test_bad_config_names_the_field(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(None, [override])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ("{quantile: 1.5}", "quantile must be in \\(0, 1\\)"),
+        ("{k: 0.4}", "advantage_args \\['k'\\]: the qae estimator takes \\['quantile', 'norm_std', 'eps'\\]"),
+    ],
+)
+def test_advantage_arguments_are_checked_by_name_and_value(args, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, ["algorithm.advantage=qae", f"algorithm.advantage_args={args}"])
+    assert load_config(None, ["algorithm.advantage=qae", "algorithm.advantage_args={quantile: 0.6}"]).algorithm.advantage_args == {"quantile": 0.6}
 
 
 def test_loss_and_controller_arguments_are_typed():

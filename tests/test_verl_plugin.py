@@ -163,3 +163,45 @@ def test_verl_file_logger_output_is_read_by_entropy_rl(tmp_path, monkeypatch):
     assert run.rows[0]["covariance"] == pytest.approx(metrics["entropy_rl/covariance"])
     law = fit_run_law(run)
     assert law.n == 6 and law.ceiling == pytest.approx(0.5, abs=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["token-mean", "seq-mean-token-mean"])
+def test_ce_gppo_against_verls_vanilla_with_betas_from_the_environment(mode, monkeypatch):
+    cfg = _config(loss_mode="entropy_rl_ce_gppo")
+    batch = _batch()
+    # β = 0: PPO's gradient (the clipped tokens' value is 0, not PPO's constant); β = 1: PPO's value
+    monkeypatch.setenv(plugin.ENV_VAR, json.dumps({"gppo_beta_low": 0.0, "gppo_beta_high": 0.0}))
+    (_, gv, _), (_, go, _) = _both("vanilla", "entropy_rl_ce_gppo", cfg, mode, batch)
+    torch.testing.assert_close(go, gv)
+    monkeypatch.setenv(plugin.ENV_VAR, json.dumps({"gppo_beta_low": 1.0, "gppo_beta_high": 1.0}))
+    (lv, gv, _), (lo, go, _) = _both("vanilla", "entropy_rl_ce_gppo", cfg, mode, batch)
+    torch.testing.assert_close(lo, lv)
+    assert not torch.allclose(go, gv)  # the clipped tokens' gradient is back
+    monkeypatch.setenv(plugin.ENV_VAR, json.dumps({"gppo_beta_low": 0.75}))
+    old, log_prob, adv, mask = batch
+    lp = log_prob.detach().clone().requires_grad_()
+    loss, metrics = get_policy_loss_fn("entropy_rl_ce_gppo")(old, lp, adv, mask, loss_agg_mode=mode, config=cfg)
+    ref = get_policy_loss("ce_gppo")(lp.detach(), old, adv, mask, LossConfig(loss_agg_mode=mode, clip_ratio_high=0.28, gppo_beta_low=0.75))[0]
+    torch.testing.assert_close(loss.detach(), ref)
+    assert "entropy_rl/selected_frac" in metrics
+
+
+def test_qae_is_a_verl_advantage_estimator(monkeypatch):
+    import numpy as np
+    from verl.trainer.ppo.core_algos import get_adv_estimator_fn
+
+    from entropy_rl.core.advantages import get_advantage_estimator
+
+    g = torch.Generator().manual_seed(3)
+    rewards = (torch.rand(12, generator=g) < 0.5).float()
+    index = np.array(["a"] * 5 + ["b"] * 4 + ["c"] * 3, dtype=object)
+    token_rewards = torch.zeros(12, 6)
+    token_rewards[:, -1] = rewards  # verl: the outcome on the last token
+    mask = torch.ones(12, 6)
+    monkeypatch.setenv(plugin.ADV_ENV_VAR, json.dumps({"quantile": 0.6}))
+    adv, ret = get_adv_estimator_fn("entropy_rl_qae")(token_rewards, mask, index)
+    fn = get_advantage_estimator("qae")
+    expected = torch.cat([fn(rewards[s].unsqueeze(0), torch.ones(n, 1), quantile=0.6)[:, 0]
+                          for s, n in ((slice(0, 5), 5), (slice(5, 9), 4), (slice(9, 12), 3))])
+    torch.testing.assert_close(adv[:, 0], expected)
+    torch.testing.assert_close(adv, ret)

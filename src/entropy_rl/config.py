@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import re
 import typing
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
 import yaml
 from pydantic import (
     BaseModel,
@@ -253,6 +255,11 @@ class AlgorithmConfig(_Strict):
     advantage: str = Field(
         "grpo", description="Advantage estimator (registry name in entropy_rl.advantages)."
     )
+    advantage_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments of the advantage estimator, e.g. {quantile: 0.4} for qae, "
+        "{lam: 0.1} for nsr, {norm_std: false} for grpo.",
+    )
     entropy_shaping_alpha: float = Field(
         0.0, ge=0, le=1e3, description="Entropy-shaped advantage α (Cheng et al.: 0.4); 0 = off."
     )
@@ -300,6 +307,26 @@ class AlgorithmConfig(_Strict):
         except (TypeError, ValueError) as e:
             raise ValueError(f"controller_args: {e}") from None
         return {k: getattr(built, k) for k in v}
+
+    @field_validator("advantage_args")
+    @classmethod
+    def _valid_advantage_args(cls, v: dict[str, Any], info) -> dict[str, Any]:
+        """Names checked against the estimator's keyword parameters; values by calling it once on
+        a two-response group (a bad value is its own one-line error)."""
+        _bounded_numbers(v, "advantage_args")
+        name = info.data.get("advantage", "grpo")
+        if not v or name not in ADVANTAGE_ESTIMATORS:
+            return v
+        fn = ADVANTAGE_ESTIMATORS[name]
+        allowed = [p for p in inspect.signature(fn).parameters if p not in ("rewards", "mask")]
+        unknown = sorted(set(v) - set(allowed))
+        if unknown:
+            raise ValueError(f"advantage_args {unknown}: the {name} estimator takes {allowed or 'none'}")
+        try:
+            fn(torch.tensor([[0.0, 1.0]]), torch.ones(2, 1), **v)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"advantage_args: {e}") from None
+        return v
 
     @model_validator(mode="after")
     def _controller_args_need_a_controller(self) -> AlgorithmConfig:
@@ -432,6 +459,14 @@ METHOD_PRESETS: dict[str, dict[str, Any]] = {
         }
     },
     "reinforce": {"algorithm": {"loss": "reinforce"}},
+    # Clip-higher (DAPO): ε_high 0.28 instead of 0.2.
+    "clip_higher": {"algorithm": {"loss": "ppo", "loss_config": {"clip_ratio_high": 0.28}}},
+    # W-REINFORCE (Zhu et al. 2025): +λ for correct, −1 for wrong, plain policy gradient.
+    "w_reinforce": {"algorithm": {"loss": "reinforce", "advantage": "nsr"}},
+    # CE-GPPO with the paper's 7B β₁ = 0.75, β₂ = 1.
+    "ce_gppo": {"algorithm": {"loss": "ce_gppo"}},
+    # QAE: GRPO with the group's K-quantile as baseline.
+    "qae": {"algorithm": {"loss": "ppo", "advantage": "qae", "advantage_args": {"quantile": 0.4}}},
 }
 
 

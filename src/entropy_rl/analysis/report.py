@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from entropy_rl.analysis.frontier import SEP, frontier_rows, plot_frontier
 from entropy_rl.analysis.page import render
 from entropy_rl.analysis.plots import (
     plot_covariance_entropy_change,
@@ -67,6 +68,8 @@ def write_report(
         figs.append(plot_temperature_baseline(runs, baseline, out / "temperature_baseline.png"))
     per_run = run_metrics(runs, baseline)
     summary = aggregate_by_method(runs, per_run)
+    if any(SEP in r.method for r in runs):  # a sweep (FAMILY@STRENGTH): its frontier too
+        figs.append(plot_frontier(frontier_rows(summary), baseline, out / "frontier.png"))
     laws = {}
     for run in runs:
         try:

@@ -311,6 +311,7 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
                 "accuracy", first_value(run, "eval_accuracy")
             ),
             "eval_accuracy_final": last_value(run, "eval_accuracy"),
+            "eval_entropy_final": last_value(run, "eval_entropy"),
             "corr_predicted_measured_dH": entropy_change_correlation(run),
             "corr_covariance_entropy_change": covariance_entropy_change_correlation(run),
             **entropy_budget(run),

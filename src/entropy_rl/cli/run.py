@@ -148,6 +148,56 @@ def compare(
         )
 
 
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="YAML config whose `methods:` name each setting FAMILY@STRENGTH."),
+    out: Path = typer.Option(..., "--out", help="Output directory: DIR/<method>/seed<N>/, DIR/report/, DIR/frontier/."),
+    families: str = typer.Option("", "--families", help="Comma-separated families to run (default: all)."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds per setting (0..N-1 added to trainer.seed)."),
+    jobs: int = typer.Option(0, "--jobs", help="Runs in parallel (0 = number of CPU cores)."),
+    baseline_temperatures: str = typer.Option(
+        "0.1,0.2,0.35,0.5,0.7,1.0", "--baseline-temperatures", help="The initial policy's temperature curve."
+    ),
+) -> None:
+    """Dose-response: GRPO and each family's settings × seeds (runs kept and resumed as in
+    `compare`), then the frontier over every run in OUT: final held-out entropy against pass@1
+    and pass@k, one curve per family, with the initial policy's temperature curve."""
+    with needs_extra("compare"):
+        from entropy_rl.analysis.frontier import write_frontier
+        from entropy_rl.config import ConfigError, load_config
+        from entropy_rl.train.experiment import run_experiment
+
+    temps = parse_temperatures(baseline_temperatures)
+    try:
+        base = load_config(config)
+    except ConfigError as e:
+        fail(str(e))
+    settings = [m for m in base.methods if "@" in m]
+    known = sorted({m.split("@", 1)[0] for m in settings})
+    asked = [f.strip() for f in families.split(",") if f.strip()] or known
+    if not settings or sorted(set(asked) - set(known)):
+        fail(f"--families {sorted(set(asked) - set(known)) or asked}: the config's families are {known or 'none (no FAMILY@STRENGTH methods)'}")
+    if not 1 <= seeds <= 1000 or not 0 <= jobs <= 1024:
+        fail(f"--seeds must be in 1..1000 and --jobs in 0..1024 (got {seeds}, {jobs})")
+    names = ["grpo", *(m for m in settings if m.split("@", 1)[0] in asked)]
+
+    def on_done(spec, error: str | None) -> None:
+        if error is not None:
+            typer.secho(f"failed {spec.method}: {spec.run_dir}: {error}", fg=typer.colors.RED, err=True)
+        else:
+            typer.echo(f"done {spec.method}: {spec.run_dir}")
+
+    typer.echo(f"sweep: {len(names) - 1} settings of {', '.join(asked)}, and grpo, × {seeds} seeds → {out}")
+    try:
+        result = run_experiment(base, names, seeds, out, jobs, temps, log=typer.echo, on_done=on_done, progress=True)
+        path = write_frontier(out)
+    except (ConfigError, OSError, ValueError) as e:
+        fail(one_line(e))
+    typer.echo(f"frontier: {path}")
+    if result.failed:
+        fail(f"{len(result.failed)} of {result.runs} runs failed; rerun the same command to resume them")
+
+
 @app.command("tiny-model")
 def tiny_model(
     config: Path = typer.Argument(..., help="YAML config whose model.tiny and task define the model."),

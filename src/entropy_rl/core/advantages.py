@@ -8,6 +8,7 @@ broadcast over its tokens and zeroed on padding. Registered in ``ADVANTAGE_ESTIM
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 import torch
@@ -82,6 +83,31 @@ def reinforce_pp_advantage(rewards: torch.Tensor, mask: torch.Tensor, eps: float
         return tok
     whitened = (tok - vals.mean()) / (vals.std() + eps)
     return whitened * mask.to(torch.float32)
+
+
+@register_advantage("qae")
+def qae_advantage(
+    rewards: torch.Tensor, mask: torch.Tensor, quantile: float = 0.4, norm_std: bool = True, eps: float = 1e-6
+) -> torch.Tensor:
+    """QAE, quantile advantage (Wu et al. 2025, arXiv 2509.22611): GRPO with the group's
+    K-quantile reward as the baseline instead of its mean: (r − Q_K) / (std_group r + ε).
+
+    Q_K is the empirical quantile inf{x : F(x) ≥ K} (the ⌈K·G⌉-th smallest of G rewards). With
+    binary rewards and success rate p, a hard group (p ≤ 1 − K) has Q_K = 0: only its successes
+    get an advantage (> 0); an easy group (p > 1 − K) has Q_K = 1: only its failures do (< 0). K
+    (``quantile``) in (0, 1); ``norm_std=False`` drops the division as Dr.GRPO does.
+    """
+    if not 0 < quantile < 1:
+        raise ValueError(f"qae quantile must be in (0, 1), got {quantile}")
+    r = rewards.float()
+    g = r.shape[-1]
+    k = min(g, max(1, math.ceil(quantile * g - 1e-9)))  # 1-based rank; the tolerance absorbs K·G's rounding
+    baseline = r.sort(-1).values[:, k - 1 : k]
+    adv = r - baseline
+    if norm_std:
+        std = r.std(-1, keepdim=True) if g > 1 else torch.zeros_like(r[:, :1])
+        adv = adv / (std + eps)
+    return _broadcast(adv, mask)
 
 
 @register_advantage("nsr")

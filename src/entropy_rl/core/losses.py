@@ -72,6 +72,10 @@ class LossConfig:
     """entropic: the EntroPIC controller output α ∈ [−1, 1] (weights 1 ± α on confident tokens)."""
     entropic_prob_threshold: float = 0.95
     """entropic: tokens with π_old > this threshold count as confident."""
+    gppo_beta_low: float = 0.75
+    """CE-GPPO β₁: gradient share kept by A < 0 tokens whose ratio fell below 1 − ε_low (paper's 7B: 0.75)."""
+    gppo_beta_high: float = 1.0
+    """CE-GPPO β₂: gradient share kept by A > 0 tokens whose ratio rose above 1 + ε_high (paper: 1)."""
     entropy_coef: float = 0.0
     """Entropy bonus with any loss: loss − coef × aggregated entropy (needs ``entropy`` with grad)."""
     generator: torch.Generator | None = None
@@ -80,7 +84,7 @@ class LossConfig:
     def __post_init__(self) -> None:
         if self.loss_agg_mode not in LOSS_AGG_MODES:
             raise ValueError(f"loss_agg_mode={self.loss_agg_mode!r}: allowed {LOSS_AGG_MODES}")
-        for name in ("clip_ratio_low", "clip_ratio_high", "clip_cov_ratio", "kl_cov_ratio"):
+        for name in ("clip_ratio_low", "clip_ratio_high", "clip_cov_ratio", "kl_cov_ratio", "gppo_beta_low", "gppo_beta_high"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.clip_ratio_c <= 1:
@@ -545,6 +549,49 @@ def gspo_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entr
         "clip_frac_low": float(masked_mean((clipped & (s_val < 1.0)).float(), mask)),
         "clip_frac_high": float(masked_mean((clipped & (s_val > 1.0)).float(), mask)),
         "selected_frac": 0.0,
+    }
+    return _finish(
+        loss_mat, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights
+    )
+
+
+@register_policy_loss("ce_gppo")
+def ce_gppo_loss(log_prob, old_log_prob, advantages, mask, config: LossConfig, entropy=None, weights=None):
+    """CE-GPPO (Su et al. 2025, arXiv 2509.20712): PPO's clipped tokens keep a bounded gradient.
+
+    Where PPO's clip binds and cuts the gradient (A < 0 with r < 1 − ε_low, A > 0 with
+    r > 1 + ε_high), the token's loss is −β·(1 ∓ ε)·A·r/sg(r): the value PPO's clip gives (times
+    β), the gradient −β·(1 ∓ ε)·A·∇log π. β₁ (``gppo_beta_low``) scales the low side, whose A < 0
+    low-probability tokens would otherwise stop being pushed down (entropy rises); β₂
+    (``gppo_beta_high``) the high side, whose A > 0 tokens would stop being pushed up. Every other
+    token is −A·r, and A < 0 tokens keep the dual clip min(ℓ, −c·A), as the paper's loss.
+    β₁ = β₂ = 0 gives PPO's gradient (the clipped tokens' value is then 0); β₁ = β₂ = 1 PPO's
+    value, with the clipped tokens' gradient back. ``selected_frac``: the tokens whose gradient was
+    restored.
+    """
+    valid = mask.bool()
+    ratio = _ratio(log_prob, old_log_prob)
+    r = ratio.detach()
+    low = (r < 1.0 - config.clip_ratio_low) & (advantages < 0)
+    high = (r > 1.0 + config.clip_ratio_high) & (advantages > 0)
+    scaled = ratio / r  # value 1, gradient ∇log π
+    loss_mat = torch.where(
+        low,
+        -config.gppo_beta_low * (1.0 - config.clip_ratio_low) * scaled * advantages,
+        torch.where(high, -config.gppo_beta_high * (1.0 + config.clip_ratio_high) * scaled * advantages,
+                    -ratio * advantages),
+    )
+    dual = -advantages * config.clip_ratio_c
+    neg = advantages < 0
+    dual_clipped = (loss_mat.detach() > dual) & neg & valid
+    loss_mat = torch.where(neg, torch.minimum(dual, loss_mat), loss_mat)
+    f = lambda b: float(masked_mean(b.float(), mask))  # noqa: E731
+    metrics = {
+        "clip_frac": f(low | high),
+        "clip_frac_low": f(low),
+        "clip_frac_high": f(high),
+        "clip_frac_dual": f(dual_clipped),
+        "selected_frac": f((low & (config.gppo_beta_low > 0)) | (high & (config.gppo_beta_high > 0))),
     }
     return _finish(
         loss_mat, mask, log_prob, old_log_prob, advantages, mask, config, entropy, metrics, weights

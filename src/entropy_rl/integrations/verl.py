@@ -44,14 +44,18 @@ import json
 import os
 
 import torch
-from verl.trainer.ppo.core_algos import register_policy_loss
+from verl.trainer.ppo.core_algos import register_adv_est, register_policy_loss
 
+from entropy_rl.core.advantages import get_advantage_estimator
 from entropy_rl.core.losses import LossConfig, get_policy_loss
 
-VERL_LOSSES = ("ppo", "clip_cov", "kl_cov", "pos_neg", "entropic", "cispo", "gspo", "reinforce")
+VERL_LOSSES = ("ppo", "clip_cov", "kl_cov", "pos_neg", "entropic", "cispo", "gspo", "reinforce", "ce_gppo")
 ENV_VAR = "ENTROPY_RL_LOSS_CONFIG"
 PREFIX = "entropy_rl/"
-_FROM_ENV = ("lambda_pos", "lambda_neg", "entropic_alpha", "entropic_prob_threshold")
+_FROM_ENV = (
+    "lambda_pos", "lambda_neg", "entropic_alpha", "entropic_prob_threshold", "gppo_beta_low", "gppo_beta_high",
+)
+ADV_ENV_VAR = "ENTROPY_RL_ADVANTAGE_ARGS"
 
 
 def env_overrides() -> dict:
@@ -145,3 +149,49 @@ def make_verl_loss(name: str):
 
 for _name in VERL_LOSSES:
     register_policy_loss(f"entropy_rl_{_name}")(make_verl_loss(_name))
+
+
+def advantage_args() -> dict:
+    """The advantage estimator's keyword arguments from ``ENTROPY_RL_ADVANTAGE_ARGS`` (JSON)."""
+    raw = os.environ.get(ADV_ENV_VAR, "").strip()
+    if not raw:
+        return {}
+    try:
+        values = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{ADV_ENV_VAR} is not valid JSON ({e}): {raw!r}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{ADV_ENV_VAR} must be a JSON object, got {raw!r}")
+    return values
+
+
+@register_adv_est("entropy_rl_qae")
+def qae_outcome_advantage(
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index,
+    epsilon: float = 1e-6,
+    norm_adv_by_std_in_grpo: bool = True,
+    config=None,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """QAE (``entropy_rl.core.advantages.qae_advantage``) with verl's outcome-advantage signature:
+    each response's summed reward, grouped by ``index`` (the prompt), the group's K-quantile as
+    baseline; K from ``ENTROPY_RL_ADVANTAGE_ARGS`` ({"quantile": 0.4}, the default)."""
+    args = {"quantile": 0.4, **advantage_args()}
+    fn = get_advantage_estimator("qae")
+    scores = token_level_rewards.sum(dim=-1)
+    out = torch.zeros_like(scores)
+    groups: dict = {}
+    for i, key in enumerate(index):
+        groups.setdefault(key, []).append(i)
+    with torch.no_grad():
+        for rows in groups.values():
+            if len(rows) == 1:  # a lone response has no group to take a quantile of: as verl's GRPO
+                out[rows[0]] = scores[rows[0]]
+                continue
+            r = scores[rows].unsqueeze(0)
+            adv = fn(r, torch.ones(len(rows), 1), norm_std=norm_adv_by_std_in_grpo, eps=epsilon, **args)
+            out[rows] = adv[:, 0].to(out.dtype)
+    out = out.unsqueeze(-1) * response_mask
+    return out, out

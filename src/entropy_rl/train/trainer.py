@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import random
 import sys
@@ -164,7 +165,7 @@ def _set_up(cfg: Config, run_dir: Path, log: Callable[..., None]) -> Run:
         optimizer=torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay),
         loss_fn=get_policy_loss(a.loss),
         loss_cfg=loss_cfg,
-        adv_fn=get_advantage_estimator(a.advantage),
+        adv_fn=functools.partial(get_advantage_estimator(a.advantage), **a.advantage_args),
         controller=controller,
         autocast=torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16),
         ref_model=copy.deepcopy(model).eval().requires_grad_(False) if t.kl_coef > 0 else None,

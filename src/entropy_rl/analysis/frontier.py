@@ -1,0 +1,202 @@
+"""The exploration frontier of a sweep: how much entropy each remedy's setting holds and what it
+costs or buys in held-out pass@1 and pass@k, against GRPO paired by seed, beside the initial
+policy's temperature curve.
+
+A sweep directory holds ``<method>/seed<N>/`` runs whose method is ``FAMILY@STRENGTH`` (and
+``grpo``); ``entropy-rl sweep`` writes them, ``write_frontier`` draws any such directory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from entropy_rl.analysis.plots import _plt, _savefig
+from entropy_rl.analysis.runs import load_run, read_baseline
+from entropy_rl.analysis.stats import STATISTICS, aggregate_by_method, pass_k, run_metrics
+from entropy_rl.files import atomic_write_text
+
+SEP = "@"
+HOLDS = 3.0  # "holds ≥ 3× GRPO's entropy", judged on every seed
+
+
+def split_method(method: str) -> tuple[str, float | None]:
+    """``kl_cov@0.2`` → ("kl_cov", 0.2); a method without a strength → (method, None)."""
+    fam, _, value = method.partition(SEP)
+    try:
+        return fam, float(value) if value else None
+    except ValueError:
+        return method, None
+
+
+def sweep_run_dirs(out: str | Path) -> list[Path]:
+    """Every run directory of a sweep (one with a metrics.jsonl), in a stable order."""
+    return sorted(p.parent for p in Path(out).glob("*/seed*/metrics.jsonl"))
+
+
+def _largest_k(summary: dict) -> int | None:
+    ks = {pass_k(k) for v in summary.values() for k in v if k.startswith("eval_pass@") and k.endswith("_final")}
+    ks.discard(1)
+    return max(ks, default=None)
+
+
+def _ci(v: dict | None) -> list[float] | None:
+    if not v or not v.get("n") or not math.isfinite(v.get("ci95", math.nan)):
+        return None
+    return [v["mean"] - v["ci95"], v["mean"] + v["ci95"]]
+
+
+def frontier_rows(summary: dict) -> list[dict]:
+    """One row per method: its family and strength, the final held-out entropy, pass@1 and pass@k
+    (means over seeds), and against GRPO paired by seed: the entropy ratio, pass@1 and pass@k
+    differences (each with its 95 % t-interval and the range over seeds), the remedy's token share."""
+    k = _largest_k(summary)
+    rows = []
+    for method, v in summary.items():
+        fam, strength = split_method(method)
+        g = lambda key, v=v: v.get(key) or {}  # noqa: E731
+        row = {
+            "method": method,
+            "family": fam,
+            "strength": strength,
+            "seeds": g("entropy_final").get("n", 0),
+            "eval_entropy": g("eval_entropy_final").get("mean"),
+            "pass@1": g("eval_accuracy_final").get("mean"),
+            "pass@1_ci": _ci(v.get("eval_accuracy_final")),
+            "k": k,
+            "pass@k": g(f"eval_pass@{k}_final").get("mean") if k else None,
+            "pass@k_ci": _ci(v.get(f"eval_pass@{k}_final")) if k else None,
+            "entropy_x_grpo": g("entropy_final_vs_grpo").get("mean"),
+            "entropy_x_grpo_ci": _ci(v.get("entropy_final_vs_grpo")),
+            "entropy_x_grpo_min": g("entropy_final_vs_grpo").get("min"),
+            "pass@1_minus_grpo": g("eval_accuracy_final_minus_grpo").get("mean"),
+            "pass@1_minus_grpo_ci": _ci(v.get("eval_accuracy_final_minus_grpo")),
+            "pass@k_minus_grpo": g(f"eval_pass@{k}_minus_grpo").get("mean") if k else None,
+            "pass@k_minus_grpo_ci": _ci(v.get(f"eval_pass@{k}_minus_grpo")) if k else None,
+            "remedy_token_share": g("remedy_token_share").get("mean"),
+        }
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["family"] != "grpo", r["family"], r["strength"] or 0.0))
+
+
+def _num(x: float | None, fmt: str) -> str:
+    return "–" if x is None or not math.isfinite(x) else format(x, fmt)
+
+
+def _with_ci(x: float | None, ci: list[float] | None, fmt: str) -> str:
+    if ci is None:
+        return _num(x, fmt)
+    return f"{_num(x, fmt)} [{_num(ci[0], fmt)}, {_num(ci[1], fmt)}]"
+
+
+def frontier_table(rows: list[dict]) -> str:
+    """The rows as a Markdown table (means over seeds; [95 % t-interval] of values paired by seed)."""
+    k = next((r["k"] for r in rows if r["k"]), None)
+    head = (
+        f"| method | seeds | held-out entropy | × GRPO's entropy | pass@1 | pass@1 − GRPO's | pass@{k} | "
+        f"pass@{k} − GRPO's | tokens acted on |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    )
+    body = ""
+    for r in rows:
+        grpo = r["family"] == "grpo"
+        body += (
+            f"| {r['method']} | {r['seeds']} | {_num(r['eval_entropy'], '.3f')} | "
+            f"{'1.00' if grpo else _with_ci(r['entropy_x_grpo'], r['entropy_x_grpo_ci'], '.2f')} | "
+            f"{_num(r['pass@1'], '.3f')} | {'' if grpo else _with_ci(r['pass@1_minus_grpo'], r['pass@1_minus_grpo_ci'], '+.3f')} | "
+            f"{_num(r['pass@k'], '.3f')} | {'' if grpo else _with_ci(r['pass@k_minus_grpo'], r['pass@k_minus_grpo_ci'], '+.3f')} | "
+            f"{'' if r['remedy_token_share'] is None else format(r['remedy_token_share'], '.1%')} |\n"
+        )
+    return head + body
+
+
+def frontier_findings(rows: list[dict]) -> list[str]:
+    """Which settings hold at least 3× GRPO's final entropy on every seed, and what they cost or
+    buy in pass@1 and pass@k, paired by seed."""
+    out = []
+    for r in rows:
+        if r["family"] == "grpo" or r["entropy_x_grpo_min"] is None or r["seeds"] < 2:
+            continue
+        if r["entropy_x_grpo_min"] >= HOLDS:
+            out.append(
+                f"{r['method']} holds {_with_ci(r['entropy_x_grpo'], r['entropy_x_grpo_ci'], '.2f')}× GRPO's entropy "
+                f"(at least {HOLDS:g}× on every seed); pass@1 {_with_ci(r['pass@1_minus_grpo'], r['pass@1_minus_grpo_ci'], '+.3f')}, "
+                f"pass@{r['k']} {_with_ci(r['pass@k_minus_grpo'], r['pass@k_minus_grpo_ci'], '+.3f')} against GRPO, paired by seed"
+            )
+    if not out:
+        best = max((r for r in rows if r["family"] != "grpo" and r["entropy_x_grpo_min"] is not None),
+                   key=lambda r: r["entropy_x_grpo"], default=None)  # fmt: skip
+        out.append(
+            f"No setting holds {HOLDS:g}× GRPO's entropy on every seed"
+            + (f"; the most: {best['method']}, {_with_ci(best['entropy_x_grpo'], best['entropy_x_grpo_ci'], '.2f')}×" if best else "")
+        )
+    return out
+
+
+def plot_frontier(rows: list[dict], baseline: list[dict] | None, path: Path) -> Path:
+    """Final held-out entropy against pass@1 (left) and pass@k (right): one line per family
+    through its strengths (95 % intervals over seeds), GRPO, the initial policy's temperature curve."""
+    plt = _plt()
+    k = next((r["k"] for r in rows if r["k"]), None)
+    fig, axes = plt.subplots(1, 2 if k else 1, figsize=(11 if k else 6, 4.4), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    families = sorted({r["family"] for r in rows if r["family"] != "grpo"})
+    for ax, key, name in zip(axes[0], ("pass@1", "pass@k"), ("pass@1", f"pass@{k}"), strict=False):
+        if baseline:
+            bkey = "accuracy" if key == "pass@1" else f"pass@{k}"
+            pts = [(b["entropy"], b[bkey]) for b in baseline if bkey in b]
+            ax.plot(*zip(*pts, strict=True), "k--", marker="s", ms=3, lw=1, label="initial policy, temperature")
+        for i, fam in enumerate(families):
+            fr = [r for r in rows if r["family"] == fam and r["eval_entropy"] is not None and r[key] is not None]
+            if not fr:
+                continue
+            xs, ys = [r["eval_entropy"] for r in fr], [r[key] for r in fr]
+            err = [[y - (r[key + "_ci"] or [y, y])[0] for r, y in zip(fr, ys, strict=True)],
+                   [(r[key + "_ci"] or [y, y])[1] - y for r, y in zip(fr, ys, strict=True)]]  # fmt: skip
+            c = colours[i % len(colours)]
+            ax.errorbar(xs, ys, yerr=err, color=c, marker="o", ms=4, lw=1, capsize=2, label=fam)
+            for r, x, y in zip(fr, xs, ys, strict=True):
+                ax.annotate(f"{r['strength']:g}", (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        for r in rows:
+            if r["family"] == "grpo" and r["eval_entropy"] is not None and r[key] is not None:
+                ax.scatter([r["eval_entropy"]], [r[key]], marker="*", s=120, color="k", zorder=4, label="GRPO")
+        ax.set_xlabel("final held-out entropy (nats/token)")
+        ax.set_ylabel(f"held-out {name}")
+        ax.set_title(f"{name} against entropy (mean over seeds, 95 % interval)", fontsize=9)
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    axes[0][-1].legend(unique.values(), unique.keys(), fontsize=7, loc="best")
+    fig.tight_layout()
+    _savefig(fig, path, 110)
+    plt.close(fig)
+    return path
+
+
+def write_frontier(out: str | Path) -> Path:
+    """The frontier of the sweep in ``out``: ``out/frontier/`` with frontier.json (the rows, the
+    per-run values, the statistics' definition), frontier.md (table and findings) and frontier.png."""
+    out = Path(out)
+    dirs = sweep_run_dirs(out)
+    if not dirs:
+        raise ValueError(f"{out} holds no runs (DIR/<method>/seed<N>/metrics.jsonl)")
+    runs = [load_run(p) for p in dirs]
+    bpath = out / "baseline_temperature.json"
+    baseline = read_baseline(bpath) if bpath.exists() else None
+    per_run = run_metrics(runs, baseline)
+    summary = aggregate_by_method(runs, per_run)
+    rows = frontier_rows(summary)
+    findings = frontier_findings(rows)
+    dest = out / "frontier"
+    dest.mkdir(parents=True, exist_ok=True)
+    plot_frontier(rows, baseline, dest / "frontier.png")
+    atomic_write_text(
+        dest / "frontier.json",
+        json.dumps(
+            {"statistics": STATISTICS, "rows": rows, "findings": findings,
+             "runs": {str(r.path): v for r, v in zip(runs, per_run, strict=True)}, "temperature_baseline": baseline},
+            indent=1, default=str,
+        ),  # fmt: skip
+    )
+    atomic_write_text(dest / "frontier.md", frontier_table(rows) + "\n" + "".join(f"- {f}.\n" for f in findings))
+    return dest / "frontier.md"
