@@ -249,6 +249,9 @@ def test_a_wandb_offline_run_folder_is_read_through_the_sdk(tmp_path, monkeypatc
     for s in range(1, 13):
         run.log({"actor/entropy": 1.0 / s, "critic/score/mean": 0.05 * s}, step=s)
     run.finish()
+    # finish() can return before wandb's service has flushed the file's last block (seen under
+    # load: 11 of 12 steps); teardown() waits for it, as a finished run's folder would be
+    wandb.teardown()
     folder = next((tmp_path / "wandb").glob("offline-run-*"))
     log = read_log(folder)
     assert log.source == "wandb-history" and [r["step"] for r in log.rows] == list(range(1, 13))
