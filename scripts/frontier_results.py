@@ -8,7 +8,6 @@ sweep's log, the table and the findings, all from frontier.json).
 from __future__ import annotations
 
 import json
-import platform
 import re
 import shutil
 import sys
@@ -17,18 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from entropy_rl.analysis.frontier import frontier_table
+from entropy_rl.models.tiny import machine
 
 DEST = Path("docs/results/frontier-cpu")
-
-
-def cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(sweep: str, log: str) -> None:
@@ -49,7 +39,7 @@ def main(sweep: str, log: str) -> None:
              "wall_s": round((stamp(ends[fams]) - stamp(starts[fams])).total_seconds())}
             for fams in starts if fams in ends
         ],
-        "machine": f"{cpu()}, 2 cores, no GPU",
+        "machine": f"{machine()['cpu']}, 2 cores, no GPU",
         "date": time.strftime("%Y-%m-%d"),
     }  # fmt: skip
     (DEST / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")

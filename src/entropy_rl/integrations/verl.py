@@ -58,17 +58,23 @@ _FROM_ENV = (
 ADV_ENV_VAR = "ENTROPY_RL_ADVANTAGE_ARGS"
 
 
-def env_overrides() -> dict:
-    """The ``LossConfig`` fields given in ``ENTROPY_RL_LOSS_CONFIG`` (JSON), checked by name."""
-    raw = os.environ.get(ENV_VAR, "").strip()
+def _json_env(var: str, what: str) -> dict:
+    """The JSON object in environment variable ``var`` ({} when unset); one line naming it if not."""
+    raw = os.environ.get(var, "").strip()
     if not raw:
         return {}
     try:
         values = json.loads(raw)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{ENV_VAR} is not valid JSON ({e}): {raw!r}") from None
+        raise ValueError(f"{var} is not valid JSON ({e}): {raw!r}") from None
     if not isinstance(values, dict):
-        raise ValueError(f"{ENV_VAR} must be a JSON object of LossConfig fields, got {raw!r}")
+        raise ValueError(f"{var} must be {what}, got {raw!r}")
+    return values
+
+
+def env_overrides() -> dict:
+    """The ``LossConfig`` fields given in ``ENTROPY_RL_LOSS_CONFIG`` (JSON), checked by name."""
+    values = _json_env(ENV_VAR, "a JSON object of LossConfig fields")
     allowed = set(_FROM_ENV) | {"entropy_coef"}
     unknown = sorted(set(values) - allowed)
     if unknown:
@@ -153,16 +159,7 @@ for _name in VERL_LOSSES:
 
 def advantage_args() -> dict:
     """The advantage estimator's keyword arguments from ``ENTROPY_RL_ADVANTAGE_ARGS`` (JSON)."""
-    raw = os.environ.get(ADV_ENV_VAR, "").strip()
-    if not raw:
-        return {}
-    try:
-        values = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{ADV_ENV_VAR} is not valid JSON ({e}): {raw!r}") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"{ADV_ENV_VAR} must be a JSON object, got {raw!r}")
-    return values
+    return _json_env(ADV_ENV_VAR, "a JSON object")
 
 
 @register_adv_est("entropy_rl_qae")
