@@ -452,6 +452,8 @@ def test_frontier_results_are_the_committed_sweep():
     assert max(r["entropy_x_grpo"] for m, r in rows.items() if m.startswith("kl_cov")) == k["entropy_x_grpo"]
     assert f"pass@8 {ci(k, 'pass@k_minus_grpo', '+.3f')}" in readme
     assert f"(β₁ = 0.75: {ci(rows['ce_gppo@0.75'], 'pass@1_minus_grpo', '+.3f')})" in readme
+    assert "CE-GPPO lowers pass@1 at every β₁" in readme
+    assert all(r["pass@1_minus_grpo_ci"][1] < 0 for m, r in rows.items() if m.startswith("ce_gppo"))
     assert all(rows[m]["entropy_x_grpo"] <= 1.25 for m in rows if m.split("@")[0] in ("clip_higher", "qae", "pos_neg"))
     t = json.loads((d / "timing.json").read_text())
     assert f"{round(sum(c['wall_s'] for c in t['commands']) / 60)} min on 2 cores" in readme
