@@ -208,14 +208,12 @@ def remedies(methods: dict) -> list[str]:
         acc_word = {True: "higher", False: "lower", None: "no different within the interval",
                     NO_INTERVAL: "1 seed: no interval"}[aside]  # fmt: skip
         text = f"{method} against GRPO, paired by seed: {ent}; held-out pass@1 {acc} ({acc_word})"
-        passes = sorted(
-            (k for k in v if k.startswith("eval_pass@") and k.endswith("_minus_grpo")), key=pass_k
-        )
-        if passes and _ok(v[passes[-1]]) and pass_k(passes[-1]) > 1:
-            pk, pside = _interval(v[passes[-1]], "+.3f")
+        key = _largest_pass(v, "_minus_grpo")
+        if key is not None:
+            pk, pside = _interval(v[key], "+.3f")
             pword = {True: "higher", False: "lower", None: "no different within the interval",
                      NO_INTERVAL: "1 seed: no interval"}[pside]  # fmt: skip
-            text += f", pass@{pass_k(passes[-1])} {pk} ({pword})"
+            text += f", pass@{pass_k(key)} {pk} ({pword})"
         out.append(f"{text} ({_seeds(ratio['n'])}).")
     return out
 
