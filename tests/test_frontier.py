@@ -57,6 +57,14 @@ def test_no_setting_holding_three_times_is_said(tmp_path):
     assert frontier_findings(frontier_rows({})) == ["No setting holds 3× GRPO's entropy on every seed"]
 
 
+def test_a_method_without_a_strength_is_drawn_beside_the_sweep(tmp_path):
+    # the long horizon mixes kl_cov@0.5 with a controller named without a strength
+    _fake_sweep(tmp_path, {"grpo": 1.0, "kl_cov@0.5": 2.0, "entropy_pi": 3.0})
+    rows = {r["method"]: r for r in json.loads((write_frontier(tmp_path).parent / "frontier.json").read_text())["rows"]}
+    assert rows["entropy_pi"]["strength"] is None and abs(rows["entropy_pi"]["entropy_x_grpo"] - 3.0) < 0.05
+    assert (tmp_path / "frontier" / "frontier.png").stat().st_size > 10_000
+
+
 def test_the_sweep_command_runs_resumes_and_draws(tmp_path, tiny_cache):
     from tests.conftest import TINY
 

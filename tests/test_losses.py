@@ -215,6 +215,9 @@ def test_entropy_bonus_gradient_and_common_metrics():
         ):
             assert key in m and math.isfinite(m[key]), (name, key)
         assert isclose(m["covariance_pos"] + m["covariance_neg"], m["covariance"], abs_tol=1e-7)
+        assert m["selected_frac"] == 1.0, name  # the bonus acts on every token, whatever else selects
+    _, m = get_policy_loss("ppo")(logp, logp, adv, torch.ones(2, 3), LossConfig(), entropy=ent)
+    assert m["selected_frac"] == 0.0
     loss, _ = get_policy_loss("ppo")(logp, logp, adv, torch.ones(2, 3), cfg, entropy=ent)
     loss.backward()
     assert torch.allclose(ent.grad, torch.full((2, 3), -0.1 / 6))

@@ -156,10 +156,13 @@ def plot_frontier(rows: list[dict], baseline: list[dict] | None, path: Path) -> 
             c = colours[i % len(colours)]
             ax.errorbar(xs, ys, yerr=err, color=c, marker="o", ms=4, lw=1, capsize=2, label=fam)
             for r, x, y in zip(fr, xs, ys, strict=True):
-                ax.annotate(f"{r['strength']:g}", (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+                if r["strength"] is not None:  # a method without a strength (a controller) is its own point
+                    ax.annotate(f"{r['strength']:g}", (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
         for r in rows:
             if r["family"] == "grpo" and r["eval_entropy"] is not None and r[key] is not None:
-                ax.scatter([r["eval_entropy"]], [r[key]], marker="*", s=120, color="k", zorder=4, label="GRPO")
+                lo, hi = r[key + "_ci"] or [r[key], r[key]]
+                ax.errorbar([r["eval_entropy"]], [r[key]], yerr=[[r[key] - lo], [hi - r[key]]], color="k",
+                            marker="*", ms=11, capsize=2, zorder=4, lw=0, elinewidth=1, label="GRPO")  # fmt: skip
         ax.set_xlabel("final held-out entropy (nats/token)")
         ax.set_ylabel(f"held-out {name}")
         ax.set_title(f"{name} against entropy (mean over seeds, 95 % interval)", fontsize=9)

@@ -143,7 +143,8 @@ LOSS_METRICS: dict[str, str] = {
     "clip_frac_low": "share clipped at r < 1 − ε_low (A < 0)",
     "clip_frac_high": "share clipped at r > 1 + ε_high (A > 0)",
     "clip_frac_dual": "share where the dual clip binds (A < 0)",
-    "selected_frac": "share of tokens a remedy selected (Clip-Cov detached, KL-Cov penalised, ...)",
+    "selected_frac": "share of tokens a remedy selected (Clip-Cov detached, KL-Cov penalised, ...; "
+    "all of them under an entropy bonus)",
     "candidate_frac": "Clip-Cov: share of tokens in the covariance band",
     "approx_kl": "mean log π_old − log π over valid tokens",
     "loss_share_pos": "share of Σ|loss| carried by A > 0 tokens",
@@ -326,6 +327,7 @@ def _finish(
         ent = aggregate_loss(entropy, mask, config.loss_agg_mode, config.loss_scale_factor)
         loss = loss - config.entropy_coef * ent
         metrics["entropy_bonus"] = float(config.entropy_coef * ent.detach())
+        metrics["selected_frac"] = 1.0  # the bonus's gradient reaches every valid token
     metrics.update(_common_metrics(loss_mat, log_prob, old_log_prob, advantages, mask))
     metrics["loss"] = float(loss.detach())
     return loss, metrics
