@@ -503,3 +503,31 @@ def test_frontier_results_are_the_committed_sweep():
     assert all(rows[m]["entropy_x_grpo"] <= 1.25 for m in rows if m.split("@")[0] in ("clip_higher", "qae", "pos_neg"))
     t = json.loads((d / "timing.json").read_text())
     assert f"{round(sum(c['wall_s'] for c in t['commands']) / 60)} min on 2 cores" in readme
+
+
+def test_readme_horizon_claims_are_the_committed_thirds():
+    """README's 720-step horizon sentence: each remedy's first- and last-third differences from
+    GRPO, paired by seed, and GRPO's own change, from docs/results/frontier-cpu/horizon/."""
+    from entropy_rl.analysis.horizon import horizon_table
+
+    d = ROOT / "docs" / "results" / "frontier-cpu" / "horizon"
+    h = json.loads((d / "horizon.json").read_text())
+    assert horizon_table(h) in (d / "README.md").read_text()
+    m = h["methods"]
+    assert set(m) == {"grpo", "kl_cov@0.5", "entropy_pi"} and all(v["pass@1_third1"]["n"] == 3 for v in m.values())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+
+    def iv(v):
+        lo, hi = v["mean"] - v["ci95"], v["mean"] + v["ci95"]
+        return f"{_signed(v['mean'])} [{_signed(lo)}, {_signed(hi)}]"
+
+    k, c, g = m["kl_cov@0.5"], m["entropy_pi"], m["grpo"]
+    assert (f"KL-Cov (k = 0.5) is at pass@1 {iv(k['pass@1_third3_minus_grpo'])} against GRPO "
+            f"({iv(k['pass@1_third1_minus_grpo'])} in the first third) and pass@8 {iv(k['pass@8_third3_minus_grpo'])}") in readme
+    assert (f"the controller, at {c['eval_entropy_final_vs_grpo']['mean']:.1f}× GRPO's held-out entropy, at pass@1 "
+            f"{iv(c['pass@1_third3_minus_grpo'])} and pass@8 {iv(c['pass@8_third3_minus_grpo'])}") in readme
+    assert f"GRPO's pass@1 moved {iv(g['pass@1_late_minus_early'])} from the first third to the last" in readme
+    # "does not overtake GRPO late": no remedy's last-third pass@1 interval lies above 0
+    assert all(v["pass@1_third3_minus_grpo"]["mean"] - v["pass@1_third3_minus_grpo"]["ci95"] <= 0 for v in (k, c))
+    t = json.loads((d / "timing.json").read_text())
+    assert t["stages"] and t["stages"][-1]["rc"] == 0 and "EPYC" in t["machine"]

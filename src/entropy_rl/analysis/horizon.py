@@ -78,7 +78,7 @@ def horizon_summary(runs: list[Run], phases: int = PHASES) -> dict:
         "phases": phases,
         "metrics": list(keys),
         "runs": {str(r.path): v for r, v in zip(runs, per_run, strict=True)},
-        "methods": aggregate([r.method for r in runs], per_run),
+        "methods": dict(sorted(aggregate([r.method for r in runs], per_run).items(), key=lambda kv: kv[0] != "grpo")),
     }
 
 
