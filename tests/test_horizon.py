@@ -4,8 +4,11 @@ paired by seed, and findings that say what the intervals show."""
 import json
 import math
 
+from typer.testing import CliRunner
+
 from entropy_rl.analysis.horizon import horizon_summary, phase_means, write_horizon
 from entropy_rl.analysis.runs import load_run
+from entropy_rl.cli import app
 
 
 def _run(path, values: dict[int, float], steps: int = 12, pass8: float = 0.1, entropy: float = 0.2):
@@ -71,3 +74,12 @@ def test_one_seed_speaks_of_no_interval(tmp_path):
     dirs = [_run(tmp_path / "grpo" / "seed0", {3: 0.5, 11: 0.5}), _run(tmp_path / "kl_cov" / "seed0", {3: 0.4, 11: 0.6})]
     data = json.loads((write_horizon(dirs, tmp_path / "out").parent / "horizon.json").read_text())
     assert all("[" not in f and "one seed: no interval" in f for f in data["findings"])
+
+
+def test_the_horizon_command_writes_the_thirds_of_any_compare_directory(tmp_path):
+    _horizon(tmp_path / "runs", {"kl_cov": [(-0.05, 0.10), (-0.04, 0.11), (-0.06, 0.09)]})
+    res = CliRunner().invoke(app, ["horizon", str(tmp_path / "runs")])
+    assert res.exit_code == 0, res.output
+    assert "| kl_cov | pass@1 |" in res.output and (tmp_path / "runs" / "horizon" / "horizon.json").exists()
+    empty = CliRunner().invoke(app, ["horizon", str(tmp_path / "nothing")])
+    assert empty.exit_code != 0 and "no runs" in empty.output and "Traceback" not in empty.output

@@ -36,6 +36,27 @@ def report(
     typer.echo(f"report: {index}")
 
 
+@app.command()
+def horizon(
+    out_dir: Path = typer.Argument(..., help="A compare or sweep output: DIR/<method>/seed<N>/ runs, GRPO among them."),
+    out: Path = typer.Option(None, "--out", help="Where horizon.json and horizon.md go (default: DIR/horizon/)."),
+) -> None:
+    """Held-out pass@1 and pass@k by thirds of training, each method against the GRPO run of the
+    same seed: does holding entropy overtake GRPO late?"""
+    from entropy_rl.analysis.frontier import sweep_run_dirs
+    from entropy_rl.analysis.horizon import write_horizon
+
+    runs = sweep_run_dirs(out_dir)
+    if not runs:
+        fail(f"{out_dir}: no runs (expected <method>/seed<N>/metrics.jsonl)")
+    try:
+        md = write_horizon(runs, out or out_dir / "horizon")
+    except (OSError, ValueError) as e:
+        fail(one_line(e))
+    typer.echo(md.read_text())
+    typer.echo(f"horizon: {md}")
+
+
 ENTROPY_KEY = typer.Option(
     None, "--entropy-key", help="The log's entropy key (default: detected, e.g. actor/entropy, entropy)."
 )
