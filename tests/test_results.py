@@ -449,6 +449,30 @@ def test_smollm2_lower_temperatures_are_the_committed_sweep():
         assert all(abs(w[t]["pass@1"] - w[0.1]["pass@1"]) < 0.03 for t in (0.02, 0.05))
 
 
+def smollm2_rematch_line(r: dict) -> str:
+    """docs/results/smollm2-cpu/README.md's re-matched gains of seed 0, from rematch_seed0.json."""
+    names = {"grpo": "GRPO", "kl_cov": "KL-Cov", "clip_cov": "Clip-Cov"}
+    parts = []
+    for m, v in r["runs"].items():
+        tokens = "" if m == "grpo" else f", acting on {v['remedy_tokens_per_step']:.1f} tokens a step ({v['remedy_token_share']:.1%})"
+        parts.append(
+            f"{names[m]}: held-out entropy {v['eval_entropy_final']:.3f}, matched at T = {v['matched_temperature']:.3f}, "
+            f"{_signed(v['gain_over_temperature'])} (extrapolated before: {_signed(v['committed_gain_extrapolated'])}){tokens}"
+        )
+    return "; ".join(parts)
+
+
+def test_smollm2_seed0_rematch_is_measured_and_reproduced():
+    r = json.loads((SMOLLM2.parent / "rematch_seed0.json").read_text())
+    assert "grpo" in r["runs"]
+    for v in r["runs"].values():
+        assert v["reproduced"] and not v["matched_extrapolated"]
+        lo, hi = min(b["entropy"] for b in r["sweep"]), max(b["entropy"] for b in r["sweep"])
+        assert lo <= v["eval_entropy_final"] <= hi
+    page = " ".join((SMOLLM2.parent / "README.md").read_text().split())
+    assert smollm2_rematch_line(r) in page
+
+
 def test_demo_results_page_is_its_committed_summary():
     """docs/results/demo-cpu/README.md: `make demo`'s verdict figures, from its summary.json."""
     d = ROOT / "docs" / "results" / "demo-cpu"
