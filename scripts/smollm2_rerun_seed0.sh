@@ -1,6 +1,6 @@
 #!/bin/bash
 # SmolLM2 seed 0 again, with the temperature sweep down to T = 0.02, so its entropy matching is measured.
-cd /work/main
+cd "$(dirname "$0")/.."
 mkdir -p runs/smollm2-rerun
 .venv/bin/python - <<'PY'
 import json
