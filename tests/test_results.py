@@ -471,6 +471,11 @@ def test_smollm2_seed0_rematch_is_measured_and_reproduced():
         assert lo <= v["eval_entropy_final"] <= hi
     page = " ".join((SMOLLM2.parent / "README.md").read_text().split())
     assert smollm2_rematch_line(r) in page
+    if "kl_cov" in r["runs"]:  # the measured reach of the ratio-0.02 remedy, quoted in both pages
+        k = r["runs"]["kl_cov"]
+        tok = f"{k['remedy_tokens_per_step']:.1f} tokens a step, {k['remedy_token_share']:.1%}"
+        assert f"acted on {tok} of the tokens updated (at most {k['remedy_tokens_max']:.0f} in a step)" in page
+        assert f"KL-Cov rerun on seed 0: {tok})" in " ".join((ROOT / "README.md").read_text().split())
 
 
 def test_demo_results_page_is_its_committed_summary():
