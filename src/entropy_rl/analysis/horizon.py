@@ -16,6 +16,7 @@ import numpy as np
 
 from entropy_rl.analysis.runs import Run, load_run
 from entropy_rl.analysis.stats import aggregate, pass_k
+from entropy_rl.analysis.verdicts import NO_INTERVAL, _interval, _ok
 from entropy_rl.files import atomic_write_text
 
 PHASES = 3
@@ -83,11 +84,7 @@ def horizon_summary(runs: list[Run], phases: int = PHASES) -> dict:
 
 
 def _iv(v: dict | None, fmt: str) -> str:
-    if not v or not v.get("n") or not math.isfinite(v["mean"]):
-        return "–"
-    if v["n"] < 2 or not math.isfinite(v["ci95"]):
-        return format(v["mean"], fmt)
-    return f"{v['mean']:{fmt}} [{v['mean'] - v['ci95']:{fmt}}, {v['mean'] + v['ci95']:{fmt}}]"
+    return _interval(v, fmt)[0] if _ok(v) else "–"
 
 
 def horizon_table(summary: dict) -> str:
@@ -107,10 +104,9 @@ def horizon_table(summary: dict) -> str:
 
 
 def _verdict(v: dict | None) -> str:
-    if not v or v.get("n", 0) < 2 or not math.isfinite(v.get("ci95", math.nan)):
-        return "one seed: no interval"
-    lo, hi = v["mean"] - v["ci95"], v["mean"] + v["ci95"]
-    return "higher" if lo > 0 else "lower" if hi < 0 else "no different within the interval"
+    side = _interval(v, "+.3f")[1] if _ok(v) else NO_INTERVAL
+    return {True: "higher", False: "lower", None: "no different within the interval",
+            NO_INTERVAL: "one seed: no interval"}[side]  # fmt: skip
 
 
 def horizon_findings(summary: dict) -> list[str]:
