@@ -4,6 +4,10 @@ under docs/results/, must appear in the README exactly as printed."""
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+import scipy.stats
+
 ROOT = Path(__file__).resolve().parent.parent
 FIVE_SEEDS = ROOT / "docs" / "results" / "countdown-cpu" / "summary.json"
 QUICKSTART = ROOT / "docs" / "results" / "quickstart-cpu" / "summary.json"
@@ -330,8 +334,14 @@ def test_real_runs_table_is_the_committed_fit_json():
         for name, saved in record["results"].items():
             if (real / name).exists() and "error" not in saved:
                 now = json.loads(json.dumps(fit_json(load_run(real / name))))
-                assert now["forecast"]["predicted_final"] == saved["forecast"]["predicted_final"], name
-                assert now["law"] == saved["law"], name
+                # equal up to float noise: another numpy/scipy build moves the fits' last digits
+                def close(x):
+                    return x if x is None else pytest.approx(x, rel=1e-9, abs=1e-12)
+
+                assert now["forecast"]["predicted_final"] == close(saved["forecast"]["predicted_final"]), name
+                assert now["law"].keys() == saved["law"].keys(), name
+                for key, was in saved["law"].items():
+                    assert now["law"][key] == close(was), (name, key)
 
 
 def test_fit_on_the_committed_trl_logs_gives_their_budget():
@@ -450,32 +460,86 @@ def test_smollm2_lower_temperatures_are_the_committed_sweep():
 
 
 def smollm2_rematch_line(r: dict) -> str:
-    """docs/results/smollm2-cpu/README.md's re-matched gains of seed 0, from rematch_seed0.json."""
+    """docs/results/smollm2-cpu/README.md's re-matched gains of one seed, from rematch_seed{N}.json."""
     names = {"grpo": "GRPO", "kl_cov": "KL-Cov", "clip_cov": "Clip-Cov"}
     parts = []
     for m, v in r["runs"].items():
+        how = "extrapolated" if v["committed_extrapolated"] else "interpolated"
         tokens = "" if m == "grpo" else f", acting on {v['remedy_tokens_per_step']:.1f} tokens a step ({v['remedy_token_share']:.1%})"
         parts.append(
             f"{names[m]}: held-out entropy {v['eval_entropy_final']:.3f}, matched at T = {v['matched_temperature']:.3f}, "
-            f"{_signed(v['gain_over_temperature'])} (extrapolated before: {_signed(v['committed_gain_extrapolated'])}){tokens}"
+            f"{_signed(v['gain_over_temperature'])} (before, {how}: {_signed(v['committed_gain'])}){tokens}"
         )
     return "; ".join(parts)
 
 
-def test_smollm2_seed0_rematch_is_measured_and_reproduced():
-    r = json.loads((SMOLLM2.parent / "rematch_seed0.json").read_text())
+def smollm2_rematch_summary_line(s: dict) -> str:
+    """The results page's measured same-entropy gains paired by seed, from rematch.json."""
+    names = {"grpo": "GRPO", "kl_cov": "KL-Cov", "clip_cov": "Clip-Cov"}
+    parts = []
+    for m, v in s["methods"].items():
+        g = v["gain_over_temperature"]
+        parts.append(
+            f"{names[m]} {_signed(g['mean'])} [{_signed(g['ci95'][0])}, {_signed(g['ci95'][1])}] "
+            f"(seeds {' / '.join(_signed(x) for x in g['per_seed'])})"
+        )
+    return ", ".join(parts)
+
+
+REMATCHES = sorted(SMOLLM2.parent.glob("rematch_seed*.json"))
+
+
+@pytest.mark.parametrize("path", REMATCHES, ids=[p.stem for p in REMATCHES])
+def test_smollm2_rematch_is_measured_and_reproduced(path):
+    r = json.loads(path.read_text())
+    seed = int(path.stem.removeprefix("rematch_seed"))
     assert "grpo" in r["runs"]
-    for v in r["runs"].values():
+    # the combined sweep is the seed's committed one plus its low-temperature rows
+    low = json.loads((SMOLLM2.parent / "low_temperatures.json").read_text())["sweeps"][str(seed)]["sweep"]
+    committed = json.loads(SMOLLM2_SEEDS[seed].read_text())
+    temps = sorted({b["temperature"] for b in committed["temperature_baseline"]} | {b["temperature"] for b in low})
+    assert sorted(b["temperature"] for b in r["sweep"]) == temps
+    for m, v in r["runs"].items():
         assert v["reproduced"] and not v["matched_extrapolated"]
+        c = committed["methods"][m]
+        assert v["eval_accuracy_final"] == c["eval_accuracy_final"]["mean"]
+        assert v["committed_gain"] == c["gain_over_temperature"]["mean"]
+        assert v["committed_extrapolated"] == bool(c["temperature_matched_extrapolated"]["mean"])
         lo, hi = min(b["entropy"] for b in r["sweep"]), max(b["entropy"] for b in r["sweep"])
         assert lo <= v["eval_entropy_final"] <= hi
+        assert v["gain_over_temperature"] == v["eval_accuracy_final"] - v["matched_accuracy"]
     page = " ".join((SMOLLM2.parent / "README.md").read_text().split())
     assert smollm2_rematch_line(r) in page
-    if "kl_cov" in r["runs"]:  # the measured reach of the ratio-0.02 remedy, quoted in both pages
-        k = r["runs"]["kl_cov"]
-        tok = f"{k['remedy_tokens_per_step']:.1f} tokens a step, {k['remedy_token_share']:.1%}"
-        assert f"acted on {tok} of the tokens updated (at most {k['remedy_tokens_max']:.0f} in a step)" in page
-        assert f"KL-Cov rerun on seed 0: {tok})" in " ".join((ROOT / "README.md").read_text().split())
+
+
+def test_smollm2_rematch_summary_pairs_the_seed_files():
+    s = json.loads((SMOLLM2.parent / "rematch.json").read_text())
+    seeds = {int(p.stem.removeprefix("rematch_seed")): json.loads(p.read_text())["runs"] for p in REMATCHES}
+    for m, v in s["methods"].items():
+        assert v["seeds"] == sorted(k for k, runs in seeds.items() if m in runs)
+        for key, stat in v.items():
+            if key == "seeds":
+                continue
+            x = np.array([seeds[k][m][key] for k in v["seeds"]])
+            assert stat["per_seed"] == x.tolist() and stat["mean"] == pytest.approx(x.mean())
+            if x.size > 1:
+                half = scipy.stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+                assert stat["ci95"] == pytest.approx([x.mean() - half, x.mean() + half])
+            else:
+                assert stat["ci95"] is None  # one seed: no interval
+    page = " ".join((SMOLLM2.parent / "README.md").read_text().split())
+    assert smollm2_rematch_summary_line(s) in page
+    # "Every run ends above the initial policy at its own entropy"
+    assert all(x > 0 for v in s["methods"].values() for x in v["gain_over_temperature"]["per_seed"])
+    assert "Every run ends above the initial policy at its own entropy" in page
+    # the measured reach of the ratio-0.02 remedy, quoted in both pages
+    k = s["methods"]["kl_cov"]
+    n = len(k["seeds"])
+    tok = f"{k['remedy_tokens_per_step']['mean']:.1f} tokens a step, {k['remedy_token_share']['mean']:.1%}"
+    most = max(seeds[seed]["kl_cov"]["remedy_tokens_max"] for seed in k["seeds"])
+    assert f"acted on {tok} of the tokens updated (mean of {n} seeds; at most {most:.0f} in a step)" in page
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"KL-Cov reruns, mean of {n} seed{'s' if n > 1 else ''}: {tok})" in readme
 
 
 def test_demo_results_page_is_its_committed_summary():
