@@ -25,6 +25,10 @@ from entropy_rl.models.tiny import machine
 
 DEST = Path("docs/results/smollm2-cpu")
 METHODS = ("grpo", "kl_cov", "clip_cov")
+# A rerun reproduces the committed run when every held-out outcome is the same and the final
+# training entropy agrees to this (relative): set after seed 1's GRPO rerun (2.7e-5), before the
+# other reruns were compared.
+REPRODUCED_REL = 1e-4
 
 
 def out_dir(seed: int) -> str:
@@ -59,8 +63,8 @@ def rematch_seed(src: Path, seed: int) -> dict:
         vals = run_metrics([run])[0]
         c = committed[method]
         # Every held-out outcome (pass@k, sampled answers scored) must be the committed one exactly,
-        # and the training entropy equal up to float noise: seeds 1 and 2 were committed from a
-        # session whose kernels gave float metrics that differ at about 1e-5 relative.
+        # and the training entropy equal up to float noise (REPRODUCED_REL): seeds 1 and 2 were
+        # committed from a session whose float metrics differ from today's at 1e-5 to 2e-4 relative.
         outcomes = [k for k in c if k.startswith("eval_") and k in vals]
         same_outcomes = all(vals[k] == c[k]["mean"] for k in outcomes)
         rel = abs(vals["entropy_final"] - c["entropy_final"]["mean"]) / abs(c["entropy_final"]["mean"])
@@ -68,7 +72,7 @@ def rematch_seed(src: Path, seed: int) -> dict:
         _, tokens = run.series("remedy_tokens")
         _, share = run.series("remedy_token_share")
         result["runs"][method] = {
-            "reproduced": same_outcomes and rel <= 1e-4,
+            "reproduced": same_outcomes and rel <= REPRODUCED_REL,
             "bit_identical": same_outcomes and rel == 0.0,
             "heldout_outcomes_compared": len(outcomes),
             "entropy_final_relative_difference": rel,
@@ -87,28 +91,40 @@ def rematch_seed(src: Path, seed: int) -> dict:
     return result
 
 
+def _over_seeds(rows: dict[int, dict], key: str) -> dict:
+    x = np.array([rows[s][key] for s in sorted(rows)], dtype=float)
+    half = _t_half_width(x) if x.size else float("nan")
+    return {"per_seed": x.tolist(), "mean": float(x.mean()) if x.size else None,
+            "ci95": None if np.isnan(half) else [float(x.mean() - half), float(x.mean() + half)]}  # fmt: skip
+
+
 def combine() -> dict:
     """Every committed rematch_seed*.json: per method, the measured (reproduced, interpolated)
-    values by seed, their mean and 95 % Student-t interval over seeds (none below 2 seeds)."""
+    values by seed, their mean and 95 % Student-t interval over seeds (none below 2 seeds); and
+    the gain over every interpolated rerun, reproduced or not, apart."""
     per_seed = {int(p.stem.removeprefix("rematch_seed")): json.loads(p.read_text())["runs"]
                 for p in sorted(DEST.glob("rematch_seed*.json"))}  # fmt: skip
     methods = {}
     for method in METHODS:
-        rows = {s: r[method] for s, r in per_seed.items() if method in r}
-        rows = {s: v for s, v in rows.items() if v["reproduced"] and not v["matched_extrapolated"]}
+        measured = {
+            s: r[method] for s, r in per_seed.items() if method in r and not r[method]["matched_extrapolated"]
+        }
+        rows = {s: v for s, v in measured.items() if v["reproduced"]}
         out: dict = {"seeds": sorted(rows)}
         keys = ["gain_over_temperature", "eval_entropy_final", "matched_temperature"]
         keys += [] if method == "grpo" else ["remedy_tokens_per_step", "remedy_token_share"]
-        for key in keys:
-            x = np.array([rows[s][key] for s in sorted(rows)], dtype=float)
-            half = _t_half_width(x) if x.size else float("nan")
-            out[key] = {"per_seed": x.tolist(), "mean": float(x.mean()) if x.size else None,
-                        "ci95": None if np.isnan(half) else [float(x.mean() - half), float(x.mean() + half)]}  # fmt: skip
+        out |= {key: _over_seeds(rows, key) for key in keys}
+        out["all_reruns"] = {
+            "seeds": sorted(measured),
+            "gain_over_temperature": _over_seeds(measured, "gain_over_temperature"),
+        }
         methods[method] = out
     return {
         "statistic": "per seed, the rerun's final held-out pass@1 minus the initial policy's pass@1 interpolated "
         "(linearly in entropy) at the run's final held-out entropy; mean over the seeds re-matched "
-        "[95 % Student-t interval]; a seed counts only if its rerun reproduced the committed run exactly",
+        "[95 % Student-t interval]; a seed counts only if its rerun reproduced the committed run (every "
+        f"held-out outcome exactly, the final training entropy to {REPRODUCED_REL:g} relative); "
+        "all_reruns: every rerun matched within the sweep, reproduced or not",
         "machine": f"{machine()['cpu']}, 2 cores, no GPU",
         "methods": methods,
     }
