@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import stats
 
+from entropy_rl.analysis.stats import _t_half_width
 from entropy_rl.config import load_config
 from entropy_rl.models.load import load_policy
 from entropy_rl.models.tiny import machine
@@ -56,7 +56,7 @@ def compare(out: dict) -> dict:
     rows = {}
     for method, diffs in per_method.items():
         d = np.array(diffs)
-        half = float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size))
+        half = _t_half_width(d)
         rows[method] = {"per_seed": diffs, "mean": float(d.mean()), "ci95": [float(d.mean()) - half, float(d.mean()) + half]}
     return {"best_temperature": best, "methods": rows,
             "statistic": "final held-out pass@1 minus the initial policy's best pass@1 over T = 0.02-0.5, same seed; "

@@ -18,6 +18,19 @@ def _signed(x: float, digits: int = 3) -> str:
     return f"{x:+.{digits}f}".replace("-", "−")
 
 
+def _mean_interval(v: dict) -> str:
+    """``+0.168 [+0.046, +0.290]`` from a {mean, ci95: [lo, hi]} record."""
+    return f"{_signed(v['mean'])} [{_signed(v['ci95'][0])}, {_signed(v['ci95'][1])}]"
+
+
+def _paired_by_seed(methods: dict) -> str:
+    """``GRPO +0.168 [+0.046, +0.290] (seeds +0.121 / +0.219 / +0.164), KL-Cov ...``."""
+    return ", ".join(
+        f"{NAMES[m]} {_mean_interval(v)} (seeds {' / '.join(_signed(x) for x in v['per_seed'])})"
+        for m, v in methods.items()
+    )
+
+
 def _ci(v: dict, digits: int = 2, signed: bool = False) -> str:
     f = (lambda x: _signed(x, digits)) if signed else (lambda x: f"{x:.{digits}f}")
     return f"{f(v['mean'])} [{f(v['mean'] - v['ci95'])}, {f(v['mean'] + v['ci95'])}]"
@@ -271,7 +284,7 @@ def test_readme_smollm2_table_and_claims_are_the_committed_summaries():
         sweep = s["temperature_baseline"] + low["sweeps"][str(i)]["sweep"]
         assert g["eval_pass@1_final"]["mean"] > max(r["accuracy"] for r in sweep)
     v = low["rl_minus_best_temperature"]["methods"]["grpo"]
-    assert f"(GRPO {_signed(v['mean'])} [{_signed(v['ci95'][0])}, {_signed(v['ci95'][1])}] above the best, paired by seed)" in flat
+    assert f"(GRPO {_mean_interval(v)} above the best, paired by seed)" in flat
     # GRPO's pass@8 change, in problems of 32, seed by seed
     d8 = [(g["eval_pass@8_final"]["mean"] - g["eval_pass@8_start"]["mean"]) * 32 for g in gs]
     assert all(abs(d - round(d)) < 1e-6 for d in d8)
@@ -425,13 +438,7 @@ def smollm2_low_temperature_lines(low: dict) -> tuple[list[str], str]:
         f"| T = {t} | " + " | ".join(f"{w[t]['pass@1']:.3f} ({w[t]['entropy']:.3f})" for w in sweeps) + " |"
         for t in (0.02, 0.05, 0.1)
     ]
-    names = {"grpo": "GRPO", "kl_cov": "KL-Cov", "clip_cov": "Clip-Cov"}
-    best = ", ".join(
-        f"{names[m]} {_signed(v['mean'])} [{_signed(v['ci95'][0])}, {_signed(v['ci95'][1])}] "
-        f"(seeds {' / '.join(_signed(x) for x in v['per_seed'])})"
-        for m, v in low["rl_minus_best_temperature"]["methods"].items()
-    )
-    return rows, best
+    return rows, _paired_by_seed(low["rl_minus_best_temperature"]["methods"])
 
 
 def test_smollm2_lower_temperatures_are_the_committed_sweep():
@@ -461,7 +468,6 @@ def test_smollm2_lower_temperatures_are_the_committed_sweep():
 
 def smollm2_rematch_line(r: dict) -> str:
     """docs/results/smollm2-cpu/README.md's re-matched gains of one seed, from rematch_seed{N}.json."""
-    names = {"grpo": "GRPO", "kl_cov": "KL-Cov", "clip_cov": "Clip-Cov"}
     parts = []
     for m, v in r["runs"].items():
         how = "extrapolated" if v["committed_extrapolated"] else "interpolated"
@@ -470,7 +476,7 @@ def smollm2_rematch_line(r: dict) -> str:
             rel = v["entropy_final_relative_difference"]
             tokens += f", not counted: its final training entropy is {rel:.1e} relative from the committed run's"
         parts.append(
-            f"{names[m]}: held-out entropy {v['eval_entropy_final']:.3f}, matched at T = {v['matched_temperature']:.3f}, "
+            f"{NAMES[m]}: held-out entropy {v['eval_entropy_final']:.3f}, matched at T = {v['matched_temperature']:.3f}, "
             f"{_signed(v['gain_over_temperature'])} (before, {how}: {_signed(v['committed_gain'])}){tokens}"
         )
     return "; ".join(parts)
@@ -478,30 +484,17 @@ def smollm2_rematch_line(r: dict) -> str:
 
 def smollm2_rematch_summary_line(s: dict) -> str:
     """The results page's measured same-entropy gains paired by seed, from rematch.json."""
-    names = {"grpo": "GRPO", "kl_cov": "KL-Cov", "clip_cov": "Clip-Cov"}
-    parts = []
-    for m, v in s["methods"].items():
-        g = v["gain_over_temperature"]
-        parts.append(
-            f"{names[m]} {_signed(g['mean'])} [{_signed(g['ci95'][0])}, {_signed(g['ci95'][1])}] "
-            f"(seeds {' / '.join(_signed(x) for x in g['per_seed'])})"
-        )
-    return ", ".join(parts)
+    return _paired_by_seed({m: v["gain_over_temperature"] for m, v in s["methods"].items()})
 
 
 def smollm2_rematch_all_reruns_line(s: dict) -> str:
     """The same gain over every rerun, reproduced or not, for the methods where that differs."""
-    names = {"grpo": "GRPO", "kl_cov": "KL-Cov", "clip_cov": "Clip-Cov"}
-    parts = []
-    for m, v in s["methods"].items():
-        a = v["all_reruns"]
-        if a["seeds"] != v["seeds"]:
-            g = a["gain_over_temperature"]
-            parts.append(
-                f"{names[m]} {_signed(g['mean'])} [{_signed(g['ci95'][0])}, {_signed(g['ci95'][1])}] "
-                f"over the reruns of seeds {' / '.join(map(str, a['seeds']))}"
-            )
-    return ", ".join(parts)
+    return ", ".join(
+        f"{NAMES[m]} {_mean_interval(v['all_reruns']['gain_over_temperature'])} "
+        f"over the reruns of seeds {' / '.join(map(str, v['all_reruns']['seeds']))}"
+        for m, v in s["methods"].items()
+        if v["all_reruns"]["seeds"] != v["seeds"]
+    )
 
 
 REMATCHES = sorted(SMOLLM2.parent.glob("rematch_seed*.json"))
@@ -634,8 +627,7 @@ def test_readme_horizon_claims_are_the_committed_thirds():
     readme = " ".join((ROOT / "README.md").read_text().split())
 
     def iv(v):
-        lo, hi = v["mean"] - v["ci95"], v["mean"] + v["ci95"]
-        return f"{_signed(v['mean'])} [{_signed(lo)}, {_signed(hi)}]"
+        return _ci(v, 3, signed=True)
 
     k, c, g = m["kl_cov@0.5"], m["entropy_pi"], m["grpo"]
     assert (f"KL-Cov (k = 0.5) is at pass@1 {iv(k['pass@1_third3_minus_grpo'])} against GRPO "
