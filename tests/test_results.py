@@ -543,6 +543,11 @@ def test_smollm2_rematch_summary_pairs_the_seed_files():
                 assert stat["ci95"] is None  # one seed: no interval
     page = " ".join((SMOLLM2.parent / "README.md").read_text().split())
     assert smollm2_rematch_summary_line(s) in page
+    # "Seed 0's were rerun on the AMD EPYC that made the committed runs ... Seeds 1 and 2 ... on
+    # another CPU model (Intel Xeon"
+    assert s["machines"] == {str(k): json.loads(p.read_text())["machine"] for k, p in zip(seeds, REMATCHES, strict=True)}
+    assert s["machines"]["0"].startswith("AMD EPYC") and "on the AMD EPYC that made the committed runs" in page
+    assert all("Xeon" in s["machines"][k] for k in ("1", "2")) and "on another CPU model (Intel Xeon" in page
     assert smollm2_rematch_all_reruns_line(s) in page
     assert smollm2_rematch_summary_line(s) in " ".join((ROOT / "docs" / "results.md").read_text().split())
     # "Every run ends above the initial policy at its own entropy"
