@@ -150,6 +150,20 @@ def test_trainer_state_as_a_file_or_a_directory(tmp_path):
     assert load_run(LOGS / "trl_trainer_state.json").method == "trl_trainer_state"
 
 
+def test_a_bare_json_list_of_trl_rows(tmp_path):
+    log = read_log(LOGS / "trl_log_history.json")
+    assert log.source == "trl-log-history" and log.keys == {"entropy": "entropy", "reward": "reward"}
+    assert [r["step"] for r in log.rows] == [5, 10, 15, 20, 25, 30, 35, 40]  # the train_runtime row left out
+    assert log.rows[0]["entropy"] == pytest.approx(0.23870451748371124) and log.rows[1]["reward"] == 0.6375
+    res = runner.invoke(app, ["fit", str(LOGS / "trl_log_history.json"), "--json"])
+    assert res.exit_code == 0 and json.loads(res.output)["source"] == "trl-log-history", res.output
+    for bad, where in (([{"step": 5, "entropy": 0.2}, 3], "the JSON list is not a list of rows"),
+                       ([{"step": "5", "entropy": 0.2}], r"\[0\]\.step is not an integer")):
+        (tmp_path / "h.json").write_text(json.dumps(bad))
+        with pytest.raises(LogFormatError, match=where):
+            read_log(tmp_path / "h.json")
+
+
 def test_an_sft_log_is_a_one_line_error_saying_so(tmp_path):
     history = [{"step": s, "loss": 1.0 / s, "entropy": 1.0 / s, "mean_token_accuracy": 0.5} for s in (10, 20, 30)]
     (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": history}))
@@ -297,7 +311,9 @@ def test_every_real_log_reads_every_step_with_its_entropy_key():
         key = log.keys["entropy"]
         text = path.read_text(errors="replace")
         if path.suffix == ".json":
-            expected = sum(key in r for r in json.loads(text)["log_history"])
+            data = json.loads(text)
+            history = data if isinstance(data, list) else data["log_history"]
+            expected = sum(key in r for r in history)
         elif log.source == "trl-console":
             expected = text.count(f"'{key}':")
         else:

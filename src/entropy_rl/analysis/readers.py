@@ -370,23 +370,30 @@ def trainer_state_file(path: Path) -> Path | None:
     return max(numbered, key=lambda p: int(steps[p]), default=None)
 
 
-def read_trainer_state(path: Path) -> tuple[list[dict], list[str]]:
-    """A transformers ``trainer_state.json``'s ``log_history``: training and evaluation rows merged
-    by step, the TRL plug-in's ``entropy_rl/`` prefix removed."""
+def read_trainer_state(path: Path) -> tuple[str, list[dict], list[str]]:
+    """A transformers ``trainer_state.json``'s ``log_history``, or that list dumped alone (a JSON
+    list of TRL rows, source ``trl-log-history``): training and evaluation rows merged by step,
+    the TRL plug-in's ``entropy_rl/`` prefix removed."""
     state = read_json(path)
-    history = state.get("log_history") if isinstance(state, dict) else None
+    bare = isinstance(state, list)
+    history = state if bare else state.get("log_history") if isinstance(state, dict) else None
+    what = "the JSON list" if bare else "`log_history`"
     if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
-        raise LogFormatError(f"{path}: `log_history` is not a list of rows")
+        raise LogFormatError(
+            f"{path}: {what} is not a list of rows (a trainer_state.json, or its log_history alone)"
+        )
     found = []
+    name = "" if bare else "log_history"
     for i, row in enumerate(history):
         if "step" not in row or "train_runtime" in row:
             continue
         if type(row["step"]) is not int:
-            raise LogFormatError(f"{path}: log_history[{i}].step is not an integer")
+            raise LogFormatError(f"{path}: {name}[{i}].step is not an integer")
         row = {k.removeprefix("entropy_rl/"): v for k, v in row.items()}
-        check_row(path, f"log_history[{i}]", row)
+        check_row(path, f"{name}[{i}]", row)
         found.append((row["step"], row))
-    return _merge(path, "trl-trainer-state", found, []), []
+    source = "trl-log-history" if bare else "trl-trainer-state"
+    return source, _merge(path, source, found, []), []
 
 
 _CSV_STEP = ("_step", "Step", "step", "global_step", "train/global_step", "trainer/global_step")
@@ -566,7 +573,7 @@ def _detect_and_read(path: Path, complete_only: bool) -> tuple[str, list[dict], 
     if path.is_dir():
         state = trainer_state_file(path)
         if state is not None:
-            return ("trl-trainer-state", *read_trainer_state(state))
+            return read_trainer_state(state)
         history, console = wandb_run_folder(path)
         if history is not None:
             try:
@@ -590,7 +597,7 @@ def _detect_and_read(path: Path, complete_only: bool) -> tuple[str, list[dict], 
     if path.suffix == ".wandb":
         return ("wandb-history", *read_wandb_history(path))
     if path.suffix == ".json":
-        return ("trl-trainer-state", *read_trainer_state(path))
+        return read_trainer_state(path)
     if path.suffix == ".csv":
         return ("wandb-csv", *read_wandb_csv(path, read_text(path)))
     return _read_text_log(path, complete_only)
