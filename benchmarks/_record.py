@@ -4,11 +4,12 @@ results, so that a figure quoted in the docs traces to a committed file."""
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import platform
 import sys
 from pathlib import Path
+
+from entropy_rl.files import strict_json
 
 
 def cpu_model() -> str:
@@ -40,4 +41,4 @@ def write_record(path: str | Path | None, results: dict) -> None:
         "results": results,
     }
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(record, indent=1))
+    Path(path).write_text(strict_json(record, indent=1))

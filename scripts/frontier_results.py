@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from entropy_rl.analysis.frontier import frontier_table
+from entropy_rl.files import strict_json
 from entropy_rl.models.tiny import machine
 
 DEST = Path("docs/results/frontier-cpu")
@@ -51,7 +52,7 @@ def main(sweep: str, log: str, rerun_log: str | None = None) -> None:
     timing["date"] = timing["commands"][0]["start"][:10] if timing["commands"] else time.strftime("%Y-%m-%d")
     if rerun_log:
         timing["reruns"] = _stages(Path(rerun_log).read_text())
-    (DEST / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
+    (DEST / "timing.json").write_text(strict_json(timing, indent=1) + "\n")
     total = sum(c["wall_s"] for c in timing["commands"])
     runs = len(data["runs"])
     cmds = "\n".join(f"  - `{c['command']}`: {c['wall_s'] / 60:.0f} min" for c in timing["commands"])

@@ -21,6 +21,7 @@ import torch
 
 from entropy_rl.config import load_config
 from entropy_rl.core.losses import POLICY_LOSSES
+from entropy_rl.files import strict_json
 from entropy_rl.train.experiment import run_experiment
 from entropy_rl.train.trainer import train
 
@@ -173,7 +174,7 @@ def main() -> None:
         t0 = time.perf_counter()
         record["parts"][name] = part(out, size, device)
         record["parts"][name]["wall_s"] = time.perf_counter() - t0
-        (out / "gpu_check.json").write_text(json.dumps(record, indent=1, default=str))
+        (out / "gpu_check.json").write_text(strict_json(record, indent=1, default=str))
     failed = [n for n, p in record["parts"].items() if not p.get("ok", all(v.get("ok") for v in p.values() if isinstance(v, dict)))]
     _log(f"done: {out / 'gpu_check.json'}" + (f"; failed: {failed}" if failed else ""))
     sys.exit(1 if failed else 0)

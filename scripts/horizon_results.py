@@ -15,6 +15,7 @@ from pathlib import Path
 
 from entropy_rl.analysis.frontier import sweep_run_dirs
 from entropy_rl.analysis.horizon import horizon_table, write_horizon
+from entropy_rl.files import strict_json
 from entropy_rl.models.tiny import machine
 
 DEST = Path("docs/results/frontier-cpu/horizon")
@@ -48,7 +49,7 @@ def main(out: str, *logs: str) -> None:
         "machine": f"{machine()['cpu']}, 2 cores, no GPU",
         "date": time.strftime("%Y-%m-%d"),
     }
-    (DEST / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
+    (DEST / "timing.json").write_text(strict_json(timing, indent=1) + "\n")
     data = json.loads((DEST / "horizon.json").read_text())
     stages = "\n".join(f"  - `{t['stage']}` ({t['log']}): {t['wall_s'] / 60:.0f} min, ended {t['end']}"
                         for t in timing["stages"])  # fmt: skip

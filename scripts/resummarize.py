@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from entropy_rl.analysis.stats import PASS_KEY, STATISTICS, aggregate, pass_k
+from entropy_rl.files import strict_json
 
 
 def _close(a: float, b: float) -> bool:
@@ -57,7 +58,7 @@ def main(paths: list[str]) -> None:
         data = json.loads(path.read_text())
         if "methods" not in data:
             continue
-        path.write_text(json.dumps(resummarize(data), indent=1, default=str))
+        path.write_text(strict_json(resummarize(data), indent=1, default=str))
         print(f"{path}: {'from its runs' if data.get('runs') else 'std rescaled'}")
 
 

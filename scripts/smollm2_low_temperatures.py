@@ -28,6 +28,7 @@ import torch
 
 from entropy_rl.analysis.stats import _t_half_width
 from entropy_rl.config import load_config
+from entropy_rl.files import strict_json
 from entropy_rl.models.load import load_policy
 from entropy_rl.models.tiny import machine
 from entropy_rl.tasks.factory import make_task
@@ -72,7 +73,7 @@ def main() -> None:
         out = json.loads((DEST / "low_temperatures.json").read_text())
         out["rl_minus_best_temperature"] = compare(out)
         out["compare_command"] = "python scripts/smollm2_low_temperatures.py --compare-only"
-        (DEST / "low_temperatures.json").write_text(json.dumps(out, indent=1) + "\n")
+        (DEST / "low_temperatures.json").write_text(strict_json(out, indent=1) + "\n")
         print(json.dumps(out["rl_minus_best_temperature"], indent=1))
         return
     torch.set_num_threads(args.threads)
@@ -107,7 +108,7 @@ def main() -> None:
         print(f"seed {seed}: T = 0.1 reproduced exactly: {out['sweeps'][str(seed)]['t0.1_reproduced']}")
     out["wall_s"] = round(time.time() - started)
     out["rl_minus_best_temperature"] = compare(out)
-    (DEST / "low_temperatures.json").write_text(json.dumps(out, indent=1) + "\n")
+    (DEST / "low_temperatures.json").write_text(strict_json(out, indent=1) + "\n")
     print(f"wrote {DEST / 'low_temperatures.json'} in {out['wall_s']} s")
 
 

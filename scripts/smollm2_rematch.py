@@ -21,6 +21,7 @@ import numpy as np
 
 from entropy_rl.analysis.runs import load_run, read_baseline
 from entropy_rl.analysis.stats import _t_half_width, matched_baseline, run_metrics
+from entropy_rl.files import strict_json
 from entropy_rl.models.tiny import machine
 
 DEST = Path("docs/results/smollm2-cpu")
@@ -139,10 +140,10 @@ def main() -> None:
     args = ap.parse_args()
     if not args.combine_only:
         result = rematch_seed(Path(args.out or out_dir(args.seed)), args.seed)
-        (DEST / f"rematch_seed{args.seed}.json").write_text(json.dumps(result, indent=1) + "\n")
+        (DEST / f"rematch_seed{args.seed}.json").write_text(strict_json(result, indent=1) + "\n")
         print(json.dumps(result["runs"], indent=1))
     summary = combine()
-    (DEST / "rematch.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (DEST / "rematch.json").write_text(strict_json(summary, indent=1) + "\n")
     print(json.dumps(summary["methods"], indent=1))
 
 

@@ -158,7 +158,7 @@ def test_a_bare_json_list_of_trl_rows(tmp_path):
     res = runner.invoke(app, ["fit", str(LOGS / "trl_log_history.json"), "--json"])
     assert res.exit_code == 0 and json.loads(res.output)["source"] == "trl-log-history", res.output
     for bad, where in (([{"step": 5, "entropy": 0.2}, 3], "the JSON list is not a list of rows"),
-                       ([{"step": "5", "entropy": 0.2}], r"\[0\]\.step is not an integer")):
+                       ([{"step": "5", "entropy": 0.2}], r"\[0\]: step .'5'. is not a step number")):
         (tmp_path / "h.json").write_text(json.dumps(bad))
         with pytest.raises(LogFormatError, match=where):
             read_log(tmp_path / "h.json")

@@ -93,6 +93,26 @@ def read_json(path: str | Path, limit: int = MAX_JSON_BYTES) -> Any:
         raise CheckpointError(f"{path} is not valid JSON ({str(e)[:100]})") from None
 
 
+def plain(obj: Any) -> Any:
+    """``obj`` with NaN and ±inf as None, numpy scalars and arrays as Python numbers and lists,
+    tuples as lists: what strict JSON can hold (a missing number is null)."""
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [plain(v) for v in obj]
+    if hasattr(obj, "tolist") and type(obj).__module__ == "numpy":
+        return plain(obj.tolist())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    return obj
+
+
+def strict_json(obj: Any, **kwargs: Any) -> str:
+    """``json.dumps`` of ``plain(obj)`` with ``allow_nan=False``: every JSON entropy-rl writes or
+    prints parses in any language's strict parser (no bare ``NaN``)."""
+    return json.dumps(plain(obj), allow_nan=False, **kwargs)
+
+
 def write_bytes(path: str | Path, data: bytes) -> None:
     """Replace ``path`` atomically: readers see the old or the new content, never a partial one.
     The temporary file is new (``O_EXCL``, a random name), and ``os.replace`` replaces a symbolic

@@ -8,14 +8,13 @@ A sweep directory holds ``<method>/seed<N>/`` runs whose method is ``FAMILY@STRE
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from entropy_rl.analysis.plots import _plt, _savefig
 from entropy_rl.analysis.runs import load_run, read_baseline
 from entropy_rl.analysis.stats import STATISTICS, aggregate_by_method, pass_k, run_metrics
-from entropy_rl.files import atomic_write_text
+from entropy_rl.files import atomic_write_text, strict_json
 
 SEP = "@"
 HOLDS = 3.0  # "holds ≥ 3× GRPO's entropy", judged on every seed
@@ -195,7 +194,7 @@ def write_frontier(out: str | Path) -> Path:
     plot_frontier(rows, baseline, dest / "frontier.png")
     atomic_write_text(
         dest / "frontier.json",
-        json.dumps(
+        strict_json(
             {"statistics": STATISTICS, "rows": rows, "findings": findings,
              "runs": {str(r.path): v for r, v in zip(runs, per_run, strict=True)}, "temperature_baseline": baseline},
             indent=1, default=str,

@@ -8,7 +8,6 @@ runs trained (their last logged step + 1).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 from entropy_rl.analysis.runs import Run, load_run
 from entropy_rl.analysis.stats import aggregate, pass_k
 from entropy_rl.analysis.verdicts import NO_INTERVAL, _interval, _ok
-from entropy_rl.files import atomic_write_text
+from entropy_rl.files import atomic_write_text, strict_json
 
 PHASES = 3
 STATISTIC = (
@@ -149,7 +148,7 @@ def write_horizon(run_dirs: list[str | Path], out: str | Path) -> Path:
     summary["findings"] = horizon_findings(summary)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "horizon.json", json.dumps(summary, indent=1))
+    atomic_write_text(out / "horizon.json", strict_json(summary, indent=1))
     md = out / "horizon.md"
     atomic_write_text(md, horizon_table(summary) + "\n" + "".join(f"- {f}.\n" for f in summary["findings"]))
     return md

@@ -20,13 +20,22 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from entropy_rl.files import CheckpointError, check_regular, check_row, read_bytes, read_json, read_text
+from entropy_rl.files import (
+    MAX_TEXT_BYTES,
+    CheckpointError,
+    check_row,
+    finite,
+    read_bytes,
+    read_json,
+    read_text,
+)
 
 
 class LogFormatError(CheckpointError):
@@ -93,6 +102,10 @@ def normalise(
     each came from. ``entropy_key``/``perf_key`` override the detection; a log with entropy but no
     reward nor held-out score (an SFT log) is a one-line error, as is one without entropy."""
     keys: dict[str, str] = {}
+    notes = list(notes or [])
+    dropped = drop_non_finite(rows)
+    if dropped:
+        notes.append(dropped)
     seen = set().union(*(r.keys() for r in rows)) if rows else set()
     if entropy_key is not None and entropy_key not in seen:
         raise LogFormatError(f"{path}: no `{entropy_key[:80]}` in any row ({_some(seen)})")
@@ -127,7 +140,24 @@ def normalise(
             f"{path} ({source}) has entropy (`{ekey}`) but no reward nor validation score{sft}: "
             "the law needs RL's performance; name a key with --perf-key"
         )
-    return Log(source, rows, keys, notes or [])
+    return Log(source, rows, keys, notes)
+
+
+def drop_non_finite(rows: list[dict]) -> str | None:
+    """Remove every NaN and ±inf value from ``rows`` (verl and TRL both log NaN, e.g. at a step
+    whose batch had no valid token), so that no fit, forecast or plot sees one; a note saying
+    how many were dropped, by key, or None."""
+    dropped: dict[str, list[int]] = {}
+    for row in rows:
+        bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+        for k in bad:
+            del row[k]
+            dropped.setdefault(k, []).append(row.get("step"))
+    if not dropped:
+        return None
+    parts = [f"`{k[:60]}` ×{len(s)} (first at step {s[0]})" for k, s in sorted(dropped.items(), key=lambda x: -len(x[1]))[:4]]
+    more = f" and {len(dropped) - 4} more keys" if len(dropped) > 4 else ""
+    return f"{sum(map(len, dropped.values()))} non-finite values (NaN, inf) dropped before any fit: {', '.join(parts)}{more}"
 
 
 def _validation_family(rows: list[dict]) -> tuple[str, re.Pattern] | None:
@@ -157,7 +187,7 @@ def _family_values(row: dict, pattern: re.Pattern, used: set[str]) -> list[float
 
 
 def _num(v) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return finite(v)
 
 
 def _some(keys: set[str], n: int = 6) -> str:
@@ -168,17 +198,24 @@ def _some(keys: set[str], n: int = 6) -> str:
 # ---------------------------------------------------------------------------------------------
 # values and rows
 
+# A logged number is never longer than this; a longer field is not a number (and no pattern ever
+# sees more than this of one, so reading a value costs at most its length).
+MAX_VALUE_CHARS = 100
 _NUMBER = re.compile(
     r"(?:np\.(?:float|int|uint)\d*\(|numpy\.(?:float|int)\d*\(|tensor\()?\s*'?"
-    r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|infinity))'?\s*(?:,[^)]*)?\)?",
+    r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|infinity))'?\s*(?:,[^)]*)?\)?",
     re.IGNORECASE,
 )
 
 
 def parse_number(text: str) -> float | None:
     """A logged value as a float: ``0.5``, ``-1e-06``, ``np.float64(0.5)``, ``'0.375'`` (TRL
-    console), ``tensor(0.5, device='cuda:0')``; None for anything else or a non-finite value."""
-    m = _NUMBER.fullmatch(text.strip())
+    console), ``tensor(0.5, device='cuda:0')``; None for anything else, a non-finite value or a
+    field longer than ``MAX_VALUE_CHARS``."""
+    text = text.strip()
+    if len(text) > MAX_VALUE_CHARS:
+        return None
+    m = _NUMBER.fullmatch(text)
     if not m:
         return None
     try:
@@ -188,18 +225,36 @@ def parse_number(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
+MAX_STEP = 2**53  # steps are integers a float holds exactly
+
+
+def step_number(value, where: str) -> int:
+    """A row's step: a JSON/protobuf integer (not a boolean) in [0, 2**53); else a one-line
+    ``LogFormatError`` naming ``where`` (``7.9``, ``"7"``, ``true`` and ``1e400`` are not steps)."""
+    if type(value) is not int or not 0 <= value < MAX_STEP:
+        raise LogFormatError(f"{where}: step `{repr(value)[:40]}` is not a step number (an integer in [0, 2**53))")
+    return value
+
+
 def _merge(path: Path, source: str, found: list[tuple[int, dict]], notes: list[str]) -> list[dict]:
     """Rows by step, sorted. A step seen twice in a row of its own (a resumed run redoing steps)
-    keeps the later value of each key; the count is noted."""
+    keeps the later value of each key; the count is noted. A ``step`` among a row's metrics
+    (verl's ``data``, a CSV column beside ``_step``) never replaces the row's step: one that
+    disagrees is dropped and noted."""
     by_step: dict[int, dict] = {}
-    redone = 0
+    redone = disagree = 0
     for step, metrics in found:
+        if "step" in metrics:
+            if metrics.pop("step") != step:
+                disagree += 1
         check_row(path, f"step {step}", metrics)
         if step in by_step and set(metrics) & set(by_step[step]) - {"step"}:
             redone += 1
         by_step.setdefault(step, {"step": step}).update(metrics)
     if redone:
         notes.append(f"{redone} steps logged twice (a resumed run): the later values kept")
+    if disagree:
+        notes.append(f"{disagree} rows carry a `step` metric that is not their step: the row's own step kept")
     if not by_step:
         raise LogFormatError(f"{path} ({source}): no metric rows")
     return [by_step[s] for s in sorted(by_step)]
@@ -208,33 +263,64 @@ def _merge(path: Path, source: str, found: list[tuple[int, dict]], notes: list[s
 # ---------------------------------------------------------------------------------------------
 # console logs (verl, TRL; also inside W&B's files/output.log)
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-_RAY_PREFIX = re.compile(r"^\s*\([\w.\-]+ pid=\d+(?:, ip=[\d.:a-fA-F]+)?\)\s?")
+# Every pattern below is linear in what it reads: character classes that cannot run past the
+# next delimiter, possessive runs, and bounded repeats (a hostile line costs its length, no more).
+# An OSC sequence (`ESC ] ... BEL` or `ESC ] ... ESC \`) ends at its terminator, else at the
+# next escape or the line's end.
+_ANSI = re.compile(r"\x1b\[[0-9;?]{0,64}+[A-Za-z]?|\x1b\][^\x07\x1b\n]*+(?:\x07|\x1b\\)?")
+_RAY_PREFIX = re.compile(r"^\s*+\([\w.\-]{1,200}+ pid=\d{1,12}+(?:, ip=[\d.:a-fA-F]{1,64}+)?\)\s?")
 # at the line's start or after a space (a logger's timestamp, `[rank0]:`), never inside a key
 # such as `training/global_step:N`
 _VERL_STEP = re.compile(r"(?:^|(?<=\s))step:(\d+) - (\S+:.*)")
+_VERL_HINT = re.compile(r"step:\d")
 _INITIAL_VAL = "Initial validation metrics:"
-_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_PAIR = re.compile(r"'([^'\n]{1,300})':\s*((?:np\.\w+\()?'?[-+\w.]+'?\)?)")
-_TQDM_STEP = re.compile(r"\|\s*(\d+)/(\d+)\s*\[")
-_DICT = re.compile(r"\{'[^{}\n]{1,200000}\}")
+_STRING_TOKENS = re.compile(r'\\.|"|[^"\\]++|\\$')
+_PAIR = re.compile(r"'([^'\n]{1,300})':\s{0,8}+((?:np\.\w{1,20}+\()?'?[-+\w.]{1,100}+'?\)?)")
+_TQDM_STEP = re.compile(r"\|\s{0,100}+(\d{1,16})/(\d{1,16})\s{0,100}+\[")
+_DICT = re.compile(r"\{'[^{}\n]{1,200000}+\}")
+
+
+def _clean_line(line: str) -> str:
+    """A line without ANSI codes and Ray's ``(name pid=..)`` prefix (tqdm's ``\\r`` kept)."""
+    return _RAY_PREFIX.sub("", _ANSI.sub("", line))
 
 
 def _clean_lines(text: str) -> list[str]:
-    """Lines without ANSI codes and Ray's ``(name pid=..)`` prefixes (tqdm's ``\\r`` kept)."""
-    return [_RAY_PREFIX.sub("", _ANSI.sub("", line)) for line in text.split("\n")]
+    return [_clean_line(line) for line in text.split("\n")]
 
 
 def looks_like_verl_console(text: str) -> bool:
-    return any(_VERL_STEP.search(line.rstrip("\r")) for line in _clean_lines(text[: 4 * 2**20]))
+    """Some line, wherever it is in the file, is a verl ``step:N - key:value`` line."""
+    for hint in _VERL_HINT.finditer(text):
+        start = text.rfind("\n", 0, hint.start()) + 1
+        end = text.find("\n", hint.end())
+        if _VERL_STEP.search(_clean_line(text[start : end if end >= 0 else len(text)]).rstrip("\r")):
+            return True
+    return False
 
 
 def looks_like_trl_console(text: str) -> bool:
-    return any(_is_trl_metrics(d.group(0)) for d in _DICT.finditer(text[: 8 * 2**20]))
+    return any(_is_trl_metrics(d.group(0)) for d in _DICT.finditer(text))
 
 
 def _is_trl_metrics(snippet: str) -> bool:
     return any(f"'{k}'" in snippet for k in ("entropy", "reward", "loss", "eval_reward", "eval_loss"))
+
+
+def _string_literals(line: str) -> list[str]:
+    """The contents of a line's ``"..."`` literals (escapes kept as written), found in one pass: a
+    quote that is never closed cannot make a scan restart at every later quote."""
+    out, current = [], None
+    for tok in _STRING_TOKENS.findall(line):
+        if tok == '"':
+            if current is None:
+                current = []
+            else:
+                out.append("".join(current))
+                current = None
+        elif current is not None:
+            current.append(tok)
+    return out
 
 
 def _fields(body: str) -> dict:
@@ -254,12 +340,13 @@ def _initial_validation(lines: list[str], start: int) -> dict:
     """verl's ``Initial validation metrics: {...}``, printed on one line or, through pprint, as a
     parenthesised run of string literals over several lines; keys get verl's ``val/`` prefix
     where the print left it out (old verl)."""
-    text = ""
+    parts: list[str] = []
     for line in lines[start : start + 4000]:
-        pieces = _QUOTED.findall(line)
-        text += "".join(pieces) if pieces else line
-        if "}" in text:
+        pieces = _string_literals(line)
+        parts.append("".join(pieces) if pieces else line)
+        if "}" in parts[-1]:
             break
+    text = "".join(parts)
     out = {}
     for key, value in _PAIR.findall(text):
         v = parse_number(value)
@@ -281,7 +368,10 @@ def read_verl_console(path: Path, text: str, complete_only: bool = False) -> tup
         line = line.rstrip("\r")
         m = _VERL_STEP.search(line)
         if m:
-            found.append((int(m.group(1)), _fields(m.group(2))))
+            digits = m.group(1)
+            if len(digits) > 16 or int(digits) >= MAX_STEP:
+                raise LogFormatError(f"{path}:{i + 1}: step `{digits[:20]}` is not a step number (over 2**53)")
+            found.append((int(digits), _fields(m.group(2))))
         elif _INITIAL_VAL in line and not initial:
             initial = _initial_validation(lines, i)
     notes: list[str] = []
@@ -309,7 +399,10 @@ def read_trl_console(path: Path, text: str, complete_only: bool = False) -> tupl
         last_end = m.end()
         metrics = {k: v for k, v in ((k, parse_number(v)) for k, v in _PAIR.findall(snippet)) if v is not None}
         if "step" in metrics:
-            step = int(metrics.pop("step"))
+            value = metrics.pop("step")
+            if not (value.is_integer() and 0 <= value < MAX_STEP):
+                raise LogFormatError(f"{path}: a row's `step` {value:g} is not a step number ({snippet[:60]} ...)")
+            step = int(value)
         elif bars:
             step = int(bars[-1][0])
         else:
@@ -341,24 +434,31 @@ def read_jsonl(path: Path, text: str, complete_only: bool = False) -> tuple[str,
             continue
         try:
             record = json.loads(line)
+            if not isinstance(record, dict):
+                raise TypeError(f"a JSON {type(record).__name__}, not an object")
             if verl is None:
-                verl = isinstance(record, dict) and "data" in record
+                verl = "data" in record
             if verl:
-                step, data = int(record["step"]), dict(record["data"])
+                step, data = record["step"], record["data"]
+                if not isinstance(data, dict):
+                    raise TypeError(f"`data` is a JSON {type(data).__name__}, not an object")
             else:
                 key = next(k for k in ("step", "_step", "global_step") if k in record)
                 step, data = record[key], {k: v for k, v in record.items() if _num(v) and k != key}
-                if type(step) is not int:
-                    raise TypeError(f"{key} is not an integer")
-        except (ValueError, KeyError, TypeError, StopIteration, AttributeError) as e:
+            step = step_number(step, f"{path}:{n}")
+        except (ValueError, KeyError, TypeError, StopIteration, RecursionError) as e:
+            if isinstance(e, LogFormatError):
+                raise
             shape = '{"step": ..., "data": {...}}' if verl else '{"step": ..., "metric": value, ...}'
             kind = "verl file-logger" if verl else "JSONL metrics"
-            raise LogFormatError(f"{path}:{n}: not a {kind} line ({shape}): {str(e)[:80]}") from None
+            why = "nested too deeply" if isinstance(e, RecursionError) else str(e)[:80]
+            raise LogFormatError(f"{path}:{n}: not a {kind} line ({shape}): {why}") from None
         row = {k.removeprefix("entropy_rl/"): v for k, v in data.items()}
         check_row(path, n, row)
         found.append((step, row))
     source = "verl-jsonl" if verl or verl is None else "jsonl"
-    return source, _merge(path, source, found, []), []
+    notes: list[str] = []
+    return source, _merge(path, source, found, notes), notes
 
 
 def trainer_state_file(path: Path) -> Path | None:
@@ -387,13 +487,13 @@ def read_trainer_state(path: Path) -> tuple[str, list[dict], list[str]]:
     for i, row in enumerate(history):
         if "step" not in row or "train_runtime" in row:
             continue
-        if type(row["step"]) is not int:
-            raise LogFormatError(f"{path}: {name}[{i}].step is not an integer")
-        row = {k.removeprefix("entropy_rl/"): v for k, v in row.items()}
+        step = step_number(row["step"], f"{path}: {name}[{i}]")
+        row = {k.removeprefix("entropy_rl/"): v for k, v in row.items() if k != "step"}
         check_row(path, f"{name}[{i}]", row)
-        found.append((row["step"], row))
+        found.append((step, row))
     source = "trl-log-history" if bare else "trl-trainer-state"
-    return source, _merge(path, source, found, []), []
+    notes: list[str] = []
+    return source, _merge(path, source, found, notes), notes
 
 
 _CSV_STEP = ("_step", "Step", "step", "global_step", "train/global_step", "trainer/global_step")
@@ -402,7 +502,19 @@ _CSV_STEP = ("_step", "Step", "step", "global_step", "train/global_step", "train
 def read_wandb_csv(path: Path, text: str) -> tuple[list[dict], list[str]]:
     """A W&B CSV export: the run history (``_step`` and metric columns) or a panel's download
     (``Step``, ``<run> - <metric>`` and its ``__MIN``/``__MAX`` columns, for one run)."""
-    reader = csv.reader(io.StringIO(text))
+    # any line end (CR-only included); a long text cell is read, then is no number
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_CELL))
+    reader = csv.reader(io.StringIO(text, newline=None))
+    try:
+        return _csv_rows(path, reader)
+    except csv.Error as e:
+        raise LogFormatError(f"{path}:{reader.line_num}: not a CSV row ({str(e)[:80]})") from None
+
+
+MAX_CSV_CELL = 64 * 2**20
+
+
+def _csv_rows(path: Path, reader) -> tuple[list[dict], list[str]]:
     header = next(reader, None)
     if not header:
         raise LogFormatError(f"{path}: an empty CSV file")
@@ -427,45 +539,80 @@ def read_wandb_csv(path: Path, text: str) -> tuple[list[dict], list[str]]:
         if len(cells) != len(header):
             raise LogFormatError(f"{path}:{n}: {len(cells)} cells, the header has {len(header)}")
         step = parse_number(cells[step_col])
-        if step is None or step != int(step) or step < 0:
+        if step is None or not step.is_integer() or not 0 <= step < MAX_STEP:
             raise LogFormatError(f"{path}:{n}: step `{cells[step_col][:40]}` is not a step number")
         metrics = {names[j]: v for j in names if (v := parse_number(cells[j])) is not None}
         found.append((int(step), metrics))
-    return _merge(path, "wandb-csv", found, []), []
+    notes: list[str] = []
+    return _merge(path, "wandb-csv", found, notes), notes
 
 
 def read_tensorboard(path: Path) -> tuple[list[dict], list[str]]:
-    """TensorBoard event files (a file, or every ``events.out.tfevents.*`` under a folder), read
-    by TensorBoard's own event accumulator: scalars by tag and step."""
+    """TensorBoard event files (a file, or every ``events.out.tfevents.*`` under a folder, at most
+    ``MAX_TEXT_BYTES`` in all): TFRecord files whose every length and record is checked against
+    its CRC-32C, each record an ``Event`` parsed by TensorBoard's own protobuf class; scalars
+    (``simple_value``, and TF2's one-element tensors) by tag and step. Read in one pass that keeps
+    one row per step, so memory grows with the steps, not the events."""
     try:
-        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+        import crc32c
+        from tensorboard.compat.proto import event_pb2
     except ImportError:
         raise LogFormatError(
             f"{path}: reading TensorBoard logs needs the `track` extra (pip install 'entropy-rl[track]')"
         ) from None
     files = [path] if path.is_file() else sorted(path.rglob("events.out.tfevents.*"))
-    found = []
+    budget = MAX_TEXT_BYTES
+    by_step: dict[int, dict] = {}
+    redone = 0
     for f in files:
-        check_regular(f)
-        acc = EventAccumulator(str(f), size_guidance={"scalars": 0, "tensors": 0})
+        data = read_bytes(f, budget)
+        budget -= len(data)
+        for event in _tfrecords(f, data, crc32c.crc32c, event_pb2.Event):
+            for v in event.summary.value:
+                kind = v.WhichOneof("value")
+                x = v.simple_value if kind == "simple_value" else _tensor_scalar(v.tensor) if kind == "tensor" else None
+                if x is None or not math.isfinite(x):
+                    continue
+                row = by_step.setdefault(step_number(event.step, f"{f}: an event"), {})
+                redone += v.tag in row
+                row[v.tag] = float(x)
+    notes = [f"{redone} values logged twice for a step (a resumed run): the later values kept"] if redone else []
+    return _merge(path, "tensorboard", list(by_step.items()), notes), notes
+
+
+def _masked(crc: int) -> int:
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def _tfrecords(path: Path, data: bytes, crc: Callable[[bytes], int], message) -> Iterator:
+    """The messages of a TFRecord file: each record is a little-endian uint64 length, its masked
+    CRC-32C, the bytes, their masked CRC-32C. A bad checksum or a cut record is an error naming
+    the byte."""
+    pos, view = 0, memoryview(data)
+    while pos < len(data):
+        if pos + 12 > len(data):
+            raise LogFormatError(f"{path}: a TensorBoard record cut at byte {pos}")
+        head = data[pos : pos + 8]
+        if _masked(crc(head)) != int.from_bytes(data[pos + 8 : pos + 12], "little"):
+            raise LogFormatError(f"{path}: a TensorBoard record's length fails its checksum at byte {pos}")
+        n = int.from_bytes(head, "little")
+        body = view[pos + 12 : pos + 12 + n]
+        if len(body) < n or pos + 16 + n > len(data):
+            raise LogFormatError(f"{path}: a TensorBoard record cut at byte {pos}")
+        if _masked(crc(body)) != int.from_bytes(data[pos + 12 + n : pos + 16 + n], "little"):
+            raise LogFormatError(f"{path}: a TensorBoard record fails its checksum at byte {pos}")
         try:
-            acc.Reload()
-        except Exception as e:  # a truncated or foreign file: TensorBoard raises its own errors
-            raise LogFormatError(f"{f}: not a readable TensorBoard event file ({str(e)[:80]})") from None
-        tags = acc.Tags()
-        for tag in tags.get("scalars", []):
-            found += [(int(e.step), {tag: float(e.value)}) for e in acc.Scalars(tag) if math.isfinite(e.value)]
-        for tag in tags.get("tensors", []):  # TF2 summaries store scalars as tensors
-            for e in acc.Tensors(tag):
-                arr = _tensor_scalar(e.tensor_proto)
-                if arr is not None:
-                    found.append((int(e.step), {tag: arr}))
-    return _merge(path, "tensorboard", found, []), []
+            yield message.FromString(body)
+        except Exception:  # protobuf's DecodeError, or a message nested too deeply
+            raise LogFormatError(f"{path}: a TensorBoard record at byte {pos} is not an event") from None
+        pos += 16 + n
 
 
 def _tensor_scalar(proto) -> float | None:
     from tensorboard.util import tensor_util
 
+    if any(d.size != 1 for d in proto.tensor_shape.dim) or len(proto.tensor_content) > 16:
+        return None  # not one number: never decoded
     try:
         value = tensor_util.make_ndarray(proto)
     except Exception:
@@ -478,13 +625,16 @@ def _tensor_scalar(proto) -> float | None:
 
 _WANDB_HEADER = b":W&B\xe1\xbe\x00"  # magic, then LevelDB-log records in 32 KiB blocks
 _BLOCK, _RECORD_HEADER = 32768, 7
+_WANDB_TYPE_CRC = {t: zlib.crc32(bytes([t])) for t in (1, 2, 3, 4)}
 
 
 def wandb_records(path: Path, data: bytes) -> list[bytes]:
     """The records of a ``.wandb`` file: LevelDB's log format (each block of 32 KiB holds records
-    of a 7-byte header: CRC32C, length, type FULL/FIRST/MIDDLE/LAST) after a 7-byte W&B header.
-    The wandb SDK writes it from Go and no longer ships a Python reader, so it is read here; the
-    records are then parsed by the SDK's own protobuf classes."""
+    of a 7-byte header: checksum, length, type FULL/FIRST/MIDDLE/LAST) after a 7-byte W&B header.
+    W&B's checksum is zlib's CRC-32 of the type byte and the record's bytes (LevelDB's own uses
+    CRC-32C); a record that fails it is an error naming the byte. The wandb SDK writes the file
+    from Go and no longer ships a Python reader, so it is read here; the records are then parsed
+    by the SDK's own protobuf classes."""
     if not data.startswith(_WANDB_HEADER):
         raise LogFormatError(f"{path}: not a W&B run file (no :W&B header)")
     out, pending, pos = [], b"", len(_WANDB_HEADER)
@@ -501,6 +651,8 @@ def wandb_records(path: Path, data: bytes) -> list[bytes]:
             continue
         if kind not in (1, 2, 3, 4) or len(body) < length or _RECORD_HEADER + length > left:
             raise LogFormatError(f"{path}: a damaged W&B record at byte {pos}")
+        if zlib.crc32(body, _WANDB_TYPE_CRC[kind]) != int.from_bytes(data[pos : pos + 4], "little"):
+            raise LogFormatError(f"{path}: a W&B record fails its checksum at byte {pos} (a damaged file)")
         pos += _RECORD_HEADER + length
         if kind == 1:
             out.append(body)
@@ -534,16 +686,20 @@ def read_wandb_history(path: Path) -> tuple[list[dict], list[str]]:
         item = {}
         for it in record.history.item:
             key = it.key or "/".join(it.nested_key)
+            if len(it.value_json) > MAX_VALUE_CHARS:
+                continue  # not a number: never parsed
             try:
                 item[key] = json.loads(it.value_json)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
         step = item.pop("_step", None)
         if record.history.HasField("step"):
             step = record.history.step.num
-        if isinstance(step, int):
+        if step is not None:
+            step = step_number(step, f"{path}: a history record")
             found.append((step, {k: v for k, v in item.items() if _num(v) and not k.startswith("_")}))
-    return _merge(path, "wandb-history", found, []), []
+    notes: list[str] = []
+    return _merge(path, "wandb-history", found, notes), notes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -564,9 +720,16 @@ def read_log(
 ) -> Log:
     """Read any supported log, detecting its format (see the module docstring). ``complete_only``
     leaves out a last line still being written (``watch``)."""
+    if not str(path).strip():
+        raise LogFormatError("an empty path: name a log file or folder")
     path = Path(path)
-    source, rows, notes = _detect_and_read(path, complete_only)
-    return normalise(source, rows, path, entropy_key, perf_key, notes)
+    try:
+        source, rows, notes = _detect_and_read(path, complete_only)
+        return normalise(source, rows, path, entropy_key, perf_key, notes)
+    except (OSError, LogFormatError, CheckpointError):
+        raise
+    except Exception as e:  # a case no reader foresaw is still one line naming the file, never a traceback
+        raise LogFormatError(f"{path}: cannot be read as a log ({type(e).__name__}: {str(e)[:100]})") from None
 
 
 def _detect_and_read(path: Path, complete_only: bool) -> tuple[str, list[dict], list[str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from entropy_rl.analysis.frontier import SEP, frontier_rows, plot_frontier
@@ -27,7 +26,7 @@ from entropy_rl.analysis.stats import (
     run_metrics,
 )
 from entropy_rl.analysis.verdicts import verdicts
-from entropy_rl.files import atomic_write_text
+from entropy_rl.files import atomic_write_text, strict_json
 
 
 def write_report(
@@ -90,7 +89,7 @@ def write_report(
     drivers = pooled_token_drivers(runs)
     atomic_write_text(
         out / "summary.json",
-        json.dumps(
+        strict_json(
             {
                 "statistics": STATISTICS,
                 "methods": summary,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from entropy_rl.analysis.readers import read_log, trainer_state_file
+from entropy_rl.analysis.readers import drop_non_finite, read_log, trainer_state_file
 from entropy_rl.files import CheckpointError, finite, read_json, read_metrics, real
 
 
@@ -54,6 +54,7 @@ def load_run(path: str | Path, entropy_key: str | None = None, perf_key: str | N
         rows = read_metrics(path)  # a torn last line (a run still writing, or killed) is dropped
         if not rows:
             raise CheckpointError(f"{mfile} holds no metrics rows")
+        dropped = drop_non_finite(rows)
         ev, drivers, initial = (
             path / "eval" / "summary.json",
             path / "token_drivers.json",
@@ -66,6 +67,7 @@ def load_run(path: str | Path, entropy_key: str | None = None, perf_key: str | N
             read_flat_json(ev) if ev.exists() else None,
             token_drivers=read_token_drivers(drivers) if drivers.exists() else None,
             initial_eval=read_flat_json(initial) if initial.exists() else None,
+            notes=[dropped] if dropped else [],
         )
     log = read_log(path, entropy_key=entropy_key, perf_key=perf_key)
     state = trainer_state_file(path) if path.is_dir() else None

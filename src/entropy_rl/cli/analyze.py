@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import typer
 
 from entropy_rl.cli.app import app, fail, one_line
 from entropy_rl.cli.output import drivers_line
-from entropy_rl.files import atomic_write_text
+from entropy_rl.files import atomic_write_text, strict_json
 
 
 @app.command()
@@ -107,7 +106,7 @@ def fit(
     except (OSError, ValueError) as e:
         fail(one_line(e))
     if as_json:  # the object even when the law cannot be fitted: `law` null, `law_error` says why
-        typer.echo(json.dumps(_json_safe(summary)))
+        typer.echo(strict_json(summary))
         return
     if summary["law"] is None:
         fail(one_line(ValueError(f"{run_dir}: {summary['law_error']}")))
@@ -138,17 +137,6 @@ def fit(
             "held-out entropy vs "
             + ", ".join(f"{k.removeprefix('corr_entropy_')}: r = {v:+.2f}" for k, v in links.items())
         )
-
-
-def _json_safe(obj):
-    """NaN and infinities as null: the output is strict JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    return obj
 
 
 def _f(v, fmt: str = ".4f") -> str:
@@ -220,7 +208,7 @@ def bandit(
         for form in ("vanilla", "natural")
     }
     command = f"entropy-rl bandit --trials {trials} --actions {actions} --lr {lr:g}"
-    atomic_write_text(out / "bandit.json", json.dumps({"command": command, "figures": figures}, indent=1))
+    atomic_write_text(out / "bandit.json", strict_json({"command": command, "figures": figures}, indent=1))
 
 
 def status_lines(st) -> list[str]:

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from entropy_rl.cli.app import app, fail, needs_extra, one_line, parse_temperatures
-from entropy_rl.files import atomic_write_text, read_text
+from entropy_rl.files import atomic_write_text, read_text, strict_json
 
 
 @app.command()
@@ -317,7 +316,7 @@ def eval_(
         sweep = temperature_sweep(
             policy, task, problems, k, sweep_temps, sampling, device, seed=cfg.trainer.seed
         )
-        atomic_write_text(out / "temperature_sweep.json", json.dumps(sweep, indent=1))
+        atomic_write_text(out / "temperature_sweep.json", strict_json(sweep, indent=1))
         for row in sweep:
             typer.echo(
                 f"T = {row['temperature']:g}: entropy {row['entropy']:.4f}  accuracy {row['accuracy']:.4f}  "

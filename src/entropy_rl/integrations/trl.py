@@ -56,7 +56,6 @@ refused at construction with the replacement to use.
 from __future__ import annotations
 
 import inspect
-import json
 import math
 import os
 import warnings
@@ -72,7 +71,7 @@ from entropy_rl.core.diagnostics import batch_diagnostics, probe_entropy_terms, 
 from entropy_rl.core.dynamics import sums_by_token, token_drivers
 from entropy_rl.core.law import law_points
 from entropy_rl.core.losses import LossConfig, aggregate_loss, checked_dynamic_state, get_policy_loss, k3_kl
-from entropy_rl.files import CheckpointError, atomic_write_text, safe_load, save_torch
+from entropy_rl.files import CheckpointError, atomic_write_text, safe_load, save_torch, strict_json
 
 PREFIX = "entropy_rl/"
 STATE_FILE = "entropy_rl_state.pt"
@@ -381,7 +380,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
             self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
         )
         drivers = token_drivers(token_stats, self._token_label)
-        atomic_write_text(Path(folder) / DRIVERS_FILE, json.dumps(drivers, indent=1))
+        atomic_write_text(Path(folder) / DRIVERS_FILE, strict_json(drivers, indent=1))
         state = {
             "controller": self.controller.state_dict() if self.controller is not None else None,
             "loss_dynamic": self.loss_config.dynamic_state(),

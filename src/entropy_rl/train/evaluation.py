@@ -7,7 +7,6 @@ also reports the calibration of the **sequence probability** exp(Σ log π).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 import torch
 
 from entropy_rl.core import metrics as M
-from entropy_rl.files import atomic_write_text
+from entropy_rl.files import atomic_write_text, strict_json
 from entropy_rl.models.policy import Policy
 from entropy_rl.scoring.limits import score_all
 from entropy_rl.scoring.types import Problem
@@ -131,13 +130,13 @@ def write_eval(res: EvalResult, out, extra: dict | None = None) -> dict[str, flo
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(res)
-    atomic_write_text(out / "summary.json", json.dumps({**summary, **(extra or {})}, indent=1))
+    atomic_write_text(out / "summary.json", strict_json({**summary, **(extra or {})}, indent=1))
     lines = []
     for i, prob in enumerate(res.problems):
         for j in range(res.k):
             n = i * res.k + j
             lines.append(
-                json.dumps(
+                strict_json(
                     {
                         "problem": i,
                         "sample": j,

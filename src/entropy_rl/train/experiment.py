@@ -19,7 +19,7 @@ from pathlib import Path
 from entropy_rl.analysis.report import write_report
 from entropy_rl.analysis.runs import read_baseline
 from entropy_rl.config import Config
-from entropy_rl.files import atomic_write_text, read_json
+from entropy_rl.files import atomic_write_text, read_json, strict_json
 from entropy_rl.models.load import load_policy
 from entropy_rl.models.policy import Policy
 from entropy_rl.tasks.base import Task
@@ -64,7 +64,7 @@ def temperature_baseline(
     log(f"temperature baseline: the initial policy on {len(problems)} held-out problems × {t.eval_k} samples")
     sweep = temperature_sweep(policy, task, problems, t.eval_k, temps, sampling, device, seed=t.seed, log=log)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(sweep, indent=1))
+    atomic_write_text(path, strict_json(sweep, indent=1))
     return sweep
 
 

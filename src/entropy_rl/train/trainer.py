@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import json
 import random
 import sys
 import time
@@ -36,7 +35,15 @@ from entropy_rl.core.diagnostics import batch_diagnostics, probe_entropy_terms, 
 from entropy_rl.core.dynamics import sums_by_token, token_drivers
 from entropy_rl.core.law import law_points
 from entropy_rl.core.losses import LOSS_METRICS, LossConfig, PolicyLossFn, get_policy_loss, masked_mean
-from entropy_rl.files import CheckpointError, atomic_write_text, read_metrics, run_lock, safe_load, save_torch
+from entropy_rl.files import (
+    CheckpointError,
+    atomic_write_text,
+    read_metrics,
+    run_lock,
+    safe_load,
+    save_torch,
+    strict_json,
+)
 from entropy_rl.models.load import load_policy
 from entropy_rl.models.policy import Policy
 from entropy_rl.scoring.limits import score_all
@@ -193,7 +200,7 @@ def _resume(run: Run, state: RunState, log: Callable[..., None]) -> dict:
     warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731  (also when quiet)
     rows = read_metrics(run.run_dir, log=warn) if (run.run_dir / "metrics.jsonl").exists() else []
     kept = [r for r in rows if r["step"] <= saved["step"]]  # a crashed run may have logged later steps
-    atomic_write_text(run.run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+    atomic_write_text(run.run_dir / "metrics.jsonl", "".join(strict_json(r) + "\n" for r in kept))
     state.law_points = law_points(kept)
     log(f"resuming {run.run_dir} from step {state.start}")
     return saved
@@ -440,7 +447,7 @@ def _initial_evaluation(run: Run) -> None:
             run.policy, run.task, run.task.heldout[: t.eval_problems], t.eval_k, run.sampling, run.device,
             fused=run.cfg.model.fused_logits,
         )  # fmt: skip
-    atomic_write_text(path, json.dumps({"step": "initial", **summarize(ev, diversity=True)}, indent=1))
+    atomic_write_text(path, strict_json({"step": "initial", **summarize(ev, diversity=True)}, indent=1))
 
 
 def _checkpoint(run: Run, state: RunState, step: int) -> None:
@@ -453,7 +460,7 @@ def _checkpoint(run: Run, state: RunState, step: int) -> None:
     }
     save_checkpoint(run.run_dir, step, run.model, run.optimizer, extra, keep=run.cfg.trainer.keep_checkpoints)
     drivers = token_drivers(state.token_stats, run.policy.token_label)
-    atomic_write_text(run.run_dir / "token_drivers.json", json.dumps(drivers, indent=1))
+    atomic_write_text(run.run_dir / "token_drivers.json", strict_json(drivers, indent=1))
     state.last_saved = step
 
 
