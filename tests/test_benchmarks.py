@@ -14,6 +14,7 @@ CASES = [
     ("bench_scoring.py", ["--steps", "2", "--prompts", "4", "--group", "2"]),
     ("bench_matmul_peak.py", ["--size", "64", "--tokens", "32", "--repeats", "2", "--threads", "1"]),
     ("bench_math_nesting.py", ["--depths", "2", "--limit", "30"]),
+    ("bench_log_scaling.py", ["--steps", "50,200", "--formats", "verl,jsonl,tensorboard"]),
     (
         "bench_trl_plugin.py",
         [

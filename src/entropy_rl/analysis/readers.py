@@ -21,7 +21,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,9 +79,9 @@ REWARD_KEYS = ("critic/score/mean", "reward", "train/reward", "train/reward_mean
 
 # Held-out score families, preferred first; each pattern's group 1 is the data source.
 _VAL_FAMILIES = (
-    ("val-core", re.compile(r"val-core/(.+)/(?:acc|reward|score)/mean@(\d+)")),
-    ("val-aux score", re.compile(r"val-aux/(.+)/score/mean@(\d+)")),
-    ("val-aux reward", re.compile(r"val-aux/(.+)/reward/mean@(\d+)")),
+    ("val-core", re.compile(r"val-core/(.+)/(?:acc|reward|score)/mean@(\d{1,9})")),
+    ("val-aux score", re.compile(r"val-aux/(.+)/score/mean@(\d{1,9})")),
+    ("val-aux reward", re.compile(r"val-aux/(.+)/reward/mean@(\d{1,9})")),
     ("val/test_score", re.compile(r"val/test_score/(.+)()")),
     ("TRL eval", re.compile(r"(?:eval_|eval/)(reward)()")),
     ("OpenRLHF eval", re.compile(r"eval/(?:(.+)_)?pass1()")),
@@ -122,12 +122,12 @@ def normalise(
     keys["entropy"] = ekey
     if rkey:
         keys["reward"] = rkey
-    family = _validation_family(rows)
+    family = _validation_family(rows, seen)
     if family:
-        name, pattern = family
+        name, fam_keys = family
         used: set[str] = set()
         for row in rows:
-            vals = _family_values(row, pattern, used)
+            vals = _family_values(row, fam_keys, used)
             if vals:
                 row["eval_accuracy"] = float(np.mean(vals))
         keys["eval_accuracy"] = ", ".join(sorted(used)) if len(used) <= 3 else f"{name} ({len(used)} keys)"
@@ -160,26 +160,27 @@ def drop_non_finite(rows: list[dict]) -> str | None:
     return f"{sum(map(len, dropped.values()))} non-finite values (NaN, inf) dropped before any fit: {', '.join(parts)}{more}"
 
 
-def _validation_family(rows: list[dict]) -> tuple[str, re.Pattern] | None:
+def _validation_family(rows: list[dict], seen: set[str]) -> tuple[str, dict[str, tuple[str, int]]] | None:
     """The preferred held-out family among those logged at no fewer than half the steps of the most
-    frequent one (late-2025 verl logs `val-core` at step 0 only and `val-aux` thereafter)."""
+    frequent one (late-2025 verl logs `val-core` at step 0 only and `val-aux` thereafter), with
+    its keys: key -> (data source, N of ``mean@N``). Each key is matched once, not once a row."""
     counts = []
     for name, pattern in _VAL_FAMILIES:
-        n = sum(any(pattern.fullmatch(k) and _num(v) for k, v in r.items()) for r in rows)
-        counts.append((name, pattern, n))
+        keys = {k: (m.group(1) or "", int(m.group(2) or 0)) for k in seen if (m := pattern.fullmatch(k))}
+        n = sum(any(k in keys and _num(v) for k, v in r.items()) for r in rows) if keys else 0
+        counts.append((name, keys, n))
     most = max(n for *_, n in counts)
     if most == 0:
         return None
-    return next((name, pattern) for name, pattern, n in counts if n > 0 and 2 * n >= most)
+    return next((name, keys) for name, keys, n in counts if n > 0 and 2 * n >= most)
 
 
-def _family_values(row: dict, pattern: re.Pattern, used: set[str]) -> list[float]:
+def _family_values(row: dict, keys: dict[str, tuple[str, int]], used: set[str]) -> list[float]:
     """The row's values of a family: one per data source, the largest N of ``mean@N``."""
     best: dict[str, tuple[int, float, str]] = {}
     for k, v in row.items():
-        m = pattern.fullmatch(k)
-        if m and _num(v):
-            src, n = m.group(1) or "", int(m.group(2) or 0)
+        if k in keys and _num(v):
+            src, n = keys[k]
             if src not in best or n > best[src][0]:
                 best[src] = (n, float(v), k)
     used.update(k for *_, k in best.values())
@@ -215,6 +216,12 @@ def parse_number(text: str) -> float | None:
     text = text.strip()
     if len(text) > MAX_VALUE_CHARS:
         return None
+    if text.isascii() and "_" not in text:  # a plain number: what the pattern would read, faster
+        try:
+            v = float(text)
+            return v if math.isfinite(v) else None
+        except ValueError:
+            pass
     m = _NUMBER.fullmatch(text)
     if not m:
         return None
@@ -236,7 +243,7 @@ def step_number(value, where: str) -> int:
     return value
 
 
-def _merge(path: Path, source: str, found: list[tuple[int, dict]], notes: list[str]) -> list[dict]:
+def _merge(path: Path, source: str, found: Iterable[tuple[int, dict]], notes: list[str]) -> list[dict]:
     """Rows by step, sorted. A step seen twice in a row of its own (a resumed run redoing steps)
     keeps the later value of each key; the count is noted. A ``step`` among a row's metrics
     (verl's ``data``, a CSV column beside ``_step``) never replaces the row's step: one that
@@ -283,10 +290,6 @@ _DICT = re.compile(r"\{'[^{}\n]{1,200000}+\}")
 def _clean_line(line: str) -> str:
     """A line without ANSI codes and Ray's ``(name pid=..)`` prefix (tqdm's ``\\r`` kept)."""
     return _RAY_PREFIX.sub("", _ANSI.sub("", line))
-
-
-def _clean_lines(text: str) -> list[str]:
-    return [_clean_line(line) for line in text.split("\n")]
 
 
 def looks_like_verl_console(text: str) -> bool:
@@ -358,27 +361,55 @@ def _initial_validation(lines: list[str], start: int) -> dict:
 def read_verl_console(path: Path, text: str, complete_only: bool = False) -> tuple[list[dict], list[str]]:
     """verl's console: one ``step:N - key:value - ...`` line per step (model output that happens to
     contain ``step:`` does not match), and the initial validation counted once (from the
-    ``step:0`` line when there is one, else from the ``Initial validation metrics`` print)."""
+    ``step:0`` line when there is one, else from the ``Initial validation metrics`` print). Only
+    the lines that hold ``step:N`` are cleaned and parsed, one at a time."""
     if complete_only:
         text = text[: text.rfind("\n") + 1]
-    lines = _clean_lines(text)
-    found: list[tuple[int, dict]] = []
-    initial: dict = {}
-    for i, line in enumerate(lines):
-        line = line.rstrip("\r")
-        m = _VERL_STEP.search(line)
+    notes: list[str] = []
+    rows = _merge(path, "verl-console", _verl_step_lines(path, text), notes)
+    if rows[0]["step"] != 0 or not any(k.startswith("val") for k in rows[0]):
+        initial = _initial_validation_of(text)
+        if initial:
+            if rows[0]["step"] != 0:
+                rows.insert(0, {"step": 0})
+            rows[0].update(initial)
+    return rows, notes
+
+
+def _verl_step_lines(path: Path, text: str) -> Iterator[tuple[int, dict]]:
+    line_end, line_no, counted_to = -1, 0, 0
+    for hint in _VERL_HINT.finditer(text):
+        if hint.start() <= line_end:
+            continue  # a line is read once, whatever number of `step:` it holds
+        start = text.rfind("\n", 0, hint.start()) + 1
+        line_end = text.find("\n", hint.end())
+        line_end = len(text) if line_end < 0 else line_end
+        line_no += text.count("\n", counted_to, start)
+        counted_to = start
+        m = _VERL_STEP.search(_clean_line(text[start:line_end]).rstrip("\r"))
         if m:
             digits = m.group(1)
             if len(digits) > 16 or int(digits) >= MAX_STEP:
-                raise LogFormatError(f"{path}:{i + 1}: step `{digits[:20]}` is not a step number (over 2**53)")
-            found.append((int(digits), _fields(m.group(2))))
-        elif _INITIAL_VAL in line and not initial:
-            initial = _initial_validation(lines, i)
-    notes: list[str] = []
-    step0_val = any(s == 0 and any(k.startswith("val") for k in f) for s, f in found)
-    if initial and not step0_val:
-        found.insert(0, (0, initial))
-    return _merge(path, "verl-console", found, notes), notes
+                raise LogFormatError(f"{path}:{line_no + 1}: step `{digits[:20]}` is not a step number (over 2**53)")
+            yield int(digits), _fields(m.group(2))
+
+
+def _initial_validation_of(text: str, tries: int = 5) -> dict:
+    """The first non-empty ``Initial validation metrics`` print that is not inside a step line."""
+    at = -1
+    for _ in range(tries):
+        at = text.find(_INITIAL_VAL, at + 1)
+        if at < 0:
+            return {}
+        start = text.rfind("\n", 0, at) + 1
+        chunk = text[start : start + 4 * 2**20].split("\n", 4000)[:4000]
+        lines = [_clean_line(line).rstrip("\r") for line in chunk]
+        if _VERL_STEP.search(lines[0]):
+            continue
+        found = _initial_validation(lines, 0)
+        if found:
+            return found
+    return {}
 
 
 def read_trl_console(path: Path, text: str, complete_only: bool = False) -> tuple[list[dict], list[str]]:

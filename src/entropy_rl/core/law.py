@@ -38,6 +38,10 @@ def law_points(rows: list[dict], metric: str = "eval_accuracy") -> list[tuple[fl
     ]
 
 
+# exp(H) overflows float64 past ~709.8; token entropy over any vocabulary is far below (ln 10^6 ≈ 14).
+MAX_ENTROPY = 700.0
+
+
 def fit_entropy_law(entropy, performance) -> EntropyLaw:
     """Least-squares fit of R = −a·exp(H) + b to paired points (H_i, R_i); needs ≥ 2 distinct H."""
     h = np.asarray(entropy, dtype=float).ravel()
@@ -48,6 +52,11 @@ def fit_entropy_law(entropy, performance) -> EntropyLaw:
     h, r = h[ok], r[ok]
     if h.size < 2 or np.ptp(h) == 0:
         raise ValueError("fitting the entropy law needs at least 2 points with distinct entropy")
+    if h.max() > MAX_ENTROPY:
+        raise ValueError(
+            f"entropy {h.max():.4g} is above {MAX_ENTROPY:g} nats, where exp(H) overflows: the law cannot be "
+            "fitted (is this key an entropy in nats?)"
+        )
     x = np.exp(h)
     design = np.stack([-x, np.ones_like(x)], axis=1)
     (a, b), *_ = np.linalg.lstsq(design, r, rcond=None)
@@ -89,17 +98,35 @@ def predict_from_prefix(entropy, performance, fraction: float = 1 / 3) -> Prefix
     )
 
 
+# Above this many points a bootstrap resamples the means of consecutive equal chunks instead, so
+# that its cost stops growing with the log (a 1,000,000-step log costs what a 2,000-step one does).
+MAX_BOOT_POINTS = 2000
+
+
+def binned(*series, max_points: int = MAX_BOOT_POINTS) -> tuple[np.ndarray, ...]:
+    """Each series (same length, in step order) as the means of ``max_points`` consecutive chunks
+    of near-equal size; unchanged when it is no longer than ``max_points``."""
+    arrays = [np.asarray(x, dtype=float).ravel() for x in series]
+    n = arrays[0].size
+    if n <= max_points:
+        return tuple(arrays)
+    edges = np.linspace(0, n, max_points + 1).astype(int)
+    counts = np.diff(edges)
+    return tuple(np.add.reduceat(x, edges[:-1]) / counts for x in arrays)
+
+
 def bootstrap_ceiling(entropy, performance, n_boot: int = 1000, level: float = 0.9, seed: int = 0):
-    """Percentile bootstrap interval (lo, hi) for the ceiling b − a, resampling points."""
-    h = np.asarray(entropy, dtype=float).ravel()
-    r = np.asarray(performance, dtype=float).ravel()
+    """Percentile bootstrap interval (lo, hi) for the ceiling b − a, resampling points (chunk
+    means past ``MAX_BOOT_POINTS``)."""
+    h, r = binned(entropy, performance)
     rng = np.random.default_rng(seed)
     ceilings = []
     for _ in range(n_boot):
         idx = rng.integers(0, h.size, h.size)
-        if np.ptp(h[idx]) == 0:
+        try:
+            ceilings.append(fit_entropy_law(h[idx], r[idx]).ceiling)
+        except ValueError:  # a draw of a single entropy value
             continue
-        ceilings.append(fit_entropy_law(h[idx], r[idx]).ceiling)
     if not ceilings:
         return float("nan"), float("nan")
     tail = (1 - level) / 2 * 100
@@ -214,14 +241,20 @@ def forecast(
     hs, h = np.asarray(h_steps, float), np.asarray(entropy, float)
     ps, ph, pr = np.asarray(p_steps, float), np.asarray(p_entropy, float), np.asarray(performance, float)
     hin, pin = hs <= cutoff, ps <= cutoff
-    base = {"cutoff": float(cutoff), "horizon": float(horizon), "n_entropy": int(hin.sum()),
-            "n_law": int(pin.sum()), "actual_final": actual_final}
-    if hin.sum() < 3:
-        return Forecast(**base, reason=f"entropy at {int(hin.sum())} steps up to step {cutoff:g}: at least 3 needed")
-    if pin.sum() < MIN_LAW_POINTS:
+    n_entropy, n_law = int(hin.sum()), int(pin.sum())
+    # past MAX_BOOT_POINTS, the prefix's points become chunk means: the cost stops growing with the log
+    raw_ph, raw_pr = ph[pin], pr[pin]  # the score's own noise: residuals of single points, never of means
+    hs, h = binned(hs[hin], h[hin])
+    ps, ph, pr = binned(ps[pin], ph[pin], pr[pin])
+    hin, pin = np.ones(hs.size, bool), np.ones(ps.size, bool)
+    base = {"cutoff": float(cutoff), "horizon": float(horizon), "n_entropy": n_entropy,
+            "n_law": n_law, "actual_final": actual_final}
+    if n_entropy < 3:
+        return Forecast(**base, reason=f"entropy at {n_entropy} steps up to step {cutoff:g}: at least 3 needed")
+    if n_law < MIN_LAW_POINTS:
         return Forecast(
             **base,
-            reason=f"{int(pin.sum())} performance points up to step {cutoff:g}: at least {MIN_LAW_POINTS} needed",
+            reason=f"{n_law} performance points up to step {cutoff:g}: at least {MIN_LAW_POINTS} needed",
         )
     third = max(1, int(hin.sum()) // 3)
     early, late = float(np.mean(h[hin][:third])), float(np.mean(h[hin][-third:]))
@@ -239,7 +272,7 @@ def forecast(
     h_final = float(decay.predict(horizon))
     rng = np.random.default_rng(seed)
     (hs_in, h_in), (ph_in, pr_in) = (hs[hin], h[hin]), (ph[pin], pr[pin])
-    residuals = pr[pin] - law.predict(ph[pin])
+    residuals = raw_pr - law.predict(raw_ph)
     draws = []
     for _ in range(n_boot):
         i, j = rng.integers(0, h_in.size, h_in.size), rng.integers(0, ph_in.size, ph_in.size)
