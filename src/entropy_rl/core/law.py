@@ -6,6 +6,7 @@ performance the fit predicts when entropy is exhausted (H = 0): b − a.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -216,6 +217,18 @@ class Forecast:
 MIN_LAW_POINTS = 3
 
 
+def metric_bounds(values) -> tuple[float, float]:
+    """The range a score can take, read from its values: [0, 1] when every value lies there (an
+    accuracy, a pass rate), [-1, 1] when every value lies there (verl's scores), else unbounded."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size and v.min() >= 0 and v.max() <= 1:
+        return 0.0, 1.0
+    if v.size and v.min() >= -1 and v.max() <= 1:
+        return -1.0, 1.0
+    return -math.inf, math.inf
+
+
 def forecast(
     h_steps,
     entropy,
@@ -282,18 +295,25 @@ def forecast(
         draws.append(float(lw.predict(d.predict(horizon))) + float(rng.choice(residuals)))
     tail = (1 - level) / 2 * 100
     interval = tuple(float(x) for x in np.percentile(draws, [tail, 100 - tail])) if draws else None
-    warning = None
+    point = float(law.predict(h_final))
+    warnings = []
     if law.a < 0:
-        warning = (
+        warnings.append(
             f"a = {law.a:.3g} < 0: performance falls as entropy falls (a collapse to a degenerate "
             "policy), the opposite of the law's trade"
         )
+    lo_b, hi_b = metric_bounds(pr)
+    if not lo_b <= point <= hi_b:
+        warnings.append(f"the law's value {point:.4g} lies outside the score's range [{lo_b:g}, {hi_b:g}]: clipped")
+        point = min(max(point, lo_b), hi_b)
+    if interval is not None:  # within the score's range, and around its own point
+        interval = (min(max(interval[0], lo_b), point), max(min(interval[1], hi_b), point))
     return Forecast(
         **base,
-        predicted_final=float(law.predict(h_final)),
+        predicted_final=point,
         interval=interval,
         entropy_final=h_final,
         law=law,
         decay=decay,
-        warning=warning,
+        warning="; ".join(warnings) or None,
     )
