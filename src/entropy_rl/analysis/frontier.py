@@ -9,11 +9,13 @@ A sweep directory holds ``<method>/seed<N>/`` runs whose method is ``FAMILY@STRE
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
+from entropy_rl.analysis.page import md_text
 from entropy_rl.analysis.plots import _plt, _savefig
 from entropy_rl.analysis.runs import load_run, read_baseline
-from entropy_rl.analysis.stats import STATISTICS, aggregate_by_method, pass_k, run_metrics
+from entropy_rl.analysis.stats import STATISTICS, aggregate_by_method, pass_k, pass_keys, run_metrics
 from entropy_rl.files import atomic_write_text, strict_json
 
 SEP = "@"
@@ -35,7 +37,7 @@ def sweep_run_dirs(out: str | Path) -> list[Path]:
 
 
 def _largest_k(summary: dict) -> int | None:
-    ks = {pass_k(k) for v in summary.values() for k in v if k.startswith("eval_pass@") and k.endswith("_final")}
+    ks = {pass_k(k) for v in summary.values() for k in pass_keys(v, "_final")}
     ks.discard(1)
     return max(ks, default=None)
 
@@ -100,7 +102,7 @@ def frontier_table(rows: list[dict]) -> str:
     for r in rows:
         grpo = r["family"] == "grpo"
         body += (
-            f"| {r['method']} | {r['seeds']} | {_num(r['eval_entropy'], '.3f')} | "
+            f"| {md_text(r['method'])} | {r['seeds']} | {_num(r['eval_entropy'], '.3f')} | "
             f"{'1.00' if grpo else _with_ci(r['entropy_x_grpo'], r['entropy_x_grpo_ci'], '.2f')} | "
             f"{_num(r['pass@1'], '.3f')} | {'' if grpo else _with_ci(r['pass@1_minus_grpo'], r['pass@1_minus_grpo_ci'], '+.3f')} | "
             f"{_num(r['pass@k'], '.3f')} | {'' if grpo else _with_ci(r['pass@k_minus_grpo'], r['pass@k_minus_grpo_ci'], '+.3f')} | "
@@ -109,16 +111,17 @@ def frontier_table(rows: list[dict]) -> str:
     return head + body
 
 
-def frontier_findings(rows: list[dict]) -> list[str]:
+def frontier_findings(rows: list[dict], name: Callable[[str], str] = str) -> list[str]:
     """Which settings hold at least 3× GRPO's final entropy on every seed, and what they cost or
-    buy in pass@1 and pass@k, paired by seed."""
+    buy in pass@1 and pass@k, paired by seed; ``name`` writes a method's name (``md_text`` for
+    Markdown)."""
     out = []
     for r in rows:
         if r["family"] == "grpo" or r["entropy_x_grpo_min"] is None or r["seeds"] < 2:
             continue
         if r["entropy_x_grpo_min"] >= HOLDS:
             out.append(
-                f"{r['method']} holds {_with_ci(r['entropy_x_grpo'], r['entropy_x_grpo_ci'], '.2f')}× GRPO's entropy "
+                f"{name(r['method'])} holds {_with_ci(r['entropy_x_grpo'], r['entropy_x_grpo_ci'], '.2f')}× GRPO's entropy "
                 f"(at least {HOLDS:g}× on every seed); pass@1 {_with_ci(r['pass@1_minus_grpo'], r['pass@1_minus_grpo_ci'], '+.3f')}, "
                 f"pass@{r['k']} {_with_ci(r['pass@k_minus_grpo'], r['pass@k_minus_grpo_ci'], '+.3f')} against GRPO, paired by seed"
             )
@@ -127,7 +130,7 @@ def frontier_findings(rows: list[dict]) -> list[str]:
                    key=lambda r: r["entropy_x_grpo"], default=None)  # fmt: skip
         out.append(
             f"No setting holds {HOLDS:g}× GRPO's entropy on every seed"
-            + (f"; the most: {best['method']}, {_with_ci(best['entropy_x_grpo'], best['entropy_x_grpo_ci'], '.2f')}×" if best else "")
+            + (f"; the most: {name(best['method'])}, {_with_ci(best['entropy_x_grpo'], best['entropy_x_grpo_ci'], '.2f')}×" if best else "")
         )
     return out
 
@@ -200,5 +203,6 @@ def write_frontier(out: str | Path) -> Path:
             indent=1, default=str,
         ),  # fmt: skip
     )
-    atomic_write_text(dest / "frontier.md", frontier_table(rows) + "\n" + "".join(f"- {f}.\n" for f in findings))
+    md_findings = frontier_findings(rows, md_text)
+    atomic_write_text(dest / "frontier.md", frontier_table(rows) + "\n" + "".join(f"- {f}.\n" for f in md_findings))
     return dest / "frontier.md"

@@ -9,12 +9,14 @@ runs trained (their last logged step + 1).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from entropy_rl.analysis.page import md_text
 from entropy_rl.analysis.runs import Run, load_run
-from entropy_rl.analysis.stats import aggregate, pass_k
+from entropy_rl.analysis.stats import aggregate, pass_k, pass_keys
 from entropy_rl.analysis.verdicts import NO_INTERVAL, _interval, _ok
 from entropy_rl.files import atomic_write_text, strict_json
 
@@ -41,7 +43,7 @@ def phase_means(run: Run, key: str, phases: int = PHASES) -> list[float]:
 
 
 def _largest_k(runs: list[Run]) -> int | None:
-    ks = {pass_k(k) for r in runs for k in r.rows[-1] if k.startswith("eval_pass@")}
+    ks = {pass_k(k) for r in runs for k in pass_keys(r.rows[-1])}
     ks.discard(1)
     return max(ks, default=None)
 
@@ -98,7 +100,7 @@ def horizon_table(summary: dict) -> str:
             cells = [_iv(v.get(f"{name}_third{i}"), ".3f") for i in range(1, p + 1)]
             cells += ["" if method == "grpo" else _iv(v.get(f"{name}_third{i}_minus_grpo"), "+.3f")
                       for i in range(1, p + 1)]  # fmt: skip
-            body += f"| {method} | {name} | " + " | ".join(cells) + " |\n"
+            body += f"| {md_text(method)} | {name} | " + " | ".join(cells) + " |\n"
     return head + body
 
 
@@ -108,9 +110,10 @@ def _verdict(v: dict | None) -> str:
             NO_INTERVAL: "one seed: no interval"}[side]  # fmt: skip
 
 
-def horizon_findings(summary: dict) -> list[str]:
+def horizon_findings(summary: dict, label: Callable[[str], str] = str) -> list[str]:
     """GRPO's late − early change, then for each remedy its first and last thirds against GRPO's
-    and how far that gap moved between them, all paired by seed."""
+    and how far that gap moved between them, all paired by seed; ``label`` writes a method's name
+    (``md_text`` for Markdown)."""
     p, ms, first_metric = summary["phases"], summary["methods"], summary["metrics"][0]
     out = []
     g = ms.get("grpo")
@@ -134,7 +137,7 @@ def horizon_findings(summary: dict) -> list[str]:
             )
         ratio = v.get("eval_entropy_final_vs_grpo")
         out.append(
-            f"{method} against GRPO, paired by seed: final held-out entropy × {_iv(ratio, '.2f')}; "
+            f"{label(method)} against GRPO, paired by seed: final held-out entropy × {_iv(ratio, '.2f')}; "
             + "; ".join(parts) + f" ({v[first_metric + '_third1']['n']} seeds)"
         )
     return out
@@ -150,5 +153,6 @@ def write_horizon(run_dirs: list[str | Path], out: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "horizon.json", strict_json(summary, indent=1))
     md = out / "horizon.md"
-    atomic_write_text(md, horizon_table(summary) + "\n" + "".join(f"- {f}.\n" for f in summary["findings"]))
+    md_findings = horizon_findings(summary, md_text)
+    atomic_write_text(md, horizon_table(summary) + "\n" + "".join(f"- {f}.\n" for f in md_findings))
     return md

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from pathlib import Path
 
 from entropy_rl.analysis.stats import PASS_KEY, pass_k
@@ -148,6 +149,16 @@ figcaption{font-size:13px;color:#333}
 def esc(value) -> str:
     """The one way any text reaches the page: run files, keys and directory names are untrusted."""
     return html.escape(str(value), quote=True)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~])")  # `_` inside a name is no emphasis in mkdocs or GitHub
+
+
+def md_text(value) -> str:
+    """The one way a run's text (a directory name, a key) reaches a Markdown file: on one line,
+    HTML's characters as entities and Markdown's punctuation backslash-escaped, so that mkdocs or
+    GitHub renders it as the text it is, never as markup or a link."""
+    return _MD_SPECIAL.sub(r"\\\1", esc(" ".join(str(value).split())))
 
 
 def _number(v) -> bool:

@@ -356,6 +356,12 @@ def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None)
 PASS_KEY = re.compile(r"(?:eval_)?pass@(\d{1,4})(?:_final|_start|_change|_minus_grpo)?")
 
 
+def pass_keys(keys, suffix: str = "") -> list[str]:
+    """The held-out ``eval_pass@k{suffix}`` keys among ``keys`` whose form ``PASS_KEY`` accepts
+    (a run file's ``eval_pass@x`` is not one)."""
+    return [k for k in keys if k.startswith("eval_pass@") and k.endswith(suffix) and PASS_KEY.fullmatch(k)]
+
+
 def pass_k(key: str) -> int:
     """k of a pass@k key: ``pass@8``, ``eval_pass@8_final``, ``eval_pass@8_change``, ``eval_pass@8_minus_grpo``."""
     return int(PASS_KEY.fullmatch(key).group(1))

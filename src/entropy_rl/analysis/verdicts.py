@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from entropy_rl.analysis.stats import pass_k
+from entropy_rl.analysis.stats import pass_k, pass_keys
 
 COLLAPSE = 0.5  # entropy ending at or below this share of its start counts as a collapse
 GOOD_FIT = 0.8  # R² of the law below this is called a poor fit
@@ -35,7 +35,7 @@ def _interval(v: dict, fmt: str) -> tuple[str, bool | None | str]:
 
 
 def _largest_pass(v: dict, suffix: str) -> str | None:
-    keys = [k for k in v if k.startswith("eval_pass@") and k.endswith(suffix) and pass_k(k) > 1 and _ok(v[k])]
+    keys = [k for k in pass_keys(v, suffix) if pass_k(k) > 1 and _ok(v[k])]
     return max(keys, key=pass_k, default=None)
 
 

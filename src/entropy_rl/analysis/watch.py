@@ -15,6 +15,7 @@ import numpy as np
 
 from entropy_rl.analysis.readers import Log, read_log
 from entropy_rl.core.law import EntropyLaw, Forecast, fit_entropy_law, forecast
+from entropy_rl.files import MAX_TEXT_BYTES
 
 # Evaluations over which the law's ceiling must rise, else "stops rising" is raised.
 FLAT_EVALS = 3
@@ -110,18 +111,29 @@ def follow(
     sleep: Callable[[float], None] | None = None,
 ) -> Iterator[Status | str]:
     """Yield a ``Status`` each time the log has grown (or a line saying why it cannot be read
-    yet: a missing file, a log with no step yet); stop after ``idle_exit`` seconds without growth."""
-    last_size, last_change, said = -1, time.monotonic(), None
+    yet: a missing file, a log with no step yet); stop after ``idle_exit`` seconds without growth.
+    Whatever the log holds, the watch goes on: a read or a fit that fails is said in one line
+    (``waiting:`` before any status, ``skipped:`` after one, with the last status's step), and the
+    next growth is read again. A log past the size bound is said once, and the watch then only
+    waits for ``idle_exit``."""
+    last_size, last_change, said, last_step = -1, time.monotonic(), None, None
     while True:
         size = _size(path)
         if size != last_size:
             last_size, last_change = size, time.monotonic()
             try:
+                if size > MAX_TEXT_BYTES and path.is_file():
+                    raise ValueError(
+                        f"{path} has grown past the {MAX_TEXT_BYTES // 2**20} MiB a log may hold (docs/safety.md): "
+                        "no longer read; `fit` a shorter log, or split it"
+                    )
                 log = read_log(path, entropy_key=entropy_key, perf_key=perf_key, complete_only=True)
-                said = None
-                yield status_of(log, perf_key, total_steps)
-            except (OSError, ValueError) as e:  # not there yet, or no complete row yet
-                line = f"waiting: {str(e).splitlines()[0][:200]}"
+                st = status_of(log, perf_key, total_steps)
+                said, last_step = None, st.step
+                yield st
+            except Exception as e:  # not there yet, no complete row yet, or a log no reader takes
+                msg = " ".join(str(e).split())[:200] or type(e).__name__
+                line = f"waiting: {msg}" if last_step is None else f"skipped: {msg} (last status: step {last_step})"
                 if line != said:
                     said = line
                     yield line
