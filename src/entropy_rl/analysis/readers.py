@@ -144,20 +144,23 @@ def normalise(
 
 
 def drop_non_finite(rows: list[dict]) -> str | None:
-    """Remove every NaN and ±inf value from ``rows`` (verl and TRL both log NaN, e.g. at a step
-    whose batch had no valid token), so that no fit, forecast or plot sees one; a note saying
-    how many were dropped, by key, or None."""
+    """Remove every value that is not a finite number from ``rows`` (verl and TRL both log NaN, e.g.
+    at a step whose batch had no valid token; a run file may hold a string or a boolean where a
+    number belongs), so that no fit, forecast or plot sees one; a note saying how many were
+    dropped, by key, or None. ``step`` and nulls are left as they are."""
     dropped: dict[str, list[int]] = {}
     for row in rows:
-        bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+        bad = [k for k, v in row.items() if v is not None and k != "step" and not finite(v)]
         for k in bad:
             del row[k]
             dropped.setdefault(k, []).append(row.get("step"))
     if not dropped:
         return None
-    parts = [f"`{k[:60]}` ×{len(s)} (first at step {s[0]})" for k, s in sorted(dropped.items(), key=lambda x: -len(x[1]))[:4]]
+    ranked = sorted(dropped.items(), key=lambda x: -len(x[1]))
+    parts = [f"`{k[:60]}` ×{len(at)} (first at step {at[0]})" for k, at in ranked[:4]]
     more = f" and {len(dropped) - 4} more keys" if len(dropped) > 4 else ""
-    return f"{sum(map(len, dropped.values()))} non-finite values (NaN, inf) dropped before any fit: {', '.join(parts)}{more}"
+    total = sum(map(len, dropped.values()))
+    return f"{total} values that are not finite numbers (NaN, inf, text) dropped before any fit: {', '.join(parts)}{more}"
 
 
 def _validation_family(rows: list[dict], seen: set[str]) -> tuple[str, dict[str, tuple[str, int]]] | None:

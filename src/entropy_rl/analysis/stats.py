@@ -4,6 +4,7 @@ temperature-matched baseline, and the pooled token drivers."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -292,6 +293,19 @@ def aggregate(methods: list[str], per_run: list[dict[str, float]]) -> dict[str, 
                 "ci95": _t_half_width(ok),
             }
     return out
+
+
+STAT_FIELDS = ("mean", "std", "min", "max", "ci95")
+
+
+def read_aggregate(methods: dict) -> dict:
+    """``aggregate``'s output as read back from a JSON file: a null statistic (strict JSON's
+    missing number) is NaN again, as ``aggregate`` computed it."""
+    return {
+        m: {k: {f: (math.nan if f in STAT_FIELDS and x is None else x) for f, x in v.items()}
+            if isinstance(v, dict) else v for k, v in vals.items()}
+        for m, vals in methods.items()
+    }  # fmt: skip
 
 
 def run_metrics(runs: list[Run], baseline: list[dict[str, float]] | None = None) -> list[dict[str, float]]:

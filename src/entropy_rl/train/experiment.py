@@ -18,6 +18,7 @@ from pathlib import Path
 
 from entropy_rl.analysis.report import write_report
 from entropy_rl.analysis.runs import read_baseline
+from entropy_rl.analysis.stats import read_aggregate
 from entropy_rl.config import Config
 from entropy_rl.files import atomic_write_text, read_json, strict_json
 from entropy_rl.models.load import load_policy
@@ -182,4 +183,5 @@ def run_experiment(
     if done:
         result.report = write_report(done, out / "report", baseline=baseline)
         result.summary = read_json(result.report.parent / "summary.json")
+        result.summary["methods"] = read_aggregate(result.summary["methods"])
     return result
