@@ -139,7 +139,10 @@ def numeric_wrong_answer(answer: str, rng) -> str | None:
 # "1 000" with a thin space; removed before any comparison.
 _THIN_THOUSANDS = re.compile(r"(?<=\d)(?:\\,|\\!|\\ |\\thinspace|~|\{,\}|\u2009|\u202f)(?=\d{3}(?!\d))")
 # relations that make an answer a statement rather than a value
-_APPROX = re.compile(r"\\(?:approx|simeq|sim|thickapprox|fallingdotseq)(?![A-Za-z])|≈|≃")
+_APPROX = re.compile(
+    r"\\(?:approx|approxeq|simeq|sim|thicksim|thickapprox|backsim|backsimeq|eqsim|fallingdotseq|"
+    r"risingdotseq|doteq|doteqdot|cong|asymp)(?![A-Za-z])|[≈≃≊≅≒≓≐∼]"
+)
 _RELATION = re.compile(r"\\(?:neq|ne|leq|geq|le|ge|lt|gt|equiv)(?![A-Za-z])|[<>≠≤≥≡]")
 # what may stand left of "=" in a final answer: a variable, maybe subscripted or applied ("x",
 # "x_1", "\theta", "f(2)"); an expression left of "=" ("1 = 3", "2+2=5") is no final answer
@@ -164,6 +167,9 @@ def prepare_answer(gold: str, pred: str, percent_as_fraction: bool = False) -> t
     gold, pred = without_thousands(gold), without_thousands(pred)
     if not percent_as_fraction:
         gold, pred = _PERCENT.sub("", gold).strip(), _PERCENT.sub("", pred).strip()
+    sides = [_number(side) for side in _APPROX.sub("=", pred).split("=")]
+    if len(sides) > 1 and None not in sides and len(set(sides)) > 1:
+        return gold, pred, "an equation or approximation between numbers that differ is not an answer"
     if "=" in gold or _APPROX.search(gold) or _RELATION.search(gold):
         return gold, pred, None  # an equation or relation asked for: math-verify compares them
     if _APPROX.search(pred):
