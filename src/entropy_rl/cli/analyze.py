@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from entropy_rl.cli.app import app, fail, one_line
+from entropy_rl.cli.app import app, fail, log_path, one_line
 from entropy_rl.cli.output import drivers_line
 from entropy_rl.files import atomic_write_text, strict_json
 
@@ -16,7 +16,8 @@ from entropy_rl.files import atomic_write_text, strict_json
 @app.command()
 def report(
     run_dirs: list[Path] = typer.Argument(
-        ..., help="Run directories (entropy-rl or TRL) or verl file-logger .jsonl files."
+        ...,
+        parser=log_path, help="Run directories (entropy-rl or TRL) or verl file-logger .jsonl files."
     ),
     out: Path = typer.Option(..., "--out", help="Output directory for index.html and the PNGs."),
     baseline: Path = typer.Option(
@@ -37,7 +38,7 @@ def report(
 
 @app.command()
 def horizon(
-    out_dir: Path = typer.Argument(..., help="A compare or sweep output: DIR/<method>/seed<N>/ runs, GRPO among them."),
+    out_dir: Path = typer.Argument(..., parser=log_path, help="A compare or sweep output: DIR/<method>/seed<N>/ runs, GRPO among them."),
     out: Path = typer.Option(None, "--out", help="Where horizon.json and horizon.md go (default: DIR/horizon/)."),
 ) -> None:
     """Held-out pass@1 and pass@k by thirds of training, each method against the GRPO run of the
@@ -72,6 +73,7 @@ PERF_KEY = typer.Option(
 def fit(
     run_dir: Path = typer.Argument(
         ...,
+        parser=log_path,
         help="An entropy-rl run directory, or a log of verl (console, W&B output.log, file-logger .jsonl), "
         "TRL (console, trainer_state.json or its output directory), a W&B run folder or CSV export, "
         "or TensorBoard events.",
@@ -240,7 +242,7 @@ def status_lines(st) -> list[str]:
 
 @app.command()
 def watch(
-    log: Path = typer.Argument(..., help="A log being written: any input `fit` reads."),
+    log: Path = typer.Argument(..., parser=log_path, help="A log being written: any input `fit` reads."),
     interval: float = typer.Option(5.0, "--interval", min=0.01, max=3600, help="Seconds between reads."),
     warn_fraction: float = typer.Option(
         0.3, "--warn-fraction", min=0.0, max=1.0, help="Warn once when entropy falls below this fraction of its start."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import typer
 
@@ -38,6 +39,14 @@ def fail(msg: str) -> None:
     """Print ``error: msg`` on stderr and exit with status 2."""
     typer.secho(f"error: {msg}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
+
+
+def log_path(text: str) -> Path:
+    """A path argument of a command that reads logs: an empty one fails (``Path("")`` would be
+    the current directory, read without being named)."""
+    if not text.strip():
+        fail("an empty path: name a log file or folder")
+    return Path(text)
 
 
 @contextlib.contextmanager
