@@ -23,6 +23,7 @@ from _record import write_record  # noqa: E402
 
 # what a failing case of each file would mean
 MEANING = {
+    "test_hostile_logs.py": "a hang or a memory overrun, a traceback, an error not naming the file, or a wrong number read silently",
     "test_untrusted_runs.py": "code executed, a write through a planted link, raw HTML, a hang or a traceback",
     "test_run_dirs.py": "code executed from a checkpoint, or a traceback",
     "test_inputs.py": "a config or row not refused in one line, or a bomb not refused at once",

@@ -258,9 +258,14 @@ def _merge(path: Path, source: str, found: Iterable[tuple[int, dict]], notes: li
             if metrics.pop("step") != step:
                 disagree += 1
         check_row(path, f"step {step}", metrics)
-        if step in by_step and set(metrics) & set(by_step[step]) - {"step"}:
+        row = by_step.get(step)
+        if row is None:  # the reader's own dict becomes the row: no copy of a long log
+            metrics["step"] = step
+            by_step[step] = metrics
+            continue
+        if set(metrics) & set(row) - {"step"}:
             redone += 1
-        by_step.setdefault(step, {"step": step}).update(metrics)
+        row.update(metrics)
     if redone:
         notes.append(f"{redone} steps logged twice (a resumed run): the later values kept")
     if disagree:
@@ -455,23 +460,33 @@ def read_jsonl(path: Path, text: str, complete_only: bool = False) -> tuple[str,
     ``verl.utils.tracking.FileLogger``; the verl plug-in's ``entropy_rl/`` prefix removed), or,
     when its first line has no ``data``, flat rows with a ``step`` (``_step``, ``global_step``),
     e.g. an entropy-rl ``metrics.jsonl`` given as a file. The first line decides; every line must
-    then be of that kind."""
-    found = []
-    lines = text.split("\n")
+    then be of that kind. Lines are read one at a time."""
     if complete_only or not text.endswith("\n"):
-        torn = lines.pop()  # after the last newline: empty, or a line still being written
-        if torn.strip() and not complete_only:
-            lines.append(torn)
-    verl = None
-    for n, line in enumerate(lines, 1):
+        cut = text.rfind("\n") + 1  # after the last newline: empty, or a line still being written
+        if complete_only or not text[cut:].strip():
+            text = text[:cut]
+    kind: list[bool] = []  # [verl?], set by the first line
+    notes: list[str] = []
+    rows = _merge(path, "jsonl", _jsonl_rows(path, text, kind), notes)
+    return ("verl-jsonl" if not kind or kind[0] else "jsonl"), rows, notes
+
+
+def _jsonl_rows(path: Path, text: str, kind: list[bool]) -> Iterator[tuple[int, dict]]:
+    pos, n = 0, 0
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line, pos, n = text[pos:end], end + 1, n + 1
         if not line.strip():
             continue
+        verl = kind[0] if kind else None
         try:
             record = json.loads(line)
             if not isinstance(record, dict):
                 raise TypeError(f"a JSON {type(record).__name__}, not an object")
             if verl is None:
                 verl = "data" in record
+                kind.append(verl)
             if verl:
                 step, data = record["step"], record["data"]
                 if not isinstance(data, dict):
@@ -484,15 +499,12 @@ def read_jsonl(path: Path, text: str, complete_only: bool = False) -> tuple[str,
             if isinstance(e, LogFormatError):
                 raise
             shape = '{"step": ..., "data": {...}}' if verl else '{"step": ..., "metric": value, ...}'
-            kind = "verl file-logger" if verl else "JSONL metrics"
+            what = "verl file-logger" if verl else "JSONL metrics"
             why = "nested too deeply" if isinstance(e, RecursionError) else str(e)[:80]
-            raise LogFormatError(f"{path}:{n}: not a {kind} line ({shape}): {why}") from None
+            raise LogFormatError(f"{path}:{n}: not a {what} line ({shape}): {why}") from None
         row = {k.removeprefix("entropy_rl/"): v for k, v in data.items()}
         check_row(path, n, row)
-        found.append((step, row))
-    source = "verl-jsonl" if verl or verl is None else "jsonl"
-    notes: list[str] = []
-    return source, _merge(path, source, found, notes), notes
+        yield step, row
 
 
 def trainer_state_file(path: Path) -> Path | None:
