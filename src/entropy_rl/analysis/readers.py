@@ -300,14 +300,25 @@ def _clean_line(line: str) -> str:
     return _RAY_PREFIX.sub("", _ANSI.sub("", line))
 
 
-def looks_like_verl_console(text: str) -> bool:
-    """Some line, wherever it is in the file, is a verl ``step:N - key:value`` line."""
+def _step_lines(text: str) -> Iterator[tuple[int, re.Match]]:
+    """(line number, match) of each verl ``step:N - key:value`` line, wherever it is in the file:
+    only lines holding ``step:<digit>`` are cleaned and matched, each once."""
+    line_end, line_no, counted_to = -1, 0, 0
     for hint in _VERL_HINT.finditer(text):
+        if hint.start() <= line_end:
+            continue  # a line is read once, whatever number of `step:` it holds
         start = text.rfind("\n", 0, hint.start()) + 1
-        end = text.find("\n", hint.end())
-        if _VERL_STEP.search(_clean_line(text[start : end if end >= 0 else len(text)]).rstrip("\r")):
-            return True
-    return False
+        line_end = text.find("\n", hint.end())
+        line_end = len(text) if line_end < 0 else line_end
+        line_no += text.count("\n", counted_to, start)
+        counted_to = start
+        m = _VERL_STEP.search(_clean_line(text[start:line_end]).rstrip("\r"))
+        if m:
+            yield line_no + 1, m
+
+
+def looks_like_verl_console(text: str) -> bool:
+    return next(_step_lines(text), None) is not None
 
 
 def looks_like_trl_console(text: str) -> bool:
@@ -385,21 +396,11 @@ def read_verl_console(path: Path, text: str, complete_only: bool = False) -> tup
 
 
 def _verl_step_lines(path: Path, text: str) -> Iterator[tuple[int, dict]]:
-    line_end, line_no, counted_to = -1, 0, 0
-    for hint in _VERL_HINT.finditer(text):
-        if hint.start() <= line_end:
-            continue  # a line is read once, whatever number of `step:` it holds
-        start = text.rfind("\n", 0, hint.start()) + 1
-        line_end = text.find("\n", hint.end())
-        line_end = len(text) if line_end < 0 else line_end
-        line_no += text.count("\n", counted_to, start)
-        counted_to = start
-        m = _VERL_STEP.search(_clean_line(text[start:line_end]).rstrip("\r"))
-        if m:
-            digits = m.group(1)
-            if len(digits) > 16 or int(digits) >= MAX_STEP:
-                raise LogFormatError(f"{path}:{line_no + 1}: step `{digits[:20]}` is not a step number (over 2**53)")
-            yield int(digits), _fields(m.group(2))
+    for line_no, m in _step_lines(text):
+        digits = m.group(1)
+        if len(digits) > 16 or int(digits) >= MAX_STEP:
+            raise LogFormatError(f"{path}:{line_no}: step `{digits[:20]}` is not a step number (over 2**53)")
+        yield int(digits), _fields(m.group(2))
 
 
 def _initial_validation_of(text: str, tries: int = 5) -> dict:
