@@ -55,7 +55,21 @@ mib() { awk -v b="$1" 'BEGIN{printf "%.1f MiB", b / 1048576}'; }
 echo "  tree $(mib "$tree"), wheels $(mib "$wheels") ($(ls "$OUT"/wheels | wc -l) files), model parts $(mib "$p0") + $(mib "$p1")"
 echo "  send 1 (carry .gpu-bundle/wheels .gpu-bundle/model/part-0 .gpu-bundle/model/sha256 .gpu-bundle/model/name): $(mib "$send1")"
 echo "  send 2 (carry .gpu-bundle/model/part-1): $(mib "$send2")"
+# The manifest: every file of the bundle with its size, checksum and send, and each send's total
+# with the tracked tree (tests/test_gpu_check.py checks it against what gpu_check.sh opens).
+"$PY" - "$OUT" "$tree" "$LIMIT" <<'PYEOF'
+import hashlib, json, sys
+from pathlib import Path
+out, tree, limit = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+send2 = {"model/part-1"}
+files = {str(p.relative_to(out)): p for p in sorted(out.rglob("*")) if p.is_file() and p.name != "MANIFEST.json"}
+rows = {name: {"bytes": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+               "send": 2 if name in send2 else 1} for name, p in files.items()}
+sends = {str(k): tree + sum(r["bytes"] for r in rows.values() if r["send"] == k) for k in (1, 2)}
+manifest = {"limit_bytes": limit, "tree_bytes": tree, "send_bytes": sends, "files": rows}
+(out / "MANIFEST.json").write_text(json.dumps(manifest, indent=1) + "\n")
+PYEOF
 if (( send1 > LIMIT || send2 > LIMIT )); then
   echo "a send is over 64 MiB: carry fewer wheels, or shrink the tracked tree" >&2; exit 1
 fi
-echo "bundle ready in $OUT: both sends fit"
+echo "bundle ready in $OUT: both sends fit ($OUT/MANIFEST.json lists every file)"

@@ -26,6 +26,7 @@ from entropy_rl.train.experiment import run_experiment
 from entropy_rl.train.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "entropy-rl"  # where gpu_check.sh converts the model: absolute, whatever the cwd
 
 # Per part: (full size on the GPU, dry-run size on the CPU).
 SIZES = {
@@ -60,6 +61,7 @@ def every_loss(out: Path, size, device: str) -> dict:
             ROOT / "configs" / "quickstart.yaml",
             [
                 f"model.tiny.warmup_steps={size('warmup_steps')}",
+                f"model.cache_dir={CACHE}",
                 "model.fused_logits=true",
                 f"algorithm.loss={name}",
                 f"trainer.steps={size('loss_steps')}",
@@ -120,6 +122,7 @@ def smollm2_recipe(out: Path, size, device: str) -> dict:
     """GRPO and KL-Cov on SmolLM2-135M-Instruct on one-digit sums and differences
     (configs/smollm2-cpu.yaml, the CPU recipe), one seed each."""
     overrides = [
+        f"model.cache_dir={CACHE}",
         f"trainer.steps={size('smollm2_steps')}",
         f"trainer.device={device}",
         f"rollout.prompts_per_step={size('smollm2_prompts')}",
@@ -148,7 +151,7 @@ def main() -> None:
     ap.add_argument("--dry-run", action="store_true", help="CPU, tiny sizes: the same code paths.")
     ap.add_argument("--skip-smollm2", action="store_true", help="Leave out the SmolLM2 part.")
     args = ap.parse_args()
-    out = Path(args.out)
+    out = Path(args.out).resolve()  # every path written or read below is absolute from here on
     out.mkdir(parents=True, exist_ok=True)
     device = "cpu" if args.dry_run else "cuda"
     if device == "cuda" and not torch.cuda.is_available():

@@ -8,6 +8,7 @@
 # On a CPU: scripts/gpu_check.sh --dry-run --out DIR runs the same checks with tiny sizes in
 # this checkout's .venv (the tests do).
 set -euo pipefail
+caller=$PWD  # a relative --out is the caller's, made absolute before anything moves
 cd "$(dirname "$0")/.."
 STAGE=/tmp/entropy-rl
 mode=check; out=""; extra=()
@@ -38,6 +39,7 @@ if [ "$mode" = stage ]; then
   exit 0
 fi
 [ -n "$out" ] || { echo "gpu_check.sh: --out DIR is required" >&2; exit 2; }
+case "$out" in /*) ;; *) out="$caller/$out" ;; esac
 
 if [ "$mode" = dry ]; then
   PY=${PY:-.venv/bin/python}
@@ -45,7 +47,7 @@ else
   install_wheels
   export PYTHONPATH="$PWD/src:$STAGE/site${PYTHONPATH:+:$PYTHONPATH}"
   PY=python3
-  cache=.cache/entropy-rl
+  cache="$PWD/.cache/entropy-rl"
   if [ ! -f "$cache/smollm2-135m-instruct/config.json" ]; then
     [ -f "$STAGE/part-0" ] && [ -f .gpu-bundle/model/part-1 ] || { echo "model parts missing: send 1 (--stage), then send 2 carrying .gpu-bundle/model/part-1" >&2; exit 1; }
     gguf="$STAGE/$(cat "$STAGE/name")"

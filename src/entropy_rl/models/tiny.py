@@ -300,7 +300,9 @@ def check_shipped(task: Task, cfg: ModelConfig, shipped: Path, log=print) -> lis
 
 
 def machine() -> dict[str, str]:
-    """What a rebuild must share to be byte-identical: CPU model, torch and its threads."""
+    """What a rebuild must share to be byte-identical: CPU model, the instruction set torch's
+    kernels dispatch on (``AVX2``, ``AVX512``: two CPUs of one name may differ), torch and
+    transformers."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -311,7 +313,12 @@ def machine() -> dict[str, str]:
         pass
     import transformers
 
-    return {"cpu": cpu, "torch": torch.__version__, "transformers": transformers.__version__}
+    return {
+        "cpu": cpu,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
 
 
 def load_tiny_directory(path: Path) -> Policy:
