@@ -72,8 +72,11 @@ def read_bytes(path: str | Path, limit: int = MAX_TEXT_BYTES) -> bytes:
     naming it (a missing file stays ``FileNotFoundError``)."""
     path = Path(path)
     fd = _open_regular(path, os.O_RDONLY)
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(limit + 1)
+    try:
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:  # EIO and the like carry no file name: say which file
+        raise CheckpointError(f"{path} cannot be read: {e.strerror or e}") from None
     if len(data) > limit:
         raise CheckpointError(f"{path} is larger than the {limit}-byte limit: refused")
     return data

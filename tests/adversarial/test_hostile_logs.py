@@ -168,14 +168,15 @@ def test_report_and_watch_take_the_same_hostile_values_in_time(tmp_path, command
 # ----------------------------------------------------------------------------- 2. tracebacks become one line
 
 
-def _wandb_file(path: Path, items: list[list[tuple[str, str]]], flip: int | None = None) -> Path:
+def _wandb_file(path: Path, items: list[list[tuple[str, str]]], flip: int | None = None, steps=None) -> Path:
     """A .wandb file of history records, each of (key, value_json) items, written as W&B writes
     them: LevelDB log records in 32 KiB blocks (FULL, or FIRST/MIDDLE/LAST across blocks), each
-    with W&B's CRC-32 of its type byte and bytes; ``flip`` flips one byte of the first record."""
+    with W&B's CRC-32 of its type byte and bytes; ``flip`` flips one byte of the first record;
+    ``steps`` numbers the records (default 1, 2, ...)."""
     from wandb.proto import wandb_internal_pb2
 
     out = bytearray(b":W&B\xe1\xbe\x00")
-    for step, row in enumerate(items, 1):
+    for step, row in zip(steps or range(1, len(items) + 1), items, strict=True):
         rec = wandb_internal_pb2.Record()
         rec.history.step.num = step
         for k, v in row:
@@ -559,3 +560,43 @@ def test_run_names_reach_horizon_md_as_text(tmp_path):
     res = bounded("horizon", str(tmp_path / "cmp"))
     md = (tmp_path / "cmp" / "horizon" / "horizon.md").read_text()
     assert res.exit_code == 0 and "<img" not in md and "&lt;img" in md and "\\[a\\](javascript" in md, md
+
+
+def test_tensorboard_and_wandb_say_steps_logged_twice(tmp_path):
+    pytest.importorskip("crc32c")
+    pytest.importorskip("wandb")
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(str(tmp_path / "tb"))
+    for s in [*range(1, 41), *range(31, 41)]:
+        w.add_scalar("train/entropy", _h(s), s)
+        w.add_scalar("train/reward", _score(s), s)
+    w.close()
+    rows = _wandb_rows()
+    wandb = _wandb_file(tmp_path / "run-d.wandb", rows + rows[30:], steps=[*range(1, 41), *range(31, 41)])
+    for path in (tmp_path / "tb", wandb):
+        out = fits(bounded("fit", str(path), "--json"))
+        assert out["steps"] == 40 and any("10 steps logged twice" in n for n in out["notes"]), (path, out["notes"])
+
+
+def test_a_read_error_without_a_file_name_names_the_file(tmp_path, monkeypatch):
+    import os
+
+    path = _write(tmp_path / "a.log", "".join(verl_lines()))
+    real_fdopen = os.fdopen
+
+    class Broken:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            self.f.close()
+
+        def read(self, n):
+            raise OSError(5, "Input/output error")  # what a failing disk gives: no file name
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode="r", *a, **k: Broken(real_fdopen(fd, mode, *a, **k)))
+    one_line_error(bounded("fit", str(path), "--json"), path, "Input/output error")

@@ -610,7 +610,7 @@ def read_tensorboard(path: Path) -> tuple[list[dict], list[str]]:
     files = [path] if path.is_file() else sorted(path.rglob("events.out.tfevents.*"))
     budget = MAX_TEXT_BYTES
     by_step: dict[int, dict] = {}
-    redone = 0
+    redone: set[int] = set()
     for f in files:
         data = read_bytes(f, budget)
         budget -= len(data)
@@ -620,10 +620,12 @@ def read_tensorboard(path: Path) -> tuple[list[dict], list[str]]:
                 x = v.simple_value if kind == "simple_value" else _tensor_scalar(v.tensor) if kind == "tensor" else None
                 if x is None or not math.isfinite(x):
                     continue
-                row = by_step.setdefault(step_number(event.step, f"{f}: an event"), {})
-                redone += v.tag in row
+                step = step_number(event.step, f"{f}: an event")
+                row = by_step.setdefault(step, {})
+                if v.tag in row:
+                    redone.add(step)
                 row[v.tag] = float(x)
-    notes = [f"{redone} values logged twice for a step (a resumed run): the later values kept"] if redone else []
+    notes = [f"{len(redone)} steps logged twice (a resumed run): the later values kept"] if redone else []
     return _merge(path, "tensorboard", list(by_step.items()), notes), notes
 
 
