@@ -93,8 +93,8 @@ bench: setup-all
 	$(PY) benchmarks/bench_step.py --json runs/bench/bench_step.json
 	$(VENV)/bin/entropy-rl bandit --out runs/bench/bandit
 
-# The GPU check's luggage (.gpu-bundle/: wheels the GPU image lacks, the SmolLM2 GGUF in two parts
-# that fit two sends of 64 MiB) and the check itself; docs/gpu.md says how to run them.
+# The GPU check's luggage (.gpu-bundle/: wheels the GPU image lacks, the SmolLM2 GGUF in three parts
+# that fit three sends of 64 MiB) and the check itself; docs/gpu.md says how to run them.
 gpu-bundle: setup-all
 	PY=$(PY) scripts/gpu_bundle.sh
 

@@ -33,6 +33,7 @@ def write_record(path: str | Path | None, results: dict) -> None:
         "machine": {
             "cpu": cpu_model(),
             "cores": os.cpu_count(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,

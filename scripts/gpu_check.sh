@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The GPU check, prepared to run in two sends of the device tool (see docs/gpu.md):
+# The GPU check, prepared to run in three sends of the device tool (see docs/gpu.md):
 #   send 1:  scripts/gpu_check.sh --stage
 #            carry: .gpu-bundle/wheels .gpu-bundle/model/part-0 .gpu-bundle/model/sha256 .gpu-bundle/model/name
 #            installs the wheels into /tmp/entropy-rl/site and keeps the first model part there
-#   send 2:  scripts/gpu_check.sh --out "$OUT"          carry: .gpu-bundle/model/part-1
+#   send 2:  scripts/gpu_check.sh --stage              carry: .gpu-bundle/model/part-1
+#            keeps the second model part there
+#   send 3:  scripts/gpu_check.sh --out "$OUT"         carry: .gpu-bundle/model/part-2
 #            joins the model, converts it once, and runs scripts/gpu_check.py (about 8 minutes)
 # On a CPU: scripts/gpu_check.sh --dry-run --out DIR runs the same checks with tiny sizes in
 # this checkout's .venv (the tests do).
@@ -32,10 +34,18 @@ install_wheels() {
     --target "$STAGE/site" .gpu-bundle/wheels/*
 }
 
+keep_parts() {  # whatever model files this send carried
+  mkdir -p "$STAGE"
+  for f in .gpu-bundle/model/part-0 .gpu-bundle/model/part-1 .gpu-bundle/model/part-2 .gpu-bundle/model/sha256 .gpu-bundle/model/name; do
+    [ -f "$f" ] && cp "$f" "$STAGE/"
+  done
+  return 0
+}
+
 if [ "$mode" = stage ]; then
-  install_wheels
-  cp .gpu-bundle/model/part-0 .gpu-bundle/model/sha256 .gpu-bundle/model/name "$STAGE/"
-  echo "[stage] done: first model part kept in $STAGE; now send 2 with .gpu-bundle/model/part-1"
+  [ -d .gpu-bundle/wheels ] && install_wheels
+  keep_parts
+  echo "[stage] kept in $STAGE: $(cd "$STAGE" && ls part-* 2>/dev/null | tr '\n' ' ')"
   exit 0
 fi
 [ -n "$out" ] || { echo "gpu_check.sh: --out DIR is required" >&2; exit 2; }
@@ -49,9 +59,12 @@ else
   PY=python3
   cache="$PWD/.cache/entropy-rl"
   if [ ! -f "$cache/smollm2-135m-instruct/config.json" ]; then
-    [ -f "$STAGE/part-0" ] && [ -f .gpu-bundle/model/part-1 ] || { echo "model parts missing: send 1 (--stage), then send 2 carrying .gpu-bundle/model/part-1" >&2; exit 1; }
+    keep_parts
+    for i in 0 1 2; do
+      [ -f "$STAGE/part-$i" ] || { echo "model part $i missing: sends 1 and 2 (--stage), then send 3 carrying .gpu-bundle/model/part-2" >&2; exit 1; }
+    done
     gguf="$STAGE/$(cat "$STAGE/name")"
-    cat "$STAGE/part-0" .gpu-bundle/model/part-1 | xz -d > "$gguf"
+    cat "$STAGE/part-0" "$STAGE/part-1" "$STAGE/part-2" | xz -d > "$gguf"
     echo "$(cat "$STAGE/sha256")  $gguf" | sha256sum -c --quiet || { echo "the joined model does not match its checksum" >&2; exit 1; }
     "$PY" -c "import sys; from entropy_rl.models.smollm2 import smollm2_directory; smollm2_directory(sys.argv[1], src=sys.argv[2])" "$cache" "$gguf"
   fi
