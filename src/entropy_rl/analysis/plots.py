@@ -384,3 +384,20 @@ def plot_bandit(result: BanditResult, path: str | Path) -> Path:
     _savefig(fig, path, 120)
     plt.close(fig)
     return path
+
+
+def plot_backtest(summary: dict, path: str | Path) -> Path:
+    """Median absolute error of each forecaster against the cutoff fraction (``summary``: fraction
+    → forecaster → figures, as ``analysis.backtest.summarize`` gives for all runs)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    names = sorted({n for per in summary.values() for n in per})
+    for name in names:
+        pts = sorted((float(f), per[name]["median_abs_error"]) for f, per in summary.items() if name in per)
+        if pts:
+            x, y = zip(*pts, strict=True)
+            ax.plot(x, y, marker="o", label=f"{name}", lw=2.5 if name == "naive" else 1.5)
+    ax.set_xticks(sorted({float(f) for f in summary}))
+    ax.set_xticklabels([f"{float(f):.0%}" for f in sorted(summary, key=float)])
+    return save_figure(fig, ax, Path(path), "part of the run seen (cutoff)", "median |forecast − last score|",
+                       "Forecast error against cutoff, per forecaster")  # fmt: skip

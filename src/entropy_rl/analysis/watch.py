@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from entropy_rl.analysis.readers import Log, read_log
+from entropy_rl.core.forecast import NAIVE_LAST
 from entropy_rl.core.law import EntropyLaw, Forecast, fit_entropy_law, forecast
 from entropy_rl.files import MAX_TEXT_BYTES
 
@@ -34,6 +35,9 @@ class Status:
     perf_now: float | None = None
     law: EntropyLaw | None = None
     forecast: Forecast | None = None
+    naive: float | None = None
+    """The naive forecast (the mean of the last 3 scores): the backtest's default, which no other
+    forecaster beat (docs/results/forecast-backtest/)."""
     horizon: str = ""
     waiting: str | None = None  # why there is nothing (yet) to show
 
@@ -51,6 +55,7 @@ def status_of(log: Log, perf_key: str | None = None, total_steps: int | None = N
         st.entropy_start, st.entropy_now = float(np.median(h[:ENDS])), float(np.median(h[-ENDS:]))
     perf = [r[key] for r in rows if r.get(key) is not None]
     st.perf_now = float(perf[-1]) if perf else None
+    st.naive = float(np.mean(perf[-NAIVE_LAST:])) if perf else None
     pts = [(r["step"], r["entropy"], r[key]) for r in rows if r.get("entropy") is not None and r.get(key) is not None]
     if len(pts) < 2 or h.size < 3:
         st.waiting = f"{len(pts)} steps with both entropy and {key}, {h.size} with entropy"

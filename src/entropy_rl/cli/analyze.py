@@ -57,6 +57,42 @@ def horizon(
     typer.echo(f"horizon: {md}")
 
 
+@app.command()
+def backtest(
+    logs: list[Path] = typer.Argument(..., parser=log_path, help="Runs and logs: anything `fit` reads."),
+    fractions: str = typer.Option("0.1,0.25,0.5", "--fractions", help="Cutoffs, as parts of each run."),
+    out: Path = typer.Option(None, "--out", help="Where backtest.json, backtest.md and the plot go."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+) -> None:
+    """Each forecaster (naive, a curve of score against step, the law at the extrapolated entropy,
+    the law's ceiling, a blend) sees each run up to each cutoff and forecasts its last score:
+    errors, how often each beats naive, and 90 % intervals calibrated leave-one-run-out."""
+    import tempfile
+
+    from entropy_rl.analysis.backtest import run_series, write_backtest
+    from entropy_rl.analysis.runs import load_run
+
+    try:
+        cuts = tuple(float(f) for f in fractions.split(",") if f.strip())
+    except ValueError:
+        fail(f"--fractions: expected comma-separated numbers, got {fractions!r}")
+    if not cuts or any(not 0 < f < 1 for f in cuts):
+        fail(f"--fractions: each must lie in (0, 1), got {fractions!r}")
+    try:
+        series = [run_series(load_run(p)) for p in logs]
+        with tempfile.TemporaryDirectory() as tmp:
+            result = write_backtest(series, out or tmp, cuts)
+            md = (Path(out or tmp) / "backtest.md").read_text()
+    except (OSError, ValueError) as e:
+        fail(one_line(e))
+    if as_json:
+        typer.echo(strict_json({k: result[k] for k in ("runs", "summary", "by_kind", "by_source", "default")}))
+        return
+    typer.echo(md.rstrip())
+    if out:
+        typer.echo(f"backtest: {out / 'backtest.json'}")
+
+
 ENTROPY_KEY = typer.Option(
     None, "--entropy-key", help="The log's entropy key (default: detected, e.g. actor/entropy, entropy)."
 )
@@ -88,6 +124,7 @@ def fit(
     """Fit R = −a·exp(H) + b on a run and forecast its final performance from its first quarter:
     the entropy's decay extrapolated to the last step, the law fitted on the quarter applied to it
     (with a bootstrap interval). Then the run's entropy budget and verdicts."""
+    from entropy_rl.analysis.backtest import run_forecasts
     from entropy_rl.analysis.runs import load_run
     from entropy_rl.analysis.stats import (
         aggregate_by_method,
@@ -105,6 +142,7 @@ def fit(
         run = load_run(run_dir, entropy_key=entropy_key, perf_key=metric)
         metric = metric or run.performance_key
         summary = fit_json(run, metric=metric, fraction=fraction)
+        summary["forecasters"] = run_forecasts(run, fraction, metric)
     except (OSError, ValueError) as e:
         fail(one_line(e))
     if as_json:  # the object even when the law cannot be fitted: `law` null, `law_error` says why
@@ -176,8 +214,38 @@ def fit_lines(s: dict) -> list[str]:
             )
         if fc["warning"]:
             lines.append(f"warning: {fc['warning']}")
+    lines += forecaster_lines(s["forecasters"], fc["fraction"])
     lines += [f"note: {n}" for n in s["notes"]]
     return lines
+
+
+def forecaster_lines(fs: dict, fraction: float) -> list[str]:
+    """The default forecaster's forecast with its calibrated interval and backtest figures, and
+    the law's beside it when the default is not the law."""
+    if not fs.get("default"):
+        return [f"forecasters: {fs.get('unlike_backtest')}"] if fs.get("unlike_backtest") else []
+    default, figs = fs["default"], fs["backtest"]["figures"]
+    out = []
+    for name in dict.fromkeys([default, "law"]):
+        f = fs["forecasts"].get(name, {})
+        head = f"{'default forecast' if name == default else 'the law, beside it'} ({name}, from the first {fraction:.0%})"
+        if f.get("value") is None:
+            out.append(f"{head}: none: {f.get('reason')}")
+            continue
+        iv = f["interval"] or [None, None]
+        fig = figs.get(name)
+        versus = "" if name == "naive" else f", beats naive on {fig['beats_naive']} of {fig['runs']} runs" if fig else ""
+        checked = (
+            f"; backtest at 25 %: median error {_f(fig['median_abs_error'], '.3f')}{versus}, 90 % interval covered "
+            f"{_f(fig['coverage'], '.0%')} of {fig['coverage_runs']} runs (leave-one-run-out)" if fig else ""
+        )
+        out.append(f"{head}: {_f(f['value'])} (calibrated 90 % [{_f(iv[0])}, {_f(iv[1])}]){checked}")
+    if default == "naive":
+        out.append("no forecaster beat the naive one (the mean of the last 3 scores seen) in the backtest: "
+                   "docs/results/forecast-backtest/")
+    if fs.get("unlike_backtest"):
+        out.append(f"caution: {fs['unlike_backtest']}")
+    return out
 
 
 @app.command()
@@ -222,6 +290,8 @@ def status_lines(st) -> list[str]:
     )
     perf = f"{st.perf_key} {_f(st.perf_now)}" if st.perf_now is not None else f"{st.perf_key}: none yet"
     lines = [f"step {st.step} ({st.source}, {st.rows} rows) | {ent} | {perf}"]
+    if st.naive is not None:
+        lines.append(f"naive forecast (the backtest's default): {_f(st.naive)}, the mean of the last 3 scores")
     if st.waiting:
         lines.append(f"law: waiting ({st.waiting})")
         return lines
