@@ -311,7 +311,8 @@ def safety_figures(summary: dict) -> list[str]:
     alone = table["math_verify_alone"]
     return [
         f"- {suite['cases_tried']} cases tried in `tests/adversarial/`, {suite['cases_failed']} failed: no answer "
-        "accepted wrongly, no code executed, no limit overrun.",
+        "accepted wrongly, no code executed, no limit overrun, no hostile log that hung, overran its memory, "
+        "gave a traceback or a silently wrong number.",
         f"- The verifier table: {table['pairs']} pairs, {table['accepted_wrongly']} accepted wrongly, "
         f"{table['rejected_wrongly']} rejected wrongly; math-verify alone, on the same pairs: "
         f"{alone['accepted_wrongly']} accepted wrongly, {alone['rejected_wrongly']} rejected wrongly.",
