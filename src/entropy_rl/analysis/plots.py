@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,9 +21,11 @@ from entropy_rl.analysis.stats import (
     pass_k,
     trailing_mean,
 )
-from entropy_rl.core.bandit import BanditResult
 from entropy_rl.core.law import fit_entropy_law
 from entropy_rl.files import write_bytes
+
+if TYPE_CHECKING:  # core.bandit needs torch; the analysis does not
+    from entropy_rl.core.bandit import BanditResult
 
 
 def _plt():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from entropy_rl.cli.app import app, fail, log_path, one_line
+from entropy_rl.cli.app import app, fail, log_path, needs_extra, one_line
 from entropy_rl.cli.output import drivers_line
 from entropy_rl.files import atomic_write_text, strict_json
 
@@ -260,7 +260,9 @@ def bandit(
     import numpy as np
 
     from entropy_rl.analysis.plots import plot_bandit
-    from entropy_rl.core.bandit import run_bandit, summarise
+
+    with needs_extra("bandit"):
+        from entropy_rl.core.bandit import run_bandit, summarise
 
     res = run_bandit(trials, actions, lr)
     typer.echo(summarise(res))

@@ -15,6 +15,7 @@ app = typer.Typer(
 
 # packages of the `train` extra: a command that needs one says how to install it
 TRAIN_PACKAGES = {
+    "torch",
     "pydantic",
     "yaml",
     "transformers",
