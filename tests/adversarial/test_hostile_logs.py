@@ -420,7 +420,7 @@ def test_tensorboard_files_are_bounded_like_any_log(tmp_path, monkeypatch):
     pytest.importorskip("crc32c")
     from torch.utils.tensorboard import SummaryWriter
 
-    import entropy_rl.analysis.readers as readers
+    import entropy_rl.analysis.readers.tensorboard as readers
 
     w = SummaryWriter(str(tmp_path / "tb"))
     for s in range(1, 41):
