@@ -250,6 +250,17 @@ def backtest_markdown(result: dict) -> str:
                 f"{_f(v['mean_abs_error'])} | {v['beats_naive']} / {v['ties_naive']} / {v['loses_to_naive']} | "
                 f"{cov} | {_f(v['median_width'])} |"
             )
+    lines += ["", "By whose runs, at each cutoff (median abs. error; beats / ties / loses to naive; coverage):", "",
+              "| runs | cutoff | " + " | ".join(sorted(FORECASTERS)) + " |", "| --- " * (2 + len(FORECASTERS)) + "|"]
+    for ours, per_f in sorted(result["by_source"].items(), reverse=True):
+        for f, per in per_f.items():
+            cells = []
+            for name in sorted(FORECASTERS):
+                v = per.get(name)
+                cells.append("–" if v is None else f"{v['median_abs_error']:.3f} ({v['beats_naive']}/{v['ties_naive']}/"
+                             f"{v['loses_to_naive']}; {_f(v['coverage'], '.0%')} of {v['coverage_runs']})")
+            who = "ours" if ours == "True" else "others'"
+            lines.append(f"| {who} | {float(f):.0%} | " + " | ".join(cells) + " |")
     d = result["default"]
     lines += ["", f"Default forecaster: **{d['forecaster']}** (rule: {DEFAULT_RULE})."]
     return "\n".join(lines) + "\n"

@@ -229,6 +229,9 @@ def forecaster_lines(fs: dict, fraction: float) -> list[str]:
     for name in dict.fromkeys([default, "law"]):
         f = fs["forecasts"].get(name, {})
         head = f"{'default forecast' if name == default else 'the law, beside it'} ({name}, from the first {fraction:.0%})"
+        if name == default and fs.get("unlike_backtest"):  # unlike the runs it was checked on: no number
+            out.append(f"{head}: none: {fs['unlike_backtest']}")
+            continue
         if f.get("value") is None:
             out.append(f"{head}: none: {f.get('reason')}")
             continue
@@ -243,8 +246,6 @@ def forecaster_lines(fs: dict, fraction: float) -> list[str]:
     if default == "naive":
         out.append("no forecaster beat the naive one (the mean of the last 3 scores seen) in the backtest: "
                    "docs/results/forecast-backtest/")
-    if fs.get("unlike_backtest"):
-        out.append(f"caution: {fs['unlike_backtest']}")
     return out
 
 
