@@ -135,7 +135,7 @@ def frontier_findings(rows: list[dict], name: Callable[[str], str] = str) -> lis
     return out
 
 
-def plot_frontier(rows: list[dict], baseline: list[dict] | None, path: Path) -> Path:
+def plot_frontier(rows: list[dict], baseline: list[dict] | None, path: Path) -> Path | None:
     """Final held-out entropy against pass@1 (left) and pass@k (right): one line per family
     through its strengths (95 % intervals over seeds), GRPO, the initial policy's temperature curve."""
     plt = _plt()
@@ -173,9 +173,9 @@ def plot_frontier(rows: list[dict], baseline: list[dict] | None, path: Path) -> 
     unique = dict(zip(labels, handles, strict=True))
     axes[0][-1].legend(unique.values(), unique.keys(), fontsize=7, loc="best")
     fig.tight_layout()
-    _savefig(fig, path, 110)
+    drawn = _savefig(fig, path, 110)
     plt.close(fig)
-    return path
+    return path if drawn else None
 
 
 def write_frontier(out: str | Path) -> Path:

@@ -338,18 +338,35 @@ def drivers_html(drivers: dict[str, list[dict]]) -> str:
     )
 
 
-def figures_html(figs: list[Path]) -> str:
+def figures_html(figs: list[Path], missing: list[str] | None = None) -> str:
+    note = (
+        f"<p class='keys'>Not drawn: these runs do not log {esc(', '.join(missing))}. entropy-rl's trainer logs "
+        "them, and so do its TRL and verl plug-ins (docs/trl.md, docs/verl.md).</p>"
+        if missing
+        else ""
+    )
     items = "".join(
         f"<figure class='{'wide' if f.stem in WIDE else ''}'><img src='{esc(f.name)}' "
         f"alt='{esc(f.stem)}'><figcaption><b>{esc(f.stem.replace('_', ' '))}.</b> "
         f"{esc(CAPTIONS.get(f.stem, ''))}</figcaption></figure>"
         for f in figs
     )
-    return f"<h2>Plots</h2><div class='plots'>{items}</div>"
+    return f"<h2>Plots</h2>{note}<div class='plots'>{items}</div>"
+
+
+def verdicts_html(verdict_lines: list[str] | dict[str, list[str]]) -> str:
+    """One list of verdicts, or, for runs that are not methods × seeds of one experiment, one list
+    per run under its name."""
+    if isinstance(verdict_lines, dict):
+        return "<div id='verdicts'>" + "".join(
+            f"<h3>{esc(name)}</h3><ul class='run-verdicts'>{''.join(f'<li>{esc(v)}</li>' for v in lines)}</ul>"
+            for name, lines in verdict_lines.items()
+        ) + "</div>"
+    return f'<ul id="verdicts">{"".join(f"<li>{esc(v)}</li>" for v in verdict_lines)}</ul>'
 
 
 def render(
-    verdict_lines: list[str],
+    verdict_lines: list[str] | dict[str, list[str]],
     summary: dict,
     paired: list[str],
     per_run_rows: list[tuple[str, dict[str, float]]],
@@ -358,6 +375,7 @@ def render(
     drivers: dict[str, list[dict]],
     figs: list[Path],
     evals: dict,
+    missing: list[str] | None = None,
 ) -> str:
     """The whole page."""
     keys = sorted({k for v in summary.values() for k in v if k in COLUMNS or PASS_KEY.fullmatch(k)})
@@ -379,7 +397,7 @@ def render(
     return f"""<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>entropy-rl report</title><style>{STYLE}</style></head><body>
 <h1>entropy-rl report</h1>
-<h2>What the runs show</h2><ul id="verdicts">{"".join(f"<li>{esc(v)}</li>" for v in verdict_lines)}</ul>
+<h2>What the runs show</h2>{verdicts_html(verdict_lines)}
 <h2>By method (mean ± sample std over seeds, ddof = 1)</h2>
 <p>Hover a column name for its unit and its key in <code>summary.json</code>. Final entropy and training
 accuracy are means of the last 5 steps; held-out figures are the last evaluation. ΔH first order + ΔH
@@ -390,7 +408,7 @@ higher order = the run's whole entropy change on the probe batch.</p>
 {law_table(laws)}
 {baseline_table(baseline)}
 {drivers_html(drivers)}
-{figures_html(figs)}
+{figures_html(figs, missing)}
 {ev}
 <p class="keys">Keys in <code>summary.json</code>: {footnote}.</p>
 </body></html>"""

@@ -39,15 +39,32 @@ def _plt():
     return plt
 
 
-def _savefig(fig, path: Path, dpi: int) -> None:
-    """Render to memory, then write atomically (a planted link at ``path`` is replaced, not followed)."""
+def _savefig(fig, path: Path, dpi: int) -> bool:
+    """Render to memory, then write atomically (a planted link at ``path`` is replaced, not
+    followed). Panels with no data are left out, and a figure with none is not written (False):
+    a log of another engine lacks most diagnostics. Log axes get plain tick labels (1, 2, 4, 8):
+    with mathtext off for safety, matplotlib's default would print ``$\\mathdefault{2^{0}}$``."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    for ax in list(fig.axes):
+        if not ax.has_data():
+            fig.delaxes(ax)
+            continue
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "log":
+                axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                axis.set_minor_formatter(NullFormatter())
+    if not fig.axes:
+        _plt().close(fig)
+        return False
     buf = io.BytesIO()
     fig.savefig(buf, dpi=dpi, format="png", bbox_inches="tight")
     write_bytes(path, buf.getvalue())
+    return True
 
 
-def save_figure(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legend_size: int = 8) -> Path:
-    """Label, lay out, save and close a figure."""
+def save_figure(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legend_size: int = 8) -> Path | None:
+    """Label, lay out, save and close a figure; None (nothing written) when it has no data."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -57,9 +74,9 @@ def save_figure(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legen
     elif handles:
         ax.legend(fontsize=legend_size)
     fig.tight_layout()
-    _savefig(fig, path, 110)
+    drawn = _savefig(fig, path, 110)
     _plt().close(fig)
-    return path
+    return path if drawn else None
 
 
 def short(method: str, width: int = 30) -> str:
@@ -83,7 +100,7 @@ SMOOTH_MIN_POINTS = 40
 SMOOTH_SHARE = 0.05
 
 
-def plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, title: str) -> Path:
+def plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, title: str) -> Path | None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -116,7 +133,7 @@ def plot_series(runs: list[Run], keys: list[str], ylabel: str, path: Path, title
 _PERFORMANCE_LABELS = {"eval_accuracy": "held-out accuracy or score", "reward": "training reward"}
 
 
-def plot_law(runs: list[Run], path: Path) -> Path:
+def plot_law(runs: list[Run], path: Path) -> Path | None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -174,7 +191,7 @@ def _scatter_by_method(
     return points
 
 
-def plot_entropy_change(runs: list[Run], path: Path) -> Path:
+def plot_entropy_change(runs: list[Run], path: Path) -> Path | None:
     """Each step's measured entropy change against its first-order prediction, with y = x."""
     fig, ax = _plt().subplots(figsize=(5.2, 5.0))
     points = _scatter_by_method(ax, runs, lambda r: entropy_changes(r)[1:])
@@ -191,12 +208,13 @@ def plot_entropy_change(runs: list[Run], path: Path) -> Path:
     )
 
 
-def plot_covariance_entropy_change(runs: list[Run], path: Path) -> Path:
+def plot_covariance_entropy_change(runs: list[Run], path: Path) -> Path | None:
     """Each step's batch covariance Cov(log π, A) against the measured entropy change."""
     fig, ax = _plt().subplots(figsize=(5.2, 5.0))
     _scatter_by_method(ax, runs, covariance_and_entropy_change)
-    ax.axhline(0.0, color="k", lw=0.5)
-    ax.axvline(0.0, color="k", lw=0.5)
+    if ax.has_data():  # reference lines only beside data: they alone would count as a drawn panel
+        ax.axhline(0.0, color="k", lw=0.5)
+        ax.axvline(0.0, color="k", lw=0.5)
     return save_figure(
         fig,
         ax,
@@ -207,7 +225,7 @@ def plot_covariance_entropy_change(runs: list[Run], path: Path) -> Path:
     )
 
 
-def plot_entropy_budget(runs: list[Run], path: Path) -> Path:
+def plot_entropy_budget(runs: list[Run], path: Path) -> Path | None:
     """Cumulative measured ΔH (solid) against its first-order part (dashed), mean over seeds."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 4.0))
@@ -223,7 +241,8 @@ def plot_entropy_budget(runs: list[Run], path: Path) -> Path:
         pred = np.mean([np.cumsum(p[:n]) for _, p, _ in changes], axis=0)
         ax.plot(steps, meas, color=c, label=f"{short(method)}: measured")
         ax.plot(steps, pred, color=c, ls="--", label=f"{short(method)}: first order")
-    ax.axhline(0.0, color="k", lw=0.5)
+    if ax.has_data():
+        ax.axhline(0.0, color="k", lw=0.5)
     return save_figure(
         fig,
         ax,
@@ -235,7 +254,7 @@ def plot_entropy_budget(runs: list[Run], path: Path) -> Path:
     )
 
 
-def plot_pass_at_k(runs: list[Run], path: Path) -> Path:
+def plot_pass_at_k(runs: list[Run], path: Path) -> Path | None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 4.0))
     for method, group in by_method(runs).items():
@@ -254,7 +273,7 @@ def plot_pass_at_k(runs: list[Run], path: Path) -> Path:
     )
 
 
-def plot_entropy_links(runs: list[Run], path: Path) -> Path:
+def plot_entropy_links(runs: list[Run], path: Path) -> Path | None:
     """Held-out diversity and calibration against held-out entropy, one line per run."""
     plt = _plt()
     fig, axes = plt.subplots(1, len(ENTROPY_LINKED), figsize=(4.2 * len(ENTROPY_LINKED), 3.8))
@@ -277,12 +296,12 @@ def plot_entropy_links(runs: list[Run], path: Path) -> Path:
         axes[0].legend(fontsize=8)
     fig.suptitle("Entropy, diversity and calibration at each held-out evaluation")
     fig.tight_layout()
-    _savefig(fig, path, 110)
+    drawn = _savefig(fig, path, 110)
     plt.close(fig)
-    return path
+    return path if drawn else None
 
 
-def plot_temperature_baseline(runs: list[Run], sweep: list[dict[str, float]], path: Path) -> Path:
+def plot_temperature_baseline(runs: list[Run], sweep: list[dict[str, float]], path: Path) -> Path | None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]

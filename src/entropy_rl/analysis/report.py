@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from entropy_rl.analysis.backtest import run_forecasts
 from entropy_rl.analysis.frontier import SEP, frontier_rows, plot_frontier
 from entropy_rl.analysis.page import render
 from entropy_rl.analysis.plots import (
@@ -39,36 +40,13 @@ def write_report(
         raise ValueError("report needs at least one run directory")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    figs = [
-        plot_series(runs, ["entropy"], "entropy (nats/token)", out / "entropy.png", "Policy entropy"),
-        plot_series(
-            runs,
-            ["accuracy", "eval_accuracy"],
-            "accuracy",
-            out / "accuracy.png",
-            "Accuracy (solid: training batch, dashed: held-out)",
-        ),
-        plot_law(runs, out / "law.png"),
-        plot_series(runs, ["covariance"], "Cov(log π, A)", out / "covariance.png", "Covariance per step"),
-        plot_entropy_change(runs, out / "entropy_change.png"),
-        plot_covariance_entropy_change(runs, out / "covariance_entropy_change.png"),
-        plot_entropy_budget(runs, out / "entropy_budget.png"),
-        plot_series(
-            runs,
-            ["entropy_pos", "entropy_neg"],
-            "entropy",
-            out / "entropy_by_sign.png",
-            "Entropy of A > 0 (solid) and A < 0 (dashed) tokens",
-        ),
-        plot_pass_at_k(runs, out / "pass_at_k.png"),
-        plot_entropy_links(runs, out / "entropy_diversity_calibration.png"),
-    ]
-    if baseline:
-        figs.append(plot_temperature_baseline(runs, baseline, out / "temperature_baseline.png"))
+    figs = _figures(runs, out, baseline)
+    missing = [DIAGNOSTICS[p.name] for p, drawn in figs.items() if drawn is None and p.name in DIAGNOSTICS]
     per_run = run_metrics(runs, baseline)
     summary = aggregate_by_method(runs, per_run)
+    drawn = [f for f in figs.values() if f is not None]
     if any(SEP in r.method for r in runs):  # a sweep (FAMILY@STRENGTH): its frontier too
-        figs.append(plot_frontier(frontier_rows(summary), baseline, out / "frontier.png"))
+        drawn.append(plot_frontier(frontier_rows(summary), baseline, out / "frontier.png"))
     laws = {}
     for run in runs:
         try:
@@ -105,15 +83,75 @@ def write_report(
     )
     per_run_rows = [(str(r.path), v) for r, v in zip(runs, per_run, strict=True)]
     page = render(
-        verdicts({"methods": summary, "temperature_baseline": baseline, "token_drivers": drivers}),
+        run_verdicts(runs) or verdicts({"methods": summary, "temperature_baseline": baseline, "token_drivers": drivers}),
         summary,
         paired_with_grpo(summary),
         per_run_rows,
         laws,
         baseline,
         drivers,
-        figs,
+        [f for f in drawn if f is not None],
         evals,
+        missing,
     )
     atomic_write_text(out / "index.html", page)
     return out / "index.html"
+
+
+# Figures of diagnostics that other engines do not log: when no run has the data, the page says
+# so once instead of drawing an empty panel.
+DIAGNOSTICS = {
+    "covariance.png": "the covariance per step",
+    "entropy_change.png": "the predicted and measured entropy change",
+    "covariance_entropy_change.png": "the covariance against the entropy change",
+    "entropy_budget.png": "the entropy budget",
+    "entropy_by_sign.png": "the entropy by advantage sign",
+    "pass_at_k.png": "held-out pass@k",
+    "entropy_diversity_calibration.png": "held-out diversity and calibration",
+}
+
+
+def _figures(runs: list, out: Path, baseline) -> dict[Path, Path | None]:
+    """Every figure the report can draw: path -> the path drawn, or None where no run has its data."""
+    pairs = [
+        (out / "entropy.png", lambda p: plot_series(runs, ["entropy"], "entropy (nats/token)", p, "Policy entropy")),
+        (out / "accuracy.png", lambda p: plot_series(
+            runs, ["accuracy", "eval_accuracy"], "accuracy", p, "Accuracy (solid: training batch, dashed: held-out)")),
+        (out / "law.png", lambda p: plot_law(runs, p)),
+        (out / "covariance.png", lambda p: plot_series(runs, ["covariance"], "Cov(log π, A)", p, "Covariance per step")),
+        (out / "entropy_change.png", lambda p: plot_entropy_change(runs, p)),
+        (out / "covariance_entropy_change.png", lambda p: plot_covariance_entropy_change(runs, p)),
+        (out / "entropy_budget.png", lambda p: plot_entropy_budget(runs, p)),
+        (out / "entropy_by_sign.png", lambda p: plot_series(
+            runs, ["entropy_pos", "entropy_neg"], "entropy", p, "Entropy of A > 0 (solid) and A < 0 (dashed) tokens")),
+        (out / "pass_at_k.png", lambda p: plot_pass_at_k(runs, p)),
+        (out / "entropy_diversity_calibration.png", lambda p: plot_entropy_links(runs, p)),
+    ]  # fmt: skip
+    if baseline:
+        pairs.append((out / "temperature_baseline.png", lambda p: plot_temperature_baseline(runs, baseline, p)))
+    return {path: draw(path) for path, draw in pairs}
+
+
+def run_verdicts(runs: list) -> dict[str, list[str]] | None:
+    """For runs that are not methods × seeds of one experiment (another engine's logs among them),
+    each run's own verdicts (collapse, law fit) and its forecast beside the naive one; else None."""
+    if len(runs) < 2 or all(r.source == "entropy-rl" for r in runs):
+        return None
+    out = {}
+    for r in runs:
+        lines = verdicts({"methods": aggregate_by_method([r], run_metrics([r]))})
+        fs = run_forecasts(r)
+        law, naive = fs["forecasts"].get("law", {}), fs["forecasts"].get("naive", {})
+        if naive.get("value") is not None:
+            beside = (f"the law {law['value']:.3f}" if law.get("value") is not None
+                      else f"no law forecast ({law.get('reason') or 'no score'})")  # fmt: skip
+            reached = r.series(r.performance_key)[1]
+            lines.append(
+                f"Forecast of the last score from the first quarter: naive (the backtest's default) "
+                f"{naive['value']:.3f}, {beside}; the run reached {reached[-1]:.3f}."
+            )
+        else:
+            why = naive.get("reason") or fs.get("unlike_backtest") or "no score"
+            lines.append(f"No forecast of the last score from the first quarter: {why}.")
+        out[str(r.path)] = lines
+    return out
