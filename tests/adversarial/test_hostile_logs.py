@@ -416,20 +416,25 @@ def test_a_long_log_answers_in_time_and_bounded_memory(tmp_path):
     assert out["steps"] == n and out["forecast"]["entropy_points"] == n // 4
 
 
-def test_tensorboard_files_are_bounded_like_any_log(tmp_path, monkeypatch):
-    pytest.importorskip("crc32c")
+def _tensorboard(folder: Path, steps) -> Path:
+    """TensorBoard events written by torch's SummaryWriter: entropy and reward at each step."""
     from torch.utils.tensorboard import SummaryWriter
 
-    import entropy_rl.analysis.readers.tensorboard as readers
-
-    w = SummaryWriter(str(tmp_path / "tb"))
-    for s in range(1, 41):
+    w = SummaryWriter(str(folder))
+    for s in steps:
         w.add_scalar("train/entropy", _h(s), s)
         w.add_scalar("train/reward", _score(s), s)
     w.close()
+    return next(folder.glob("events.out.tfevents.*"))
+
+
+def test_tensorboard_files_are_bounded_like_any_log(tmp_path, monkeypatch):
+    pytest.importorskip("crc32c")
+    import entropy_rl.analysis.readers.tensorboard as readers
+
+    f = _tensorboard(tmp_path / "tb", range(1, 41))
     assert fits(bounded("fit", str(tmp_path / "tb"), "--json"))["steps"] == 40
     monkeypatch.setattr(readers, "MAX_TEXT_BYTES", 1000)  # the bound docs/safety.md states, made small
-    f = next((tmp_path / "tb").glob("events.out.tfevents.*"))
     one_line_error(bounded("fit", str(tmp_path / "tb"), "--json"), f, "limit")
 
 
@@ -457,14 +462,7 @@ def test_a_flipped_byte_in_a_wandb_record_is_refused(tmp_path):
 
 def test_a_flipped_byte_in_a_tensorboard_record_is_refused(tmp_path):
     pytest.importorskip("crc32c")
-    from torch.utils.tensorboard import SummaryWriter
-
-    w = SummaryWriter(str(tmp_path / "tb"))
-    for s in range(1, 41):
-        w.add_scalar("train/entropy", _h(s), s)
-        w.add_scalar("train/reward", _score(s), s)
-    w.close()
-    f = next((tmp_path / "tb").glob("events.out.tfevents.*"))
+    f = _tensorboard(tmp_path / "tb", range(1, 41))
     assert fits(bounded("fit", str(f), "--json"))["steps"] == 40
     data = bytearray(f.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -565,13 +563,7 @@ def test_run_names_reach_horizon_md_as_text(tmp_path):
 def test_tensorboard_and_wandb_say_steps_logged_twice(tmp_path):
     pytest.importorskip("crc32c")
     pytest.importorskip("wandb")
-    from torch.utils.tensorboard import SummaryWriter
-
-    w = SummaryWriter(str(tmp_path / "tb"))
-    for s in [*range(1, 41), *range(31, 41)]:
-        w.add_scalar("train/entropy", _h(s), s)
-        w.add_scalar("train/reward", _score(s), s)
-    w.close()
+    _tensorboard(tmp_path / "tb", [*range(1, 41), *range(31, 41)])
     rows = _wandb_rows()
     wandb = _wandb_file(tmp_path / "run-d.wandb", rows + rows[30:], steps=[*range(1, 41), *range(31, 41)])
     for path in (tmp_path / "tb", wandb):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from entropy_rl.core.law import bootstrap_ceiling, fit_entropy_law, forecast, metric_bounds
+from entropy_rl.core.law import bootstrap_ceiling, exp_profile, fit_entropy_law, forecast, metric_bounds
 from entropy_rl.core.registry import Registry
 
 # the z of a two-sided 90 % normal interval: each forecaster's raw interval, before calibration
@@ -106,13 +106,8 @@ def fit_approach(t, y) -> tuple[float, float, float, float, float]:
     t, y = np.asarray(t, float), np.asarray(y, float)
     t0, span = float(t.min()), float(np.ptp(t)) or 1.0
     taus = span * np.geomspace(0.02, 50, 121)
-    e = np.exp(-(t[None, :] - t0) / taus[:, None])
-    n, se, see = t.size, e.sum(1), (e * e).sum(1)
-    sy, sey = y.sum(), (e * y).sum(1)
-    det = n * see - se * se
-    ok = det > 1e-12 * n * see
-    c = np.where(ok, (see * sy - se * sey) / np.where(ok, det, 1), np.nan)
-    d = np.where(ok, (n * sey - se * sy) / np.where(ok, det, 1), np.nan)
+    c, d, e = exp_profile(t, y, taus)
+    n = t.size
     sse = ((y[None, :] - c[:, None] - d[:, None] * e) ** 2).sum(1)
     i = int(np.nanargmin(np.where(np.isfinite(sse), sse, np.inf)))
     sd = math.sqrt(float(sse[i]) / max(n - 3, 1))

@@ -159,6 +159,20 @@ class EntropyDecay:
         return self.floor + self.amplitude * np.exp(-(t - self.t0) / self.tau)
 
 
+def exp_profile(t: np.ndarray, y: np.ndarray, taus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OLS of y on [1, exp(−(t − min t)/τ)] for every τ at once (2×2 normal equations): the level
+    c, the amplitude d (NaN where τ leaves them undetermined), and the exponentials (taus, points).
+    Shared by the entropy's decay and the score's curve against step."""
+    e = np.exp(-(t[None, :] - t.min()) / taus[:, None])
+    n, se, see = t.size, e.sum(1), (e * e).sum(1)
+    sy, sey = y.sum(), (e * y).sum(1)
+    det = n * see - se * se
+    good = det > 1e-12 * n * see
+    c = np.where(good, (see * sy - se * sey) / np.where(good, det, 1), np.nan)
+    d = np.where(good, (n * sey - se * sy) / np.where(good, det, 1), np.nan)
+    return c, d, e
+
+
 def fit_entropy_decay(steps, entropy) -> EntropyDecay:
     """Least-squares fit of ``EntropyDecay`` (floor ≥ 0) to (step, H) points; needs ≥ 3 steps."""
     t = np.asarray(steps, dtype=float).ravel()
@@ -169,17 +183,11 @@ def fit_entropy_decay(steps, entropy) -> EntropyDecay:
         raise ValueError("fitting the entropy's decay needs at least 3 steps")
     t0, span = float(t.min()), float(np.ptp(t))
     taus = span * np.geomspace(0.01, 100, 241)
-    e = np.exp(-(t[None, :] - t0) / taus[:, None])  # (taus, points)
-    # OLS of h on [1, e] for every tau at once (2x2 normal equations)
-    n, se, see = t.size, e.sum(1), (e * e).sum(1)
-    sh, seh = h.sum(), (e * h).sum(1)
-    det = n * see - se * se
-    good = det > 1e-12 * n * see
-    floor = np.where(good, (see * sh - se * seh) / np.where(good, det, 1), np.nan)
-    amp = np.where(good, (n * seh - se * sh) / np.where(good, det, 1), np.nan)
+    floor, amp, e = exp_profile(t, h, taus)
     # a negative floor is clamped at 0 (entropy is non-negative): refit the amplitude alone
     neg = floor < 0
     floor = np.where(neg, 0.0, floor)
+    see, seh = (e * e).sum(1), (e * h).sum(1)
     amp = np.where(neg, seh / np.maximum(see, 1e-300), amp)
     sse = ((h[None, :] - floor[:, None] - amp[:, None] * e) ** 2).sum(1)
     sse = np.where(np.isfinite(sse), sse, np.inf)
