@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from entropy_rl.analysis.inference import MARGINS, judged
 from entropy_rl.analysis.page import md_text
 from entropy_rl.analysis.runs import Run, load_run
 from entropy_rl.analysis.stats import aggregate, pass_k, pass_keys
@@ -105,9 +106,10 @@ def horizon_table(summary: dict) -> str:
 
 
 def _verdict(v: dict | None) -> str:
+    """higher / lower / equivalent within the pass@k margin / not resolved (``analysis.inference``)."""
     side = _interval(v, "+.3f")[1] if _ok(v) else NO_INTERVAL
-    return {True: "higher", False: "lower", None: "no different within the interval",
-            NO_INTERVAL: "one seed: no interval"}[side]  # fmt: skip
+    word = {True: "higher", False: "lower", None: None, NO_INTERVAL: "one seed: no interval"}[side]
+    return word or judged(v["mean"], v["ci95"], "+.3f", MARGINS["pass"])[1]
 
 
 def horizon_findings(summary: dict, label: Callable[[str], str] = str) -> list[str]:

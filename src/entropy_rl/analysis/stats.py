@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
+from entropy_rl.analysis.inference import t_half_width
 from entropy_rl.analysis.runs import Run
 from entropy_rl.core.law import Forecast, bootstrap_ceiling, fit_entropy_law, forecast, predict_from_prefix
 from entropy_rl.core.law import law_points as points_from_rows
@@ -420,12 +420,8 @@ def trailing_mean(x: np.ndarray, window: int) -> np.ndarray:
 
 
 def _t_half_width(values: np.ndarray, level: float = 0.95) -> float:
-    """Half-width of the Student-t confidence interval for the mean over seeds (sample std);
-    NaN below 2 seeds. With 2 seeds t = 12.7: two seeds bound a mean only loosely."""
-    n = values.size
-    if n < 2:
-        return float("nan")
-    return float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    """``analysis.inference.t_half_width`` (kept under this name for the scripts)."""
+    return t_half_width(values, level)
 
 
 def paired_with_grpo(summary: dict) -> list[str]:

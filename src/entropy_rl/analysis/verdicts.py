@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from entropy_rl.analysis.inference import MARGINS, judged
 from entropy_rl.analysis.stats import pass_k, pass_keys
 
 COLLAPSE = 0.5  # entropy ending at or below this share of its start counts as a collapse
@@ -34,6 +35,12 @@ def _interval(v: dict, fmt: str) -> tuple[str, bool | None | str]:
     return f"{v['mean']:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]", side
 
 
+def _unresolved(v: dict, margin: float | None = MARGINS["pass"]) -> str:
+    """The wording of an interval that includes 0 (``inference.judged``): equivalent within the
+    declared margin when it lies inside it, else not resolved; never "no difference"."""
+    return judged(v["mean"], v["ci95"], "+.3f", margin)[1]
+
+
 def _largest_pass(v: dict, suffix: str) -> str | None:
     keys = [k for k in pass_keys(v, suffix) if pass_k(k) > 1 and _ok(v[k])]
     return max(keys, key=pass_k, default=None)
@@ -59,11 +66,10 @@ def collapse(methods: dict) -> str | None:
     key = _largest_pass(g, "_change")
     if key is not None:
         change, side = _interval(g[key], "+.3f")
-        word = {True: "above", False: "below", None: "no different within the interval from",
-                NO_INTERVAL: "1 seed, no interval: against"}[side]  # fmt: skip
+        word = {True: "above it", False: "below it", None: None, NO_INTERVAL: "1 seed, no interval"}[side]
         text += (
             f"; its held-out pass@{pass_k(key)} ended {change} against the initial policy's, paired by "
-            f"seed ({word} it)"
+            f"seed ({word or _unresolved(g[key])})"
         )
     return f"{text} ({_seeds(n)})."
 
@@ -137,9 +143,8 @@ def best_temperature(methods: dict, baseline: list[dict] | None) -> str | None:
             continue
         gap = dict(acc, mean=acc["mean"] - best["accuracy"])  # the same constant off every seed
         text, side = _interval(gap, "+.3f")
-        word = {True: "above it", False: "below it", None: "no different within the interval",
-                NO_INTERVAL: "1 seed: no interval"}[side]  # fmt: skip
-        parts.append(f"{method} {text} ({word}; final {acc['mean']:.3f})")
+        word = {True: "above it", False: "below it", None: None, NO_INTERVAL: "1 seed: no interval"}[side]
+        parts.append(f"{method} {text} ({word or _unresolved(gap)}; final {acc['mean']:.3f})")
     if not parts:
         return None
     n = max(v["eval_accuracy_final"]["n"] for v in methods.values() if _ok(v.get("eval_accuracy_final")))
@@ -205,14 +210,14 @@ def remedies(methods: dict) -> list[str]:
             NO_INTERVAL: "",
         }[side]
         acc, aside = _interval(diff, "+.3f")
-        acc_word = {True: "higher", False: "lower", None: "no different within the interval",
-                    NO_INTERVAL: "1 seed: no interval"}[aside]  # fmt: skip
+        acc_word = {True: "higher", False: "lower", None: None, NO_INTERVAL: "1 seed: no interval"}[aside]
+        acc_word = acc_word or _unresolved(diff)
         text = f"{method} against GRPO, paired by seed: {ent}; held-out pass@1 {acc} ({acc_word})"
         key = _largest_pass(v, "_minus_grpo")
         if key is not None:
             pk, pside = _interval(v[key], "+.3f")
-            pword = {True: "higher", False: "lower", None: "no different within the interval",
-                     NO_INTERVAL: "1 seed: no interval"}[pside]  # fmt: skip
+            pword = {True: "higher", False: "lower", None: None, NO_INTERVAL: "1 seed: no interval"}[pside]
+            pword = pword or _unresolved(v[key])
             text += f", pass@{pass_k(key)} {pk} ({pword})"
         out.append(f"{text} ({_seeds(ratio['n'])}).")
     return out
