@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from entropy_rl.analysis.inference import benjamini_hochberg, holm, judge, judged, paired_p_value, t_half_width
+from entropy_rl.analysis.inference import (
+    benjamini_hochberg,
+    holm,
+    judge,
+    judged,
+    paired_p_value,
+    t_half_width,
+)
 
 
 def test_the_t_interval_and_the_paired_test_are_scipys():
