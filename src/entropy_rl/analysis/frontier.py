@@ -178,6 +178,59 @@ def plot_frontier(rows: list[dict], baseline: list[dict] | None, path: Path) -> 
     return path if drawn else None
 
 
+FAMILY_ALPHA = 0.05
+
+
+def comparison_family(runs: dict[str, dict], k: int | None = None) -> dict:
+    """Every setting's held-out pass@1 and pass@k against GRPO, paired by seed, as one family of
+    comparisons: each with its mean, 95 % t-interval and two-sided paired-t p-value, then Holm's
+    and Benjamini–Hochberg's adjusted p-values over the family, and which survive at 0.05.
+    ``runs``: run path → its per-run values (``frontier.json``'s ``runs``)."""
+    import re
+
+    import numpy as np
+
+    from entropy_rl.analysis.inference import benjamini_hochberg, holm, paired_p_value, t_half_width
+
+    by_method: dict[str, list[dict]] = {}
+    for path, v in runs.items():
+        p = Path(path)
+        method = p.parent.name if re.fullmatch(r"seed\d+", p.name) else p.name
+        by_method.setdefault(method, []).append(v)
+    k = k or max((pass_k(x) for v in runs.values() for x in pass_keys(v, "_minus_grpo")), default=None)
+    keys = {"pass@1": "eval_accuracy_final_minus_grpo", **({f"pass@{k}": f"eval_pass@{k}_minus_grpo"} if k else {})}
+    rows = []
+    for method in sorted(by_method):
+        if method == "grpo":
+            continue
+        for name, key in keys.items():
+            d = np.array([v[key] for v in by_method[method] if isinstance(v.get(key), int | float)], float)
+            if d.size < 2:
+                continue
+            half = t_half_width(d)
+            rows.append({"method": method, "metric": name, "n": int(d.size), "mean": float(d.mean()),
+                         "ci95": half, "p": paired_p_value(d)})  # fmt: skip
+    for r, h, b in zip(rows, holm([r["p"] for r in rows]), benjamini_hochberg([r["p"] for r in rows]), strict=True):
+        r.update(p_holm=float(h), p_bh=float(b), excludes_zero=abs(r["mean"]) > r["ci95"],
+                 holm=bool(h < FAMILY_ALPHA), bh=bool(b < FAMILY_ALPHA))  # fmt: skip
+    return {"alpha": FAMILY_ALPHA, "comparisons": rows}
+
+
+def family_finding(family: dict) -> str:
+    """The family in one sentence: how many comparisons, how many intervals exclude 0 unadjusted,
+    and which survive Holm and Benjamini–Hochberg."""
+    rows = family["comparisons"]
+    raw = [r for r in rows if r["excludes_zero"]]
+    holm_kept = [f"{r['method']} {r['metric']}" for r in rows if r["holm"]]
+    bh_kept = [f"{r['method']} {r['metric']}" for r in rows if r["bh"]]
+    return (
+        f"{len(rows)} paired comparisons (each setting's pass@1 and largest pass@k against GRPO); "
+        f"{len(raw)} intervals exclude 0 before adjustment; at {family['alpha']:g}, Holm keeps "
+        f"{len(holm_kept)} ({', '.join(holm_kept) or 'none'}) and Benjamini–Hochberg keeps "
+        f"{len(bh_kept)} ({', '.join(bh_kept) or 'none'})"
+    )
+
+
 def write_frontier(out: str | Path) -> Path:
     """The frontier of the sweep in ``out``: ``out/frontier/`` with frontier.json (the rows, the
     per-run values, the statistics' definition), frontier.md (table and findings) and frontier.png."""
@@ -191,18 +244,19 @@ def write_frontier(out: str | Path) -> Path:
     per_run = run_metrics(runs, baseline)
     summary = aggregate_by_method(runs, per_run)
     rows = frontier_rows(summary)
-    findings = frontier_findings(rows)
+    family = comparison_family({str(r.path): v for r, v in zip(runs, per_run, strict=True)})
+    findings = [*frontier_findings(rows), family_finding(family)]
     dest = out / "frontier"
     dest.mkdir(parents=True, exist_ok=True)
     plot_frontier(rows, baseline, dest / "frontier.png")
     atomic_write_text(
         dest / "frontier.json",
         strict_json(
-            {"statistics": STATISTICS, "rows": rows, "findings": findings,
+            {"statistics": STATISTICS, "rows": rows, "findings": findings, "family": family,
              "runs": {str(r.path): v for r, v in zip(runs, per_run, strict=True)}, "temperature_baseline": baseline},
             indent=1, default=str,
         ),  # fmt: skip
     )
-    md_findings = frontier_findings(rows, md_text)
+    md_findings = [*frontier_findings(rows, md_text), md_text(family_finding(family))]
     atomic_write_text(dest / "frontier.md", frontier_table(rows) + "\n" + "".join(f"- {f}.\n" for f in md_findings))
     return dest / "frontier.md"
