@@ -561,7 +561,12 @@ def test_smollm2_rematch_summary_pairs_the_seed_files():
     most = max(seeds[seed]["kl_cov"]["remedy_tokens_max"] for seed in k["seeds"])
     assert f"acted on {tok} of the tokens updated (mean of {n} seeds; at most {most:.0f} in a step)" in page
     readme = " ".join((ROOT / "README.md").read_text().split())
-    assert f"KL-Cov reruns, mean of {n} seed{'s' if n > 1 else ''}: {tok})" in readme
+    share = {m: [json.loads((SMOLLM2.parent / f"rematch_seed{seed}.json").read_text())["runs"][m]["remedy_token_share"]
+                 for seed in (0, 1, 2)] for m in ("clip_cov", "kl_cov")}  # fmt: skip
+    cc, kc = (f"{100 * min(share[m]):.1f}–{100 * max(share[m]):.1f} %" for m in ("clip_cov", "kl_cov"))
+    assert f"At ratio 0.02 Clip-Cov acted on {cc} and KL-Cov on {kc} of the tokens updated" in readme
+    assert f"KL-Cov {k['remedy_tokens_per_step']['mean']:.1f} tokens a step on average" in readme
+    assert f"acted on {cc} (Clip-Cov) and {kc} (KL-Cov) of the tokens updated" in " ".join(page.split())
 
 
 def test_demo_results_page_is_its_committed_summary():
