@@ -52,10 +52,10 @@ def test_frontier_of_a_sweep_directory(tmp_path):
 def test_no_setting_holding_three_times_is_said(tmp_path):
     _fake_sweep(tmp_path, {"grpo": 1.0, "clip_cov@0.2": 1.6})
     out = json.loads((write_frontier(tmp_path).parent / "frontier.json").read_text())
-    assert out["findings"][0] == ("No setting holds 3× GRPO's entropy on every seed; the most: clip_cov@0.2, "
+    assert out["findings"][0] == ("No setting holds 3× GRPO's training entropy on every seed; the most: clip_cov@0.2, "
                                   + out["findings"][0].split("the most: clip_cov@0.2, ")[1])
     assert out["findings"][1].startswith("2 paired comparisons") and len(out["family"]["comparisons"]) == 2
-    assert frontier_findings(frontier_rows({})) == ["No setting holds 3× GRPO's entropy on every seed"]
+    assert frontier_findings(frontier_rows({})) == ["No setting holds 3× GRPO's training entropy on every seed"]
 
 
 def test_a_method_without_a_strength_is_drawn_beside_the_sweep(tmp_path):

@@ -48,6 +48,11 @@ def _ci(v: dict | None) -> list[float] | None:
     return [v["mean"] - v["ci95"], v["mean"] + v["ci95"]]
 
 
+# Families whose remedy chooses no tokens (a clip range, an advantage estimator): "tokens acted on"
+# is not defined for them.
+NO_TOKEN_CHOICE = {"clip_higher", "qae"}
+
+
 def frontier_rows(summary: dict) -> list[dict]:
     """One row per method: its family and strength, the final held-out entropy, pass@1 and pass@k
     (means over seeds), and against GRPO paired by seed: the entropy ratio, pass@1 and pass@k
@@ -75,7 +80,8 @@ def frontier_rows(summary: dict) -> list[dict]:
             "pass@1_minus_grpo_ci": _ci(v.get("eval_accuracy_final_minus_grpo")),
             "pass@k_minus_grpo": g(f"eval_pass@{k}_minus_grpo").get("mean") if k else None,
             "pass@k_minus_grpo_ci": _ci(v.get(f"eval_pass@{k}_minus_grpo")) if k else None,
-            "remedy_token_share": g("remedy_token_share").get("mean"),
+            # a remedy that changes the clip range or the advantages acts on no chosen tokens: n/a
+            "remedy_token_share": None if fam in NO_TOKEN_CHOICE else g("remedy_token_share").get("mean"),
         }
         rows.append(row)
     return sorted(rows, key=lambda r: (r["family"] != "grpo", r["family"], r["strength"] or 0.0))
@@ -95,7 +101,7 @@ def frontier_table(rows: list[dict]) -> str:
     """The rows as a Markdown table (means over seeds; [95 % t-interval] of values paired by seed)."""
     k = next((r["k"] for r in rows if r["k"]), None)
     head = (
-        f"| method | seeds | held-out entropy | × GRPO's entropy | pass@1 | pass@1 − GRPO's | pass@{k} | "
+        f"| method | seeds | held-out entropy | × GRPO's training entropy | pass@1 | pass@1 − GRPO's | pass@{k} | "
         f"pass@{k} − GRPO's | tokens acted on |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
     )
     body = ""
@@ -106,7 +112,7 @@ def frontier_table(rows: list[dict]) -> str:
             f"{'1.00' if grpo else _with_ci(r['entropy_x_grpo'], r['entropy_x_grpo_ci'], '.2f')} | "
             f"{_num(r['pass@1'], '.3f')} | {'' if grpo else _with_ci(r['pass@1_minus_grpo'], r['pass@1_minus_grpo_ci'], '+.3f')} | "
             f"{_num(r['pass@k'], '.3f')} | {'' if grpo else _with_ci(r['pass@k_minus_grpo'], r['pass@k_minus_grpo_ci'], '+.3f')} | "
-            f"{'' if r['remedy_token_share'] is None else format(r['remedy_token_share'], '.1%')} |\n"
+            f"{'' if grpo else 'n/a' if r['remedy_token_share'] is None else format(r['remedy_token_share'], '.1%')} |\n"
         )
     return head + body
 
@@ -121,7 +127,7 @@ def frontier_findings(rows: list[dict], name: Callable[[str], str] = str) -> lis
             continue
         if r["entropy_x_grpo_min"] >= HOLDS:
             out.append(
-                f"{name(r['method'])} holds {_with_ci(r['entropy_x_grpo'], r['entropy_x_grpo_ci'], '.2f')}× GRPO's entropy "
+                f"{name(r['method'])} holds {_with_ci(r['entropy_x_grpo'], r['entropy_x_grpo_ci'], '.2f')}× GRPO's training entropy "
                 f"(at least {HOLDS:g}× on every seed); pass@1 {_with_ci(r['pass@1_minus_grpo'], r['pass@1_minus_grpo_ci'], '+.3f')}, "
                 f"pass@{r['k']} {_with_ci(r['pass@k_minus_grpo'], r['pass@k_minus_grpo_ci'], '+.3f')} against GRPO, paired by seed"
             )
@@ -129,7 +135,7 @@ def frontier_findings(rows: list[dict], name: Callable[[str], str] = str) -> lis
         best = max((r for r in rows if r["family"] != "grpo" and r["entropy_x_grpo_min"] is not None),
                    key=lambda r: r["entropy_x_grpo"], default=None)  # fmt: skip
         out.append(
-            f"No setting holds {HOLDS:g}× GRPO's entropy on every seed"
+            f"No setting holds {HOLDS:g}× GRPO's training entropy on every seed"
             + (f"; the most: {name(best['method'])}, {_with_ci(best['entropy_x_grpo'], best['entropy_x_grpo_ci'], '.2f')}×" if best else "")
         )
     return out
