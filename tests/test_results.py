@@ -667,3 +667,25 @@ def test_readme_horizon_claims_are_the_committed_thirds():
     assert all(f"- {f}." in page for f in horizon_findings(h, md_text)) and h["findings"] == horizon_findings(h)
     t = json.loads((d / "timing.json").read_text())
     assert t["stages"] and t["stages"][-1]["rc"] == 0 and "EPYC" in t["machine"]
+
+
+def test_the_trl_summaries_are_their_committed_logs():
+    """docs/results/trl-*-cpu/summary.json is the report of the committed logs as they are now (the
+    window sums included): its budget is budget.json's and its law what the page quotes."""
+    from entropy_rl.analysis.runs import load_run
+    from entropy_rl.analysis.stats import aggregate_by_method, fit_run_law, run_metrics
+
+    for folder in ("trl-countdown-cpu", "trl-chain-sum-cpu"):
+        d = ROOT / "docs" / "results" / folder
+        summary = json.loads((d / "summary.json").read_text())
+        budget = json.loads((d / "budget.json").read_text())
+        runs = [load_run(d / m) for m in ("grpo", "clip_cov", "kl_cov")]
+        fresh = aggregate_by_method(runs, run_metrics(runs))
+        for m in ("grpo", "clip_cov", "kl_cov"):
+            for key in ("entropy_change_total", "entropy_change_first_order", "law_ceiling", "law_prefix_predicted_final"):
+                assert summary["methods"][m][key]["mean"] == pytest.approx(fresh[m][key]["mean"], rel=1e-9), (folder, m, key)
+            assert round(summary["methods"][m]["entropy_change_total"]["mean"], 4) == budget[m]["entropy_change_total"]
+        law = fit_run_law(runs[0])
+        page = " ".join((d / "README.md").read_text().split())
+        assert f"it puts the final training reward at {law.prefix_predicted_final:.3f}" in page
+        assert f"actual {law.actual_final:.3f}" in page
