@@ -87,3 +87,21 @@ def test_qae_two_regimes_with_binary_rewards():
     assert (a_easy[:4] == 0).all() and a_easy[4] < 0
     with pytest.raises(ValueError, match="quantile must be in"):
         fn(hard, torch.ones(5, 1), quantile=1.0)
+
+
+def test_qae_offers_the_authors_linear_quantile_and_says_where_it_differs():
+    """method="linear" is torch.quantile (the authors' code); the default, the ⌈K·G⌉-th smallest,
+    differs from it at G = 8, K = 0.4 for exactly one success count (5 of 8)."""
+    fn = get_advantage_estimator("qae")
+    mask = torch.ones(8, 2)
+    differ = []
+    for succ in range(9):
+        r = torch.tensor([[1.0] * succ + [0.0] * (8 - succ)])
+        order = fn(r, mask, quantile=0.4, norm_std=False)
+        linear = fn(r, mask, quantile=0.4, norm_std=False, method="linear")
+        assert torch.allclose(r[0, 0] - linear[0, 0], torch.quantile(r, 0.4))
+        if not torch.equal(order, linear):
+            differ.append(succ)
+    assert differ == [5]
+    with pytest.raises(ValueError, match="method"):
+        fn(torch.zeros(1, 8), mask, method="nearest")

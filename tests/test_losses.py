@@ -382,3 +382,24 @@ def test_ce_gppo_with_zero_betas_has_ppos_gradient_and_restores_what_ppo_clips()
     restored = ((r < 0.8) & (adv < 0)) | ((r > 1.2) & (adv > 0))
     assert restored.any()
     assert (grads["ppo"][restored] == 0).all() and (grads["ce_gppo_on"][restored] != 0).all()
+
+
+@pytest.mark.parametrize("beta_low, beta_high", [(0.0, 1.0), (0.25, 1.0), (0.5, 1.0), (1.0, 0.5)])
+def test_ce_gppo_on_policy_with_one_epoch_is_grpo_exactly(beta_low, beta_high):
+    """One epoch and one mini-batch: the ratio is 1 on every token, no clip binds, and CE-GPPO's
+    loss and gradient are PPO/GRPO's whatever β₁ and β₂ (its β's act only where the clip binds)."""
+    torch.manual_seed(0)
+    base = torch.randn(3, 5)
+    adv = torch.randn(3, 5)
+    mask = (torch.rand(3, 5) > 0.2).float()
+    cfg = LossConfig(gppo_beta_low=beta_low, gppo_beta_high=beta_high)
+    grads, losses = [], []
+    for name in ("ppo", "ce_gppo"):
+        logp = base.clone().requires_grad_(True)
+        loss, m = get_policy_loss(name)(logp, logp.detach(), adv, mask, cfg)
+        loss.backward()
+        grads.append(logp.grad)
+        losses.append(loss.detach())
+        if name == "ce_gppo":
+            assert m["clip_frac"] == 0.0 and m["selected_frac"] == 0.0
+    assert torch.equal(losses[0], losses[1]) and torch.equal(grads[0], grads[1])

@@ -87,7 +87,12 @@ def reinforce_pp_advantage(rewards: torch.Tensor, mask: torch.Tensor, eps: float
 
 @register_advantage("qae")
 def qae_advantage(
-    rewards: torch.Tensor, mask: torch.Tensor, quantile: float = 0.4, norm_std: bool = True, eps: float = 1e-6
+    rewards: torch.Tensor,
+    mask: torch.Tensor,
+    quantile: float = 0.4,
+    norm_std: bool = True,
+    eps: float = 1e-6,
+    method: str = "order",
 ) -> torch.Tensor:
     """QAE, quantile advantage (Wu et al. 2025, arXiv 2509.22611): GRPO with the group's
     K-quantile reward as the baseline instead of its mean: (r − Q_K) / (std_group r + ε).
@@ -96,13 +101,22 @@ def qae_advantage(
     binary rewards and success rate p, a hard group (p ≤ 1 − K) has Q_K = 0: only its successes
     get an advantage (> 0); an easy group (p > 1 − K) has Q_K = 1: only its failures do (< 0). K
     (``quantile``) in (0, 1); ``norm_std=False`` drops the division as Dr.GRPO does.
+
+    ``method="linear"`` is the authors' released form instead: ``torch.quantile`` (linear
+    interpolation between order statistics). With G = 8 the two differ for one success count per
+    K (e.g. K = 0.4: 5 successes of 8 give Q = 1 by order, 0.8 by interpolation).
     """
     if not 0 < quantile < 1:
         raise ValueError(f"qae quantile must be in (0, 1), got {quantile}")
+    if method not in ("order", "linear"):
+        raise ValueError(f"qae method must be 'order' or 'linear', got {method!r}")
     r = rewards.float()
     g = r.shape[-1]
     k = min(g, max(1, math.ceil(quantile * g - 1e-9)))  # 1-based rank; the tolerance absorbs K·G's rounding
-    baseline = r.sort(-1).values[:, k - 1 : k]
+    if method == "linear":
+        baseline = torch.quantile(r, quantile, dim=-1, keepdim=True)
+    else:
+        baseline = r.sort(-1).values[:, k - 1 : k]
     adv = r - baseline
     if norm_std:
         std = r.std(-1, keepdim=True) if g > 1 else torch.zeros_like(r[:, :1])
