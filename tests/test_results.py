@@ -210,7 +210,7 @@ def test_readme_showcase_claims_hold():
     # (3) exploration: KL-Cov's pass@8 interval excludes 0, its pass@1 interval spans 0
     d8, d1 = kl["eval_pass@8_minus_grpo"], kl["eval_accuracy_final_minus_grpo"]
     assert d8["mean"] - d8["ci95"] > 0 and d1["mean"] - d1["ci95"] < 0 < d1["mean"] + d1["ci95"]
-    assert f"KL-Cov holds {kl['entropy_final_vs_grpo']['mean']:.2f}× GRPO's entropy" in readme
+    assert f"KL-Cov holds {kl['entropy_final_vs_grpo']['mean']:.2f}× GRPO's training entropy" in readme
     assert (
         f"higher pass@8, {_ci(d8, 3, signed=True)}, with pass@1 not resolved ({_ci(d1, 3, signed=True)}, past the ±0.02 margin)"
         in readme

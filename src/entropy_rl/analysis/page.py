@@ -16,9 +16,9 @@ from entropy_rl.analysis.stats import PASS_KEY, pass_k
 # footnote give the key, for people who script against summary.json.
 COLUMNS: dict[str, tuple[str, str]] = {
     "entropy_start": ("entropy at start", "nats/token, training batch, first step"),
-    "entropy_final": ("final entropy", "nats/token, mean of the last 5 steps"),
+    "entropy_final": ("final training entropy", "nats/token on the training batch, mean of the last 5 steps"),
     "entropy_ratio": ("final ÷ start entropy", "below 0.5 counts as a collapse"),
-    "entropy_final_vs_grpo": ("entropy × GRPO's", "final entropy ÷ GRPO's, same seed"),
+    "entropy_final_vs_grpo": ("training entropy × GRPO's", "final training entropy ÷ GRPO's, same seed"),
     "entropy_change_first_order": ("ΔH first order", "nats/token: what the covariance explains"),
     "entropy_change_higher_order": ("ΔH higher order", "nats/token: grows with the step size"),
     "corr_predicted_measured_dH": ("corr(predicted, measured ΔH)", "per step, on the probe batch"),

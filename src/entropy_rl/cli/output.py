@@ -11,7 +11,7 @@ from entropy_rl.analysis.verdicts import verdicts
 SUMMARY_COLUMNS = {  # summary key → column header
     "entropy_start": "entropy start",
     "entropy_final": "entropy final",
-    "entropy_final_vs_grpo": "× GRPO's",
+    "entropy_final_vs_grpo": "× GRPO's (training)",
     "eval_accuracy_final": "held-out acc.",
     "law_ceiling": "law ceiling",
     "corr_predicted_measured_dH": "corr(pred., meas. ΔH)",
