@@ -27,10 +27,12 @@ CALIBRATION = ROOT / "src" / "entropy_rl" / "analysis" / "forecast_calibration.j
 
 
 def corpus(logs: Path) -> list[Path]:
-    """Other people's logs (when that folder is here), then our committed series."""
+    """Other people's logs (when that folder is here), then our committed series: the TRL runs'
+    logs and every run's compact series (docs/results/*/series/<method>/seed<N>/metrics.jsonl)."""
     theirs = sorted(p for p in logs.iterdir() if p.suffix in (".log", ".json")) if logs.is_dir() else []
-    ours = sorted(p.parent for p in (ROOT / "docs" / "results").glob("trl-*-cpu/*/trainer_state.json"))
-    return theirs + ours
+    results = ROOT / "docs" / "results"
+    ours = sorted(p.parent for p in results.glob("trl-*-cpu/*/trainer_state.json"))
+    return theirs + ours + sorted(p.parent for p in results.glob("*/series/*/seed*/metrics.jsonl"))
 
 
 def main() -> None:
@@ -43,7 +45,8 @@ def main() -> None:
     for i, p in enumerate(paths, 1):
         print(f"[{i}/{len(paths)}] {p.name}", flush=True)
         s = run_series(load_run(p))
-        s.name = p.name if p.parent.name == args.logs.name else str(p.relative_to(ROOT))
+        ours = p.resolve().is_relative_to(ROOT / "docs" / "results")
+        s.name, s.ours = (str(p.relative_to(ROOT)), True) if ours else (p.name, False)
         series.append(s)
     result = write_backtest(series, args.out)
     write_record(args.out / "backtest.json", result)  # the same object, with command, machine and date
