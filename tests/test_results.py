@@ -692,3 +692,25 @@ def test_the_trl_summaries_are_their_committed_logs():
         page = " ".join((d / "README.md").read_text().split())
         assert f"it puts the final training reward at {law.prefix_predicted_final:.3f}" in page
         assert f"actual {law.actual_final:.3f}" in page
+
+
+def test_ce_gppo_resweep_page_is_its_summary():
+    """docs/results/frontier-cpu/ce-gppo-resweep/: the page is scripts/ce_gppo_resweep.py's page of
+    its summary.json, whose family is recomputed from its per-run records; the README quotes it."""
+    import importlib.util
+
+    d = ROOT / "docs" / "results" / "frontier-cpu" / "ce-gppo-resweep"
+    spec = importlib.util.spec_from_file_location("ce_resweep", ROOT / "scripts" / "ce_gppo_resweep.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    record = json.loads((d / "summary.json").read_text())
+    assert (d / "README.md").read_text() == mod.page(record)
+    from entropy_rl.analysis.frontier import comparison_family
+
+    res = record["results"]
+    assert json.loads(json.dumps(comparison_family(res["runs"]))) == res["family"]
+    zero = next(r for r in res["rows"] if r["method"] == "ce_gppo@0")
+    assert zero["entropy_x_grpo_min"] > 1 and zero["entropy_x_grpo_ci"][0] > 1  # "on every seed", interval excludes 1
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"β₁ = 0 holds {zero['entropy_x_grpo']:.2f}× GRPO's entropy" in readme
+    assert not res["grpo_reproduction"]["identical"] or "Identical: yes." in (d / "README.md").read_text()

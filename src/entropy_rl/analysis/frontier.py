@@ -231,7 +231,7 @@ def family_finding(family: dict) -> str:
     bh_kept = [f"{r['method']} {r['metric']}" for r in rows if r["bh"]]
     return (
         f"{len(rows)} paired comparisons (each setting's pass@1 and largest pass@k against GRPO); "
-        f"{len(raw)} intervals exclude 0 before adjustment; at {family['alpha']:g}, Holm keeps "
+        f"{len(raw)} interval{'s exclude' if len(raw) != 1 else ' excludes'} 0 before adjustment; at {family['alpha']:g}, Holm keeps "
         f"{len(holm_kept)} ({', '.join(holm_kept) or 'none'}) and Benjamini–Hochberg keeps "
         f"{len(bh_kept)} ({', '.join(bh_kept) or 'none'})"
     )
