@@ -47,6 +47,8 @@ def main() -> None:
         s = run_series(load_run(p))
         ours = p.resolve().is_relative_to(ROOT / "docs" / "results")
         s.name, s.ours = (str(p.relative_to(ROOT)), True) if ours else (p.name, False)
+        folder = p.relative_to(ROOT / "docs" / "results").parts[0] if ours else ""
+        s.study = "trl plug-in" if folder.startswith("trl-") else folder or "real logs"
         series.append(s)
     result = write_backtest(series, args.out)
     write_record(args.out / "backtest.json", result)  # the same object, with command, machine and date

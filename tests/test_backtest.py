@@ -158,7 +158,7 @@ def test_the_published_backtest_is_recomputed_from_the_committed_series():
     assert pub["command"].startswith("python scripts/forecast_backtest.py") and pub["machine"]["cpu"] and pub["date"]
     res = pub["results"]
     names = [n for n, r in res["runs"].items() if r["ours"]]
-    assert len(names) == 6
+    assert len(names) == 12  # 6 TRL runs, 6 demo reruns
     series = []
     for name in names:
         s = run_series(load_run(ROOT / name))

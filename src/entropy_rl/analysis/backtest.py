@@ -46,6 +46,8 @@ class Series:
     p_steps: np.ndarray
     p_entropy: np.ndarray
     scores: np.ndarray
+    study: str = ""
+    """Which study the run belongs to (a results folder, "real logs"), for a breakdown; "" for none."""
 
 
 def run_series(run: Run, metric: str | None = None) -> Series:
@@ -91,7 +93,7 @@ def backtest_records(series: list[Series], fractions=FRACTIONS, names=None) -> l
             for name in names:
                 pred = predict(name, prefix)
                 out.append({
-                    "run": s.name, "kind": s.kind, "ours": s.ours, "fraction": f, "forecaster": name,
+                    "run": s.name, "kind": s.kind, "ours": s.ours, "study": s.study, "fraction": f, "forecaster": name,
                     "cutoff_step": float(cutoff), "horizon_step": horizon, "actual": actual,
                     "value": pred.value, "raw_interval": list(pred.interval) if pred.interval else None,
                     "bounds": list(prefix.bounds), "reason": pred.reason,
@@ -219,6 +221,7 @@ def write_backtest(series: list[Series], out: str | Path, fractions=FRACTIONS) -
         "summary": summarize(records),
         "by_kind": summarize(records, "kind"),
         "by_source": summarize(records, "ours"),
+        "by_study": summarize(records, "study"),
         "default": choose_default(records),
         "calibration": calibration_table(records),
         "records": records,
