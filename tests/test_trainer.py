@@ -332,7 +332,8 @@ def test_bad_config_names_the_field(override, message):
     "args, message",
     [
         ("{quantile: 1.5}", "quantile must be in \\(0, 1\\)"),
-        ("{k: 0.4}", "advantage_args \\['k'\\]: the qae estimator takes \\['quantile', 'norm_std', 'eps'\\]"),
+        ("{k: 0.4}", "advantage_args \\['k'\\]: the qae estimator takes \\['quantile', 'norm_std', 'eps', 'method'\\]"),
+        ("{method: nearest}", "qae method must be 'order' or 'linear'"),
     ],
 )
 def test_advantage_arguments_are_checked_by_name_and_value(args, message):
