@@ -13,18 +13,16 @@ import re
 from pathlib import Path
 
 from entropy_rl.analysis.plots import plot_pass_at_k
-from entropy_rl.analysis.runs import Run
+from entropy_rl.analysis.runs import Run, method_of
 
 
 def runs_of(summary: dict) -> list[Run]:
     """One pseudo-run per run of the summary: a last row holding its final pass@k values."""
     out = []
     for path, metrics in summary["runs"].items():
-        p = Path(path)
-        method = p.parent.name if re.fullmatch(r"seed\d+", p.name) else p.name
         row = {"step": 0, **{k.removesuffix("_final"): v for k, v in metrics.items()
                               if re.fullmatch(r"eval_pass@\d+_final", k)}}  # fmt: skip
-        out.append(Run(p, method, [row]))
+        out.append(Run(Path(path), method_of(path), [row]))
     return out
 
 

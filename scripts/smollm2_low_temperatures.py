@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from entropy_rl.analysis.stats import _t_half_width
+from entropy_rl.analysis.inference import t_half_width
 from entropy_rl.config import load_config
 from entropy_rl.files import strict_json
 from entropy_rl.models.load import load_policy
@@ -57,7 +57,7 @@ def compare(out: dict) -> dict:
     rows = {}
     for method, diffs in per_method.items():
         d = np.array(diffs)
-        half = _t_half_width(d)
+        half = t_half_width(d)
         rows[method] = {"per_seed": diffs, "mean": float(d.mean()), "ci95": [float(d.mean()) - half, float(d.mean()) + half]}
     return {"best_temperature": best, "methods": rows,
             "statistic": "final held-out pass@1 minus the initial policy's best pass@1 over T = 0.02-0.5, same seed; "

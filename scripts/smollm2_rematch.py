@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from entropy_rl.analysis.inference import t_half_width
 from entropy_rl.analysis.runs import load_run, read_baseline
-from entropy_rl.analysis.stats import _t_half_width, matched_baseline, run_metrics
+from entropy_rl.analysis.stats import matched_baseline, run_metrics
 from entropy_rl.files import strict_json
 from entropy_rl.models.tiny import machine
 
@@ -94,7 +95,7 @@ def rematch_seed(src: Path, seed: int) -> dict:
 
 def _over_seeds(rows: dict[int, dict], key: str) -> dict:
     x = np.array([rows[s][key] for s in sorted(rows)], dtype=float)
-    half = _t_half_width(x) if x.size else float("nan")
+    half = t_half_width(x) if x.size else float("nan")
     return {"per_seed": x.tolist(), "mean": float(x.mean()) if x.size else None,
             "ci95": None if np.isnan(half) else [float(x.mean() - half), float(x.mean() + half)]}  # fmt: skip
 

@@ -129,12 +129,12 @@ def test_temperature_matching_interpolates_and_flags_extrapolation():
 def test_the_t_half_width_is_students_with_the_sample_std():
     from scipy import stats
 
-    from entropy_rl.analysis.stats import _t_half_width
+    from entropy_rl.analysis.inference import t_half_width
 
     v = np.array([1.0, 2.0, 4.0])
-    assert _t_half_width(v) == pytest.approx(stats.t.ppf(0.975, 2) * np.std(v, ddof=1) / np.sqrt(3))
-    assert _t_half_width(np.array([1.0, 2.0])) == pytest.approx(12.7062 * np.std([1, 2], ddof=1) / np.sqrt(2), rel=1e-4)
-    assert np.isnan(_t_half_width(np.array([1.0])))
+    assert t_half_width(v) == pytest.approx(stats.t.ppf(0.975, 2) * np.std(v, ddof=1) / np.sqrt(3))
+    assert t_half_width(np.array([1.0, 2.0])) == pytest.approx(12.7062 * np.std([1, 2], ddof=1) / np.sqrt(2), rel=1e-4)
+    assert np.isnan(t_half_width(np.array([1.0])))
 
 
 def test_the_law_with_few_points():

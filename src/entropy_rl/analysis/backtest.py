@@ -205,14 +205,10 @@ def calibration_table(records: list[dict], level: float = LEVEL) -> dict:
     }
 
 
-def write_backtest(series: list[Series], out: str | Path, fractions=FRACTIONS) -> dict:
-    """backtest.json (records, summaries, default, calibration), backtest.md and
-    error_vs_cutoff.png in ``out``; returns the JSON's object."""
-    from entropy_rl.analysis.plots import plot_backtest
-    from entropy_rl.files import atomic_write_text, strict_json
-
+def backtest(series: list[Series], fractions=FRACTIONS) -> dict:
+    """The backtest of ``series``: records, summaries, the default and the calibration."""
     records = calibrate(backtest_records(series, fractions))
-    result = {
+    return {
         "statistics": "absolute error of each forecast of the run's last score; coverage of 90 % intervals "
         "calibrated leave-one-run-out (each run's scale from the other runs); beats/ties/loses: "
         f"error below / within ±{TIE} of / above naive's, per run",
@@ -226,6 +222,15 @@ def write_backtest(series: list[Series], out: str | Path, fractions=FRACTIONS) -
         "calibration": calibration_table(records),
         "records": records,
     }
+
+
+def write_backtest(series: list[Series], out: str | Path, fractions=FRACTIONS) -> dict:
+    """backtest.json, backtest.md and error_vs_cutoff.png of ``backtest`` in ``out``; returns the
+    JSON's object."""
+    from entropy_rl.analysis.plots import plot_backtest
+    from entropy_rl.files import atomic_write_text, strict_json
+
+    result = backtest(series, fractions)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "backtest.json", strict_json(result, indent=1))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from entropy_rl.analysis.page import md_text
 from entropy_rl.analysis.plots import _plt, _savefig
-from entropy_rl.analysis.runs import load_run, read_baseline
+from entropy_rl.analysis.runs import load_run, method_of, read_baseline
 from entropy_rl.analysis.stats import STATISTICS, aggregate_by_method, pass_k, pass_keys, run_metrics
 from entropy_rl.files import atomic_write_text, strict_json
 
@@ -192,17 +192,13 @@ def comparison_family(runs: dict[str, dict], k: int | None = None) -> dict:
     comparisons: each with its mean, 95 % t-interval and two-sided paired-t p-value, then Holm's
     and Benjamini–Hochberg's adjusted p-values over the family, and which survive at 0.05.
     ``runs``: run path → its per-run values (``frontier.json``'s ``runs``)."""
-    import re
-
     import numpy as np
 
     from entropy_rl.analysis.inference import benjamini_hochberg, holm, paired_p_value, t_half_width
 
     by_method: dict[str, list[dict]] = {}
     for path, v in runs.items():
-        p = Path(path)
-        method = p.parent.name if re.fullmatch(r"seed\d+", p.name) else p.name
-        by_method.setdefault(method, []).append(v)
+        by_method.setdefault(method_of(path), []).append(v)
     k = k or max((pass_k(x) for v in runs.values() for x in pass_keys(v, "_minus_grpo")), default=None)
     keys = {"pass@1": "eval_accuracy_final_minus_grpo", **({f"pass@{k}": f"eval_pass@{k}_minus_grpo"} if k else {})}
     rows = []

@@ -43,12 +43,19 @@ class Run:
         return np.array(s, dtype=float), np.array(v, dtype=float)
 
 
+def method_of(path: str | Path) -> str:
+    """The method a run belongs to: its parent's name for a ``seed<N>`` directory (the layout
+    ``compare`` and ``sweep`` write), else its own name."""
+    path = Path(path)
+    return path.parent.name if re.fullmatch(r"seed\d+", path.name) else path.name
+
+
 def load_run(path: str | Path, entropy_key: str | None = None, perf_key: str | None = None) -> Run:
     """An entropy-rl run (``metrics.jsonl``), or any log ``analysis.readers`` reads: a TRL output
     directory or ``trainer_state.json``, verl's console or file-logger JSONL, a W&B run folder or
     CSV export, TensorBoard events. ``entropy_key``/``perf_key`` override the key detection."""
     path = Path(path)
-    method = path.parent.name if re.fullmatch(r"seed\d+", path.name) else path.name
+    method = method_of(path)
     mfile = path / "metrics.jsonl"
     if path.is_dir() and mfile.exists():
         rows = read_metrics(path)  # a torn last line (a run still writing, or killed) is dropped

@@ -290,7 +290,7 @@ def aggregate(methods: list[str], per_run: list[dict[str, float]]) -> dict[str, 
                 "min": float(ok.min()) if ok.size else float("nan"),
                 "max": float(ok.max()) if ok.size else float("nan"),
                 "n": int(ok.size),
-                "ci95": _t_half_width(ok),
+                "ci95": t_half_width(ok),
             }
     return out
 
@@ -417,11 +417,6 @@ def trailing_mean(x: np.ndarray, window: int) -> np.ndarray:
     i = np.arange(1, len(x) + 1)
     lo = np.maximum(i - window, 0)
     return (c[i] - c[lo]) / (i - lo)
-
-
-def _t_half_width(values: np.ndarray, level: float = 0.95) -> float:
-    """``analysis.inference.t_half_width`` (kept under this name for the scripts)."""
-    return t_half_width(values, level)
 
 
 def paired_with_grpo(summary: dict) -> list[str]:

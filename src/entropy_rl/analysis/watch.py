@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from entropy_rl.analysis.readers import Log, read_log
-from entropy_rl.core.forecast import NAIVE_LAST
+from entropy_rl.core.forecast import naive_value
 from entropy_rl.core.law import EntropyLaw, Forecast, fit_entropy_law, forecast
 from entropy_rl.files import MAX_TEXT_BYTES
 
@@ -55,7 +55,7 @@ def status_of(log: Log, perf_key: str | None = None, total_steps: int | None = N
         st.entropy_start, st.entropy_now = float(np.median(h[:ENDS])), float(np.median(h[-ENDS:]))
     perf = [r[key] for r in rows if r.get(key) is not None]
     st.perf_now = float(perf[-1]) if perf else None
-    st.naive = float(np.mean(perf[-NAIVE_LAST:])) if perf else None
+    st.naive = naive_value(perf) if perf else None
     pts = [(r["step"], r["entropy"], r[key]) for r in rows if r.get("entropy") is not None and r.get(key) is not None]
     if len(pts) < 2 or h.size < 3:
         st.waiting = f"{len(pts)} steps with both entropy and {key}, {h.size} with entropy"

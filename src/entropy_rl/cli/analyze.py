@@ -67,9 +67,8 @@ def backtest(
     """Each forecaster (naive, a curve of score against step, the law at the extrapolated entropy,
     the law's ceiling, a blend) sees each run up to each cutoff and forecasts its last score:
     errors, how often each beats naive, and 90 % intervals calibrated leave-one-run-out."""
-    import tempfile
-
-    from entropy_rl.analysis.backtest import run_series, write_backtest
+    from entropy_rl.analysis.backtest import backtest as run_backtest
+    from entropy_rl.analysis.backtest import backtest_markdown, run_series, write_backtest
     from entropy_rl.analysis.runs import load_run
 
     try:
@@ -80,15 +79,13 @@ def backtest(
         fail(f"--fractions: each must lie in (0, 1), got {fractions!r}")
     try:
         series = [run_series(load_run(p)) for p in logs]
-        with tempfile.TemporaryDirectory() as tmp:
-            result = write_backtest(series, out or tmp, cuts)
-            md = (Path(out or tmp) / "backtest.md").read_text()
+        result = write_backtest(series, out, cuts) if out else run_backtest(series, cuts)
     except (OSError, ValueError) as e:
         fail(one_line(e))
     if as_json:
         typer.echo(strict_json({k: result[k] for k in ("runs", "summary", "by_kind", "by_source", "default")}))
         return
-    typer.echo(md.rstrip())
+    typer.echo(backtest_markdown(result).rstrip())
     if out:
         typer.echo(f"backtest: {out / 'backtest.json'}")
 

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from entropy_rl.core.law import bootstrap_ceiling, exp_profile, fit_entropy_law, forecast, metric_bounds
+from entropy_rl.core.law import (
+    bootstrap_ceiling,
+    clip_to_bounds,
+    exp_profile,
+    fit_entropy_law,
+    forecast,
+    metric_bounds,
+)
 from entropy_rl.core.registry import Registry
 
 # the z of a two-sided 90 % normal interval: each forecaster's raw interval, before calibration
@@ -73,30 +80,25 @@ def make_prefix(h_steps, entropy, p_steps, p_entropy, scores, cutoff: float, hor
     return Prefix(hs[hin], h[hin], ps[pin], ph[pin], pr[pin], float(horizon), metric_bounds(pr[pin]))
 
 
-def clip(pred: Prediction, bounds: tuple[float, float]) -> Prediction:
-    """The prediction within ``bounds``, its interval too, and the interval around its point."""
-    if pred.value is None:
-        return pred
-    lo_b, hi_b = bounds
-    v = min(max(pred.value, lo_b), hi_b)
-    iv = pred.interval
-    if iv is not None:
-        iv = (min(max(iv[0], lo_b), v), max(min(iv[1], hi_b), v))
-    return Prediction(v, iv, pred.reason)
-
-
 def predict(name: str, prefix: Prefix) -> Prediction:
     """The registered forecaster ``name`` on ``prefix``, clipped to the score's range."""
-    return clip(FORECASTERS[name](prefix), prefix.bounds)
+    pred = FORECASTERS[name](prefix)
+    if pred.value is None:
+        return pred
+    return Prediction(*clip_to_bounds(pred.value, pred.interval, prefix.bounds), pred.reason)
+
+
+def naive_value(scores) -> float:
+    """The naive forecast: the mean of the last ``NAIVE_LAST`` scores seen (one score is noisy)."""
+    return float(np.mean(np.asarray(scores, dtype=float)[-NAIVE_LAST:]))
 
 
 @register_forecaster("naive")
 def naive(p: Prefix) -> Prediction:
     if p.scores.size == 0:
         return Prediction(reason="no score before the cutoff")
-    last = p.scores[-NAIVE_LAST:]
     spread = float(np.std(p.scores[-2 * NAIVE_LAST :], ddof=1)) if p.scores.size > 1 else 0.0
-    v = float(np.mean(last))
+    v = naive_value(p.scores)
     return Prediction(v, (v - Z90 * spread, v + Z90 * spread))
 
 

@@ -225,6 +225,16 @@ class Forecast:
 MIN_LAW_POINTS = 3
 
 
+def clip_to_bounds(point: float, interval, bounds: tuple[float, float]) -> tuple[float, tuple[float, float] | None]:
+    """A forecast within the score's range: the point clipped, the interval clipped and stretched
+    to hold its own point (a percentile bootstrap can leave a biased point outside)."""
+    lo_b, hi_b = bounds
+    point = min(max(point, lo_b), hi_b)
+    if interval is not None:
+        interval = (min(max(interval[0], lo_b), point), max(min(interval[1], hi_b), point))
+    return point, interval
+
+
 def metric_bounds(values) -> tuple[float, float]:
     """The range a score can take, read from its values: [0, 1] when every value lies there (an
     accuracy, a pass rate), [-1, 1] when every value lies there (verl's scores), else unbounded."""
@@ -267,7 +277,6 @@ def forecast(
     raw_ph, raw_pr = ph[pin], pr[pin]  # the score's own noise: residuals of single points, never of means
     hs, h = binned(hs[hin], h[hin])
     ps, ph, pr = binned(ps[pin], ph[pin], pr[pin])
-    hin, pin = np.ones(hs.size, bool), np.ones(ps.size, bool)
     base = {"cutoff": float(cutoff), "horizon": float(horizon), "n_entropy": n_entropy,
             "n_law": n_law, "actual_final": actual_final}
     if n_entropy < 3:
@@ -277,8 +286,8 @@ def forecast(
             **base,
             reason=f"{n_law} performance points up to step {cutoff:g}: at least {MIN_LAW_POINTS} needed",
         )
-    third = max(1, int(hin.sum()) // 3)
-    early, late = float(np.mean(h[hin][:third])), float(np.mean(h[hin][-third:]))
+    third = max(1, h.size // 3)
+    early, late = float(np.mean(h[:third])), float(np.mean(h[-third:]))
     if late >= early:
         return Forecast(
             **base,
@@ -286,20 +295,19 @@ def forecast(
             f"over its first third, {late:.4g} over its last); the law describes a collapse",
         )
     try:
-        decay = fit_entropy_decay(hs[hin], h[hin])
-        law = fit_entropy_law(ph[pin], pr[pin])
+        decay = fit_entropy_decay(hs, h)
+        law = fit_entropy_law(ph, pr)
     except ValueError as e:
         return Forecast(**base, reason=str(e))
     h_final = float(decay.predict(horizon))
     rng = np.random.default_rng(seed)
-    (hs_in, h_in), (ph_in, pr_in) = (hs[hin], h[hin]), (ph[pin], pr[pin])
     residuals = raw_pr - law.predict(raw_ph)
     draws = []
     for _ in range(n_boot):
-        i, j = rng.integers(0, h_in.size, h_in.size), rng.integers(0, ph_in.size, ph_in.size)
-        if np.unique(hs_in[i]).size < 3 or np.ptp(ph_in[j]) == 0:
+        i, j = rng.integers(0, h.size, h.size), rng.integers(0, ph.size, ph.size)
+        if np.unique(hs[i]).size < 3 or np.ptp(ph[j]) == 0:
             continue
-        d, lw = fit_entropy_decay(hs_in[i], h_in[i]), fit_entropy_law(ph_in[j], pr_in[j])
+        d, lw = fit_entropy_decay(hs[i], h[i]), fit_entropy_law(ph[j], pr[j])
         draws.append(float(lw.predict(d.predict(horizon))) + float(rng.choice(residuals)))
     tail = (1 - level) / 2 * 100
     interval = tuple(float(x) for x in np.percentile(draws, [tail, 100 - tail])) if draws else None
@@ -310,12 +318,10 @@ def forecast(
             f"a = {law.a:.3g} < 0: performance falls as entropy falls (a collapse to a degenerate "
             "policy), the opposite of the law's trade"
         )
-    lo_b, hi_b = metric_bounds(pr)
-    if not lo_b <= point <= hi_b:
-        warnings.append(f"the law's value {point:.4g} lies outside the score's range [{lo_b:g}, {hi_b:g}]: clipped")
-        point = min(max(point, lo_b), hi_b)
-    if interval is not None:  # within the score's range, and around its own point
-        interval = (min(max(interval[0], lo_b), point), max(min(interval[1], hi_b), point))
+    bounds = metric_bounds(raw_pr)
+    if not bounds[0] <= point <= bounds[1]:
+        warnings.append(f"the law's value {point:.4g} lies outside the score's range [{bounds[0]:g}, {bounds[1]:g}]: clipped")
+    point, interval = clip_to_bounds(point, interval, bounds)
     return Forecast(
         **base,
         predicted_final=point,

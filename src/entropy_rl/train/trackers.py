@@ -4,21 +4,15 @@ TensorBoard or Weights & Biases when ``trainer.report_to`` asks for them."""
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import uuid
 from pathlib import Path
 from typing import Any
 
 from entropy_rl.config import Config
-from entropy_rl.files import atomic_write_text, open_append, read_text
+from entropy_rl.files import atomic_write_text, open_append, read_text, strict_json
 
 TRACK_EXTRA = 'pip install "entropy-rl[track]"'
-
-
-def json_safe(v: Any) -> Any:
-    """NaN and ±inf become null: JSON has no such numbers."""
-    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 def _scalars(row: dict[str, Any]) -> dict[str, float]:
@@ -50,7 +44,7 @@ class MetricsLogger:
             raise
 
     def log(self, row: dict[str, Any]) -> None:
-        self._file.write(json.dumps({k: json_safe(v) for k, v in row.items()}) + "\n")
+        self._file.write(strict_json(row) + "\n")  # NaN and ±inf as null: JSON has no such numbers
         self._file.flush()
         step, scalars = int(row["step"]), _scalars(row)
         if self._tb is not None:

@@ -13,7 +13,6 @@ import numpy as np
 
 from entropy_rl.files import (
     CheckpointError,
-    check_row,
     finite,
 )
 
@@ -228,16 +227,16 @@ def step_number(value, where: str) -> int:
 
 def _merge(path: Path, source: str, found: Iterable[tuple[int, dict]], notes: list[str]) -> list[dict]:
     """Rows by step, sorted. A step seen twice in a row of its own (a resumed run redoing steps)
-    keeps the later value of each key; the count is noted. A ``step`` among a row's metrics
-    (verl's ``data``, a CSV column beside ``_step``) never replaces the row's step: one that
-    disagrees is dropped and noted."""
+    keeps the later value of each key; the count is noted. Rows come checked (the text readers
+    give only numbers ``parse_number`` read; the JSON readers ``check_row`` each). A ``step``
+    among a row's metrics (verl's ``data``, a CSV column beside ``_step``) never replaces the
+    row's step: one that disagrees is dropped and noted."""
     by_step: dict[int, dict] = {}
     redone = disagree = 0
     for step, metrics in found:
         if "step" in metrics:
             if metrics.pop("step") != step:
                 disagree += 1
-        check_row(path, f"step {step}", metrics)
         row = by_step.get(step)
         if row is None:  # the reader's own dict becomes the row: no copy of a long log
             metrics["step"] = step
