@@ -714,3 +714,21 @@ def test_ce_gppo_resweep_page_is_its_summary():
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert f"β₁ = 0 holds {zero['entropy_x_grpo']:.2f}× GRPO's entropy" in readme
     assert not res["grpo_reproduction"]["identical"] or "Identical: yes." in (d / "README.md").read_text()
+
+
+def test_demo_series_page_is_its_committed_series():
+    """docs/results/demo-cpu/series/README.md's table: each method's final means recomputed from
+    the committed series (the rerun) beside the committed demo summary (another CPU kind)."""
+    from entropy_rl.analysis.runs import load_run
+    from entropy_rl.analysis.stats import aggregate_by_method, run_metrics
+
+    d = ROOT / "docs" / "results" / "demo-cpu"
+    runs = [load_run(p.parent) for p in sorted((d / "series").glob("*/seed*/metrics.jsonl"))]
+    assert len(runs) == 6
+    here = aggregate_by_method(runs, run_metrics(runs))
+    committed = json.loads((d / "summary.json").read_text())["methods"]
+    page = (d / "series" / "README.md").read_text()
+    for m in ("grpo", "clip_cov", "kl_cov"):
+        cells = [f"{here[m][k]['mean']:.3f} / {committed[m][k]['mean']:.3f}"
+                 for k in ("entropy_final", "eval_accuracy_final", "eval_pass@8_final")]  # fmt: skip
+        assert f"| {m} | " + " | ".join(cells) + " |" in page, m
