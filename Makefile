@@ -66,7 +66,7 @@ $(VERL_VENV)/.installed: pyproject.toml
 	python3 -m venv $(VERL_VENV)
 	$(VPIP) torch==2.13.0
 	$(VPIP) --no-deps verl==0.9.1
-	$(VPIP) "transformers>=5.5.3,<5.11" omegaconf hydra-core "tensordict>=0.8,<=0.10" codetiming ray scipy pytest
+	$(VPIP) "transformers>=5.5.3,<5.11" omegaconf hydra-core "tensordict>=0.8,<=0.10" codetiming ray scipy pytest uvicorn fastapi datasets pillow
 	$(VPIP) --no-deps -e .
 	touch $@
 

@@ -108,7 +108,98 @@ def test_entropy_pi_does_not_wind_up_while_saturated():
     d = EntropyPI()
     d.load_state_dict(state)
     assert d.update(0.2) == c.update(0.2)
-    with pytest.raises(ValueError, match="field must be one of"):
+    with pytest.raises(ValueError, match="not a remedy knob"):
         EntropyPI(field="clip_ratio_low")
     with pytest.raises(ValueError, match="low <= base <= high"):
         EntropyPI(base=2.0)
+
+
+# Each remedy knob on a plant where the knob's declared direction is the true one: entropy drifts
+# down by 0.004 a step and the knob, scaled into [0, 1] of its range, raises (or lowers) it.
+KNOB_PLANTS = {
+    # field: (controller args, the knob's effect on the entropy's rate at value u)
+    "kl_cov_coef": ({"base": 0.0, "low": 0.0, "high": 10.0, "kp": 20.0, "ki": 1.0}, lambda u: 0.002 * u),
+    "kl_cov_ratio": ({"base": 2e-3, "low": 1e-4, "high": 1.0, "scale": "log", "kp": 10.0, "ki": 0.5}, lambda u: 0.02 * u),
+    "clip_cov_ratio": ({"base": 2e-4, "low": 1e-5, "high": 1.0, "scale": "log", "kp": 10.0, "ki": 0.5}, lambda u: 0.02 * u),
+    "entropy_coef": ({"base": 0.0, "low": 0.0, "high": 0.2, "kp": 0.5, "ki": 0.02}, lambda u: 0.1 * u),
+    "gppo_beta_low": ({"base": 1.0, "low": 0.0, "high": 1.0, "kp": 4.0, "ki": 0.2}, lambda u: 0.01 * (1 - u)),
+    "lambda_pos": ({"base": 1.0, "low": 0.0, "high": 1.0, "kp": 4.0, "ki": 0.2}, lambda u: 0.01 * (1 - u)),
+}
+
+
+@pytest.mark.parametrize("field", sorted(KNOB_PLANTS))
+def test_entropy_pi_holds_the_band_with_any_knob(field):
+    from entropy_rl.core.controllers import EntropyPI
+
+    args, effect = KNOB_PLANTS[field]
+    c = EntropyPI(field=field, target=0.3, band=0.05, **args)
+    hs = _closed_loop(c, field, lambda u: -0.004 + effect(u), h0=0.5)
+    settled = hs[200:]
+    assert sum(abs(h - 0.3) < 0.05 for h in settled) / len(settled) > 0.9, field
+    assert c.at_bound == 0 and c.warning() is None
+    # the same plant with the knob pinned where it started collapses below the band
+    pinned = _closed_loop(EntropyPI(field=field, kp=0.0, ki=0.0, **{k: v for k, v in args.items() if k not in ("kp", "ki")}), field, lambda u: -0.004 + effect(u))
+    assert max(pinned[200:]) < 0.25
+
+
+def test_entropy_pi_target_as_a_fraction_of_the_start():
+    from entropy_rl.core.controllers import EntropyPI
+
+    c = EntropyPI(field="entropy_coef", target_fraction=0.5, band_fraction=0.1, base=0.0, high=0.2, kp=0.5, ki=0.02)
+    c.update(0.8)
+    assert c.target == pytest.approx(0.4) and c.band == pytest.approx(0.04)
+    c.update(0.1)
+    assert c.target == pytest.approx(0.4)  # fixed at the start, not re-derived
+    d = EntropyPI(field="entropy_coef", base=0.0, high=0.2)
+    d.load_state_dict(c.state_dict())
+    assert d.target == pytest.approx(0.4) and d.update(0.2) == c.update(0.2)
+
+
+def test_entropy_pi_says_when_the_knob_saturates():
+    from entropy_rl.core.controllers import EntropyPI
+
+    # the bonus is capped far below what the plant needs: entropy stays under the band
+    c = EntropyPI(field="entropy_coef", target=0.3, band=0.05, base=0.0, high=0.01, kp=0.5, ki=0.02, saturation_steps=5)
+    hs = _closed_loop(c, "entropy_coef", lambda u: -0.004 + 0.1 * u, steps=200)
+    assert hs[-1] < 0.25 and c.at_bound == 1 and c.value == 0.01
+    assert c.logged()["controller_at_bound"] == 1.0 and c.logged()["controller_value"] == 0.01
+    assert c.stuck >= 5
+    c2 = EntropyPI(field="entropy_coef", target=0.3, band=0.05, base=0.0, high=0.01, kp=0.5, ki=0.02, saturation_steps=5)
+    messages = [c2.update(0.1) and c2.warning() for _ in range(10)]
+    assert messages[:4] == [None] * 4 and "upper bound 0.01" in messages[4] and "cannot reach" in messages[4]
+    assert messages[5:] == [None] * 5  # said once
+    # at the bound but inside the band (or on the side the knob fixes by itself): no warning
+    c3 = EntropyPI(field="entropy_coef", target=0.3, base=0.0, high=0.2, kp=0.5, ki=0.0, saturation_steps=2)
+    for _ in range(5):
+        c3.update(0.9)  # far above: the bonus sits at 0 ...
+    assert c3.at_bound == -1 and c3.stuck == 5 and "lower bound 0" in c3.warning()
+    c4 = EntropyPI(field="entropy_coef", target=0.3, base=0.0, high=0.2, kp=0.5, ki=0.0, saturation_steps=2)
+    for _ in range(5):
+        c4.update(0.32)  # ... and inside the band it is where it should be
+    assert c4.at_bound == -1 and c4.stuck == 0 and c4.warning() is None
+
+
+def test_entropy_pi_knob_direction_and_bounds_are_checked():
+    from entropy_rl.core.controllers import EntropyPI
+
+    # KL-Cov's β raises entropy: below the target it grows; CE-GPPO's β₁ lowers it: it shrinks
+    assert EntropyPI(field="kl_cov_coef", target=0.3, base=1.0, low=0.0, high=10.0).update(0.1)["kl_cov_coef"] > 1.0
+    assert EntropyPI(field="gppo_beta_low", target=0.3, base=0.5, low=0.0, high=1.0).update(0.1)["gppo_beta_low"] < 0.5
+    with pytest.raises(ValueError, match="scale 'log' needs low > 0"):
+        EntropyPI(field="kl_cov_ratio", scale="log", base=0.1, low=0.0, high=1.0)
+    with pytest.raises(ValueError, match="leaves kl_cov_ratio's range"):
+        EntropyPI(field="kl_cov_ratio", base=0.1, low=0.0, high=2.0)
+    with pytest.raises(ValueError, match="scale must be one of"):
+        EntropyPI(field="kl_cov_ratio", scale="exp", base=0.1)
+    with pytest.raises(ValueError, match="measured entropy is nan"):
+        EntropyPI().update(float("nan"))
+
+
+def test_config_refuses_a_knob_the_loss_does_not_read():
+    from entropy_rl.config import AlgorithmConfig
+
+    ok = AlgorithmConfig(loss="kl_cov", controller="entropy_pi", controller_args={"field": "kl_cov_coef", "base": 1.0, "high": 10.0})
+    assert ok.controller_args["field"] == "kl_cov_coef"
+    with pytest.raises(ValueError, match="controller_args.field: 'kl_cov_coef' is read by kl_cov, not by the loss 'ppo'"):
+        AlgorithmConfig(loss="ppo", controller="entropy_pi", controller_args={"field": "kl_cov_coef", "base": 1.0, "high": 10.0})
+    AlgorithmConfig(loss="clip_cov", controller="entropy_pi", controller_args={"field": "entropy_coef", "base": 0.0, "high": 0.2})

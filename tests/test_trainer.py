@@ -141,11 +141,14 @@ def _comparable(row):
     }
 
 
-@pytest.mark.parametrize("loss", ["clip_cov", "pos_neg"])
+@pytest.mark.parametrize("loss", ["clip_cov", "pos_neg", "kl_cov"])
 def test_resume_equals_uninterrupted(tiny_config, tmp_path, loss):
     extra = [f"algorithm.loss={loss}", "trainer.checkpoint_every=1", "trainer.eval_every=1"]
     if loss == "pos_neg":
         extra.append("algorithm.controller=lambda_pos_schedule")
+    if loss == "kl_cov":  # a target-entropy controller on KL-Cov's k, its target set at the start
+        extra += ["algorithm.controller=entropy_pi", "algorithm.controller_args={field: kl_cov_ratio, "
+                  "target_fraction: 1.5, scale: log, base: 0.01, low: 0.001, high: 1.0, kp: 2.0, ki: 0.5}"]  # fmt: skip
     if loss == "clip_cov":
         extra += ["algorithm.loss_config={clip_cov_ratio: 0.2, clip_cov_lb: -10, clip_cov_ub: 10}"]
     full = tiny_config(*extra, "trainer.steps=4")
@@ -514,3 +517,21 @@ def test_throughput_counts_prompt_and_response_tokens_for_the_update():
     assert out["update_gflop_per_s"] == pytest.approx(6 * 110 * (3 + 5) * 2 / 0.5 / 1e9)
     none = _throughput(run, s, torch.tensor([], dtype=torch.long), t_update=0.0)
     assert none["update_tokens_per_s"] is None and none["update_gflop_per_s"] is None
+
+
+def test_target_entropy_control_is_logged_and_saturation_is_said(tiny_config, tmp_path, capsys):
+    """KL-Cov's β driven towards a target no β ≤ 1.2 reaches: every step logs the target, band,
+    knob and whether it sits at its bound; the run says once that the remedy cannot get there."""
+    cfg = tiny_config(
+        "algorithm.loss=kl_cov", "trainer.steps=4", "algorithm.controller=entropy_pi",
+        "algorithm.controller_args={field: kl_cov_coef, target: 50.0, band: 0.1, base: 1.0, low: 0.0, "
+        "high: 1.2, kp: 1.0, ki: 0.0, saturation_steps: 3}",
+    )  # fmt: skip
+    train(cfg, tmp_path / "run", quiet=True)
+    rows = read_metrics(tmp_path / "run")
+    for row in rows:
+        assert row["entropy_target"] == 50.0 and row["entropy_band"] == 0.1
+        assert row["controller_value"] == row["kl_cov_coef"] == row["ctrl_kl_cov_coef"] == 1.2
+        assert row["controller_at_bound"] == 1.0
+    err = capsys.readouterr().err
+    assert err.count("kl_cov_coef has sat at its upper bound 1.2 for 3 steps") == 1 and "step 2:" in err

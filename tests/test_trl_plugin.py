@@ -475,3 +475,30 @@ def test_trl_inputs_for_a_chat_model_score_conversational_completions():
     dataset, reward, _ = trl_dataset_and_reward(plain, Task())
     assert dataset["prompt"] == ["1+2=", "3+4=", "5+1="]
     assert reward(["3", "7"], ["1+2=", "3+4="]) == [1.0, 1.0]
+
+
+def test_target_entropy_controller_from_a_spec_drives_kl_covs_beta_and_resumes(tmp_path, caplog):
+    """The controller as configuration: a JSON spec on KL-Cov's β. The target is above the model's
+    entropy, so β rises each optimizer step until it sits at its bound, which the log says."""
+    spec = json.dumps({"name": "entropy_pi", "field": "kl_cov_coef", "target": 50.0, "band": 0.5,
+                       "base": 1.0, "low": 0.0, "high": 1.3, "kp": 0.002, "ki": 0.002, "saturation_steps": 1})  # fmt: skip
+
+    def make(out):
+        return _trainer(out, "kl_cov", controller=spec, max_steps=4, save_steps=2, num_iterations=2)
+
+    full = make(tmp_path / "full")
+    full.train()
+    rows = [r for r in full.state.log_history if "entropy_rl/controller_value" in r]
+    assert len(rows) == 4
+    betas = [r["entropy_rl/ctrl_kl_cov_coef"] for r in rows]
+    assert betas[0] > 1.0 and betas == sorted(betas) and betas[-1] == 1.3
+    assert all(r["entropy_rl/entropy_target"] == 50.0 and r["entropy_rl/entropy_band"] == 0.5 for r in rows)
+    assert rows[-1]["entropy_rl/controller_at_bound"] == 1.0 and rows[0]["entropy_rl/controller_at_bound"] == 0.0
+    assert full.loss_config.kl_cov_coef == 1.3
+    assert "kl_cov_coef has sat at its upper bound 1.3" in caplog.text
+    resumed = make(tmp_path / "resumed")
+    resumed.train(resume_from_checkpoint=str(tmp_path / "full" / "checkpoint-2"))
+    assert resumed.controller.state_dict() == full.controller.state_dict()
+    assert resumed.loss_config.kl_cov_coef == full.loss_config.kl_cov_coef
+    with pytest.raises(ValueError, match="'kl_cov_coef' is read by kl_cov, not by the loss 'ppo'"):
+        _trainer(tmp_path / "bad", "ppo", controller=spec)

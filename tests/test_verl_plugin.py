@@ -205,3 +205,158 @@ def test_qae_is_a_verl_advantage_estimator(monkeypatch):
                           for s, n in ((slice(0, 5), 5), (slice(5, 9), 4), (slice(9, 12), 3))])
     torch.testing.assert_close(adv[:, 0], expected)
     torch.testing.assert_close(adv, ret)
+
+
+# ---------------------------------------------------------------- target-entropy control in verl
+
+KL_COV_PI = {"name": "entropy_pi", "field": "kl_cov_coef", "target": 1.0, "band": 0.1, "base": 1.0,
+             "low": 0.0, "high": 10.0, "kp": 4.0, "ki": 0.5}  # fmt: skip
+
+
+def _stepper(monkeypatch, spec):
+    monkeypatch.setenv(plugin.CONTROLLER_ENV_VAR, json.dumps(spec))
+    stepper = plugin.StepController.from_env()
+    monkeypatch.setattr(plugin, "STEPPER", stepper)
+    return stepper
+
+
+def _rollout(seed, b=6, t=7, scale=1.0):
+    g = torch.Generator().manual_seed(seed)
+    old = -torch.rand(b, t, generator=g) * 3 * scale
+    mask = (torch.arange(t) < torch.randint(1, t + 1, (b, 1), generator=g)).float()
+    return old, mask
+
+
+def test_controller_sets_the_knob_of_the_registered_loss(monkeypatch):
+    stepper = _stepper(monkeypatch, KL_COV_PI)
+    old, mask = _rollout(0, scale=0.2)  # low entropy (about 0.3): KL-Cov's β must rise
+    stepper.step(old, mask)
+    measured = float((-old * mask).sum() / mask.sum())
+    assert stepper.measured == pytest.approx(measured)
+    beta = stepper.values["kl_cov_coef"]
+    assert beta > 1.0
+    cfg = _config(loss_mode="entropy_rl_kl_cov", kl_cov_ratio=0.2, ppo_kl_coef=1.0)
+    batch = _batch()
+    o, lp, adv, m = batch
+    loss, metrics = get_policy_loss_fn("entropy_rl_kl_cov")(o, lp, adv, m, loss_agg_mode="token-mean", config=cfg)
+    ours, _ = get_policy_loss("kl_cov")(lp, o, adv, m, LossConfig(clip_ratio_high=0.28, kl_cov_ratio=0.2, kl_cov_coef=beta))
+    torch.testing.assert_close(loss, ours)
+    assert metrics["entropy_rl/kl_cov_coef"] == beta and metrics["entropy_rl/entropy_target"] == 1.0
+    assert metrics["entropy_rl/controller_entropy"] == pytest.approx(measured)
+    assert metrics["entropy_rl/entropy_band"] == 0.1 and metrics["entropy_rl/controller_at_bound"] == 0.0
+
+
+def test_controller_spec_errors_name_the_field(monkeypatch):
+    for raw, match in [
+        ("{not json", "ENTROPY_RL_CONTROLLER: controller spec is not valid JSON"),
+        ('{"field": "kl_cov_coef"}', 'needs "name"'),
+        ('{"name": "entropy_pi", "field": "clip_ratio_low"}', "not a remedy knob"),
+        ('{"name": "entropy_pi", "gain": 1}', "unknown arguments"),
+    ]:
+        monkeypatch.setenv(plugin.CONTROLLER_ENV_VAR, raw)
+        with pytest.raises(ValueError, match=match):
+            plugin.StepController.from_env()
+    monkeypatch.delenv(plugin.CONTROLLER_ENV_VAR)
+    assert plugin.StepController.from_env() is None
+    stepper = _stepper(monkeypatch, KL_COV_PI)
+    stepper.step(*_rollout(0))
+    with pytest.raises(ValueError, match="'kl_cov_coef' is read by kl_cov, not by the loss 'ppo'"):
+        get_policy_loss_fn("entropy_rl_ppo")(*_batch()[:4], loss_agg_mode="token-mean", config=_config())
+
+
+def test_controller_on_the_entropy_bonus_sets_verls_entropy_coeff(monkeypatch):
+    spec = {"name": "entropy_pi", "field": "entropy_coef", "target": 2.0, "base": 0.0, "high": 0.1, "kp": 0.05, "ki": 0.0}
+    stepper = _stepper(monkeypatch, spec)
+    stepper.step(*_rollout(1))
+    cfg = _config()
+    with pytest.raises(ValueError, match="only with actor.calculate_entropy=True"):  # verl's default
+        get_policy_loss_fn("entropy_rl_ppo")(*_batch()[:4], loss_agg_mode="token-mean", config=cfg)
+    object.__setattr__(cfg, "calculate_entropy", True)
+    get_policy_loss_fn("entropy_rl_ppo")(*_batch()[:4], loss_agg_mode="token-mean", config=cfg)
+    assert cfg.entropy_coeff == pytest.approx(stepper.values["entropy_coef"]) and cfg.entropy_coeff > 0
+
+
+def test_worker_hooks_step_before_the_update_and_resume_exactly(monkeypatch, tmp_path):
+    """The wrapped TrainingWorker: the controller steps before train_mini_batch runs; its state is
+    saved beside the checkpoint and restored with it, so a resumed run equals an uninterrupted one."""
+    from types import SimpleNamespace
+
+    from tensordict import TensorDict
+    from verl.workers.engine_workers import TrainingWorker
+
+    calls = []
+    monkeypatch.setattr(TrainingWorker, "train_mini_batch", lambda self, data: calls.append(plugin.STEPPER.values["kl_cov_coef"]))
+    monkeypatch.setattr(TrainingWorker, "save_checkpoint", lambda self, path, *a, **k: None)
+    monkeypatch.setattr(TrainingWorker, "load_checkpoint", lambda self, path, *a, **k: None)
+    worker = SimpleNamespace(engine=SimpleNamespace(get_data_parallel_group=lambda: None))
+
+    def run(steps, resume_from=None, save_at=None):
+        _stepper(monkeypatch, KL_COV_PI)
+        plugin._install_worker_hooks()
+        if resume_from is not None:
+            TrainingWorker.load_checkpoint(worker, resume_from)
+        seen = []
+        for step in steps:
+            old, mask = _rollout(step, scale=0.3 + 0.1 * step)
+            TrainingWorker.train_mini_batch(worker, TensorDict({"old_log_probs": old, "response_mask": mask}, batch_size=[6]))
+            seen.append(plugin.STEPPER.values["kl_cov_coef"])
+            if step == save_at:
+                TrainingWorker.save_checkpoint(worker, tmp_path)
+        return seen
+
+    full = run(range(8), save_at=3)
+    assert calls == full and len(set(full)) > 3  # stepped before each update; the knob moves
+    assert (tmp_path / plugin.CONTROLLER_FILE).is_file()
+    resumed = run(range(4, 8), resume_from=tmp_path)
+    assert resumed == full[4:]
+    (tmp_path / plugin.CONTROLLER_FILE).write_text('{"steps": 1}')
+    with pytest.raises(ValueError, match="entropy_rl_controller.json: not an entropy-rl controller state"):
+        plugin.STEPPER.load(tmp_path)
+
+
+TORCHRUN_WORKER = """
+import json, os, torch
+import torch.distributed as dist
+os.environ["ENTROPY_RL_CONTROLLER"] = {spec!r}
+import entropy_rl.integrations.verl as plugin
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+values, measured = [], []
+for step in range(6):
+    g = torch.Generator().manual_seed(100 * step + rank)  # each rank its own share of the batch
+    old = -torch.rand(4 + rank, 5, generator=g) * (0.2 + 0.3 * step + rank)
+    mask = (torch.rand(4 + rank, 5, generator=g) > 0.3).float()
+    plugin.STEPPER.step(old, mask)
+    values.append(plugin.STEPPER.values["kl_cov_coef"])
+    measured.append(plugin.STEPPER.measured)
+    torch.save((old, mask), os.path.join({out!r}, f"batch{{step}}-{{rank}}.pt"))
+open(os.path.join({out!r}, f"rank{{rank}}.json"), "w").write(json.dumps({{"values": values, "measured": measured}}))
+dist.destroy_process_group()
+"""
+
+
+def test_two_processes_apply_the_same_strength_at_every_step(tmp_path):
+    """torchrun, 2 CPU processes (gloo), each with its own share of every step's batch: the
+    entropy is pooled over both, so both apply the same knob, equal to one controller fed the pool."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "worker.py"
+    script.write_text(TORCHRUN_WORKER.format(spec=json.dumps(KL_COV_PI), out=str(tmp_path)))
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    env.pop(plugin.CONTROLLER_ENV_VAR, None)
+    proc = subprocess.run([str(torchrun), "--nproc_per_node", "2", str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1)]
+    assert ranks[0] == ranks[1] and len(set(ranks[0]["values"])) > 2
+    one = plugin.StepController(plugin.controller_from_spec(KL_COV_PI))
+    for step in range(6):
+        parts = [torch.load(tmp_path / f"batch{step}-{r}.pt") for r in (0, 1)]
+        old = torch.cat([torch.nn.functional.pad(o, (0, 0)) for o, _ in parts])
+        mask = torch.cat([m for _, m in parts])
+        one.step(old, mask)
+        assert one.measured == pytest.approx(ranks[0]["measured"][step])
+        assert one.values["kl_cov_coef"] == pytest.approx(ranks[0]["values"][step])

@@ -30,7 +30,7 @@ from pydantic import (
 
 from entropy_rl.core.advantages import ADVANTAGE_ESTIMATORS
 from entropy_rl.core.controllers import CONTROLLERS, make_controller
-from entropy_rl.core.losses import LOSS_AGG_MODES, POLICY_LOSSES, LossConfig
+from entropy_rl.core.losses import LOSS_AGG_MODES, POLICY_LOSSES, LossConfig, check_knob
 from entropy_rl.files import CheckpointError, read_bytes
 
 
@@ -335,6 +335,12 @@ class AlgorithmConfig(_Strict):
                 f"controller_args {sorted(self.controller_args)} are given but controller is 'none': "
                 "set algorithm.controller, or remove controller_args"
             )
+        field = self.controller_args.get("field") if self.controller == "entropy_pi" else None
+        if field is not None:
+            try:
+                check_knob(field, self.loss)  # a knob the chosen loss does not read would do nothing
+            except ValueError as e:
+                raise ValueError(f"controller_args.field: {e}") from None
         return self
 
     @field_validator("loss_config")

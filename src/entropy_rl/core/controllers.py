@@ -9,8 +9,10 @@ uses the mean −log π of sampled tokens instead, which is lower for the same p
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
+from entropy_rl.core.losses import check_knob
 from entropy_rl.core.registry import Registry
 
 CONTROLLERS: Registry[type[Controller]] = Registry("controller")
@@ -31,6 +33,10 @@ class Controller:
         """Values to log beside the coefficients each step (e.g. a band's target), for the report."""
         return {}
 
+    def warning(self) -> str | None:
+        """A one-line message for the run's log when the controller cannot do its job (else None)."""
+        return None
+
     def state_dict(self) -> dict[str, float]:
         return asdict(self)  # type: ignore[call-overload]
 
@@ -41,6 +47,9 @@ class Controller:
             raise ValueError(f"{type(self).__name__}: unknown state keys {sorted(unknown)}")
         for k, v in state.items():
             setattr(self, k, v)
+        post_init = getattr(self, "__post_init__", None)
+        if post_init is not None:  # re-check the restored configuration, re-derive what follows from it
+            post_init()
 
 
 @register_controller("fixed")
@@ -149,64 +158,155 @@ class EntroPIC(Controller):
         return {"entropic_alpha": min(max(self.ki * self.integral, -1.0), 1.0)}
 
 
-# Whether raising each field a PI controller may drive lowers entropy (more weight on the
-# positive-advantage, sharpening updates) or raises it.
-_LOWERS_ENTROPY = {"lambda_pos": True, "entropic_alpha": True, "lambda_neg": False, "entropy_coef": False}
+SCALES = ("linear", "log")
 
 
 @register_controller("entropy_pi")
 @dataclass
 class EntropyPI(Controller):
-    """Holds entropy in a band around ``target`` with one loss coefficient: a PI controller on the
+    """Holds entropy in a band around a target by driving one remedy knob: a PI controller on the
     entropy error e = H − H*.
 
-    u = clip(base ± (K_p·e + K_i·Σe), low, high), with + for a field whose increase lowers
-    entropy (``lambda_pos`` of ``pos_neg``: the positive-advantage updates that drive collapse)
-    and − for one whose increase raises it (``entropy_coef``, ``lambda_neg``). The integral
-    does not move while u would be clipped at a bound (anti-windup), so a long stretch above the
-    target at u = high does not delay the response once the target is crossed.
-    Entropy responds to u through its *rate* of change, so the plant integrates and a small
-    K_i is enough to remove the offset that K_p alone leaves.
+    The knob is any field of ``core.losses.KNOBS`` (KL-Cov's β or k, Clip-Cov's ratio, λ_pos,
+    the entropy bonus, CE-GPPO's β₁ or β₂, EntroPIC's α); its declared direction gives the sign,
+    so the knob moves the way that raises entropy while H is below the target:
+
+    - ``scale: linear``: u = clip(base − d·(K_p·e + K_i·Σe), low, high);
+    - ``scale: log``:    u = clip(base·exp(−d·(K_p·e + K_i·Σe)), low, high), for knobs that span
+      decades (a ratio of tokens, a coefficient); needs 0 < low ≤ base;
+
+    with d = +1 for a knob that raises entropy and −1 for one that lowers it. The target is a level
+    (``target``) or, when ``target_fraction`` > 0, that fraction of the first entropy measured
+    (the run's start), fixed from then on. The integral does not move while u would be clipped
+    (anti-windup), so a long stretch at a bound does not delay the response once the target is
+    crossed: where it would carry the knob past a bound, it stops where the knob meets the bound.
+    Entropy responds to u through its *rate* of change, so the plant integrates and a
+    small K_i removes the offset K_p alone leaves.
+
+    ``band`` (half-width, nats) is what the user wants entropy within: it is logged and reported
+    (share of steps inside), and a knob that has sat at a bound for ``saturation_steps`` updates
+    with entropy outside the band on the side it cannot fix makes ``warning()`` say so once.
     """
 
     field: str = "lambda_pos"
     target: float = 0.3
+    target_fraction: float = 0.0
+    """> 0: the target is this fraction of the first entropy measured (``target`` is then set from it)."""
     kp: float = 4.0
     ki: float = 0.2
     base: float = 1.0
     low: float = 0.0
     high: float = 1.0
     band: float = 0.05
-    """Half-width of the band the user wants entropy in: reported (tracking error, share of steps
-    inside), not used by the control law."""
+    band_fraction: float = 0.0
+    """> 0: the band's half-width is this fraction of the target (with ``target_fraction``)."""
+    scale: str = "linear"
+    saturation_steps: int = 10
+    """Consecutive updates at a bound, entropy outside the band, before ``warning()`` speaks."""
     integral: float = 0.0
+    started: bool = False
+    value: float = math.nan
+    """The knob's value after the last update (logged; NaN before the first)."""
+    at_bound: int = 0
+    """−1 at ``low``, +1 at ``high``, 0 inside, after the last update."""
+    stuck: int = 0
+    """Consecutive updates at a bound with entropy outside the band on the side the knob cannot fix."""
+    warned: bool = False
 
     def __post_init__(self) -> None:
-        if self.field not in _LOWERS_ENTROPY:
-            raise ValueError(
-                f"entropy_pi: field must be one of {sorted(_LOWERS_ENTROPY)}, got {self.field!r}"
-            )
+        knob = check_knob(self.field)
+        if self.scale not in SCALES:
+            raise ValueError(f"entropy_pi: scale must be one of {SCALES}, got {self.scale!r}")
         if not self.low <= self.base <= self.high:
+            raise ValueError(f"entropy_pi: need low <= base <= high, got {self.low}, {self.base}, {self.high}")
+        if not (knob.low <= self.low and self.high <= knob.high):
             raise ValueError(
-                f"entropy_pi: need low <= base <= high, got {self.low}, {self.base}, {self.high}"
+                f"entropy_pi: [low, high] = [{self.low:g}, {self.high:g}] leaves {self.field}'s range "
+                f"[{knob.low:g}, {knob.high:g}]"
             )
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError(f"entropy_pi: scale 'log' needs low > 0, got {self.low}")
+        for name in ("kp", "ki", "band", "target_fraction", "band_fraction"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"entropy_pi: {name} must be a finite number >= 0, got {v}")
+        if self.saturation_steps < 1:
+            raise ValueError(f"entropy_pi: saturation_steps must be >= 1, got {self.saturation_steps}")
+        self._sign = 1.0 if knob.raises_entropy else -1.0
 
     def _output(self, error: float, integral: float) -> float:
-        sign = 1.0 if _LOWERS_ENTROPY[self.field] else -1.0
-        return self.base + sign * (self.kp * error + self.ki * integral)
+        push = -self._sign * (self.kp * error + self.ki * integral)
+        if self.scale == "log":
+            return self.base * math.exp(min(push, 700.0))
+        return self.base + push
+
+    def _clip(self, u: float) -> float:
+        return min(max(u, self.low), self.high)
+
+    def _integrate(self, error: float) -> float:
+        """The integral after this error, with anti-windup: where adding the error would carry the
+        output past a bound, the integral stops where the output meets that bound (so the knob
+        reaches it, and leaves it as soon as the error turns), and never moves further."""
+        moved = self.integral + error
+        u = self._output(error, moved)
+        if self.low <= u <= self.high:
+            return moved
+        if self.ki == 0:
+            return self.integral
+        bound = self.high if u > self.high else self.low
+        s = -self._sign
+        level = math.log(bound / self.base) if self.scale == "log" else bound - self.base
+        at_bound = (level / s - self.kp * error) / self.ki
+        lo, hi = sorted((self.integral, moved))
+        return at_bound if lo <= at_bound <= hi else self.integral
 
     def update(self, measured_entropy: float) -> dict[str, float]:
+        if not math.isfinite(measured_entropy):
+            raise ValueError(f"entropy_pi: the measured entropy is {measured_entropy}")
+        if not self.started:
+            self.started = True
+            if self.target_fraction > 0:
+                self.target = self.target_fraction * measured_entropy
+                if self.band_fraction > 0:
+                    self.band = self.band_fraction * self.target
         error = measured_entropy - self.target
-        if self.low <= self._output(error, self.integral + error) <= self.high:
-            self.integral += error  # conditional integration: never while the output is clipped
+        self.integral = self._integrate(error)
         u = self._output(error, self.integral)
-        return {self.field: min(max(u, self.low), self.high)}
+        self.value = self._clip(u)
+        tol = 1e-9 * max(1.0, abs(self.low), abs(self.high))
+        self.at_bound = -1 if u <= self.low + tol else 1 if u >= self.high - tol else 0
+        # the side the knob cannot fix: entropy below the band with the knob at its entropy-raising
+        # bound, or above it at the entropy-lowering one
+        raising_bound = 1 if self._sign > 0 else -1
+        outside = (error < -self.band and self.at_bound == raising_bound) or (
+            error > self.band and self.at_bound == -raising_bound
+        )
+        self.stuck = self.stuck + 1 if outside else 0
+        return {self.field: self.value}
 
     def initial(self) -> dict[str, float]:
-        return {self.field: min(max(self._output(0.0, self.integral), self.low), self.high)}
+        return {self.field: self._clip(self._output(0.0, self.integral))}
 
     def logged(self) -> dict[str, float]:
-        return {"entropy_target": self.target, "entropy_band": self.band}
+        return {
+            "entropy_target": self.target,
+            "entropy_band": self.band,
+            "controller_value": self.value,
+            "controller_at_bound": float(self.at_bound),
+        }
+
+    def warning(self) -> str | None:
+        """One line, once, when the knob has sat at a bound for ``saturation_steps`` updates with
+        entropy outside the band: the remedy cannot reach its target at these bounds."""
+        if self.warned or self.stuck < self.saturation_steps:
+            return None
+        self.warned = True
+        side = "upper" if self.at_bound > 0 else "lower"
+        return (
+            f"entropy_pi: {self.field} has sat at its {side} bound {self.value:g} for {self.stuck} steps "
+            f"with entropy outside {self.target:.3g} ± {self.band:.3g}: the remedy cannot reach its target "
+            "at these bounds (widen low/high, or choose a remedy that moves entropy further)"
+        )
 
 
 def make_controller(name: str, **kwargs) -> Controller:
@@ -217,3 +317,28 @@ def make_controller(name: str, **kwargs) -> Controller:
     if bad:
         raise ValueError(f"controller {name!r}: unknown arguments {sorted(bad)}; allowed {sorted(allowed)}")
     return cls(**kwargs)
+
+
+def controller_from_spec(spec) -> Controller:
+    """A controller from its spec: a mapping (or a JSON object) with ``name`` and its arguments,
+    ``{"name": "entropy_pi", "field": "kl_cov_coef", "target": 0.3}``; an existing controller is
+    returned as is. How TRL and verl take a controller as configuration, not code."""
+    if isinstance(spec, Controller):
+        return spec
+    if isinstance(spec, str):
+        import json
+
+        try:
+            spec = json.loads(spec)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"controller spec is not valid JSON ({e})") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"controller spec must be a JSON object with a name, got {type(spec).__name__}")
+    args = dict(spec)
+    name = args.pop("name", None)
+    if not isinstance(name, str):
+        raise ValueError('controller spec needs "name", the controller (e.g. "entropy_pi")')
+    try:
+        return make_controller(name, **args)
+    except TypeError as e:
+        raise ValueError(f"controller {name!r}: {e}") from None

@@ -105,15 +105,46 @@ class LossConfig:
         return {k: getattr(self, k) for k in DYNAMIC_LOSS_FIELDS}
 
 
-# The LossConfig fields that controllers set during a run (checkpointed with the controller).
-DYNAMIC_LOSS_FIELDS = ("entropy_coef", "lambda_pos", "lambda_neg", "entropic_alpha")
-# Their ranges, for checking a checkpoint's values before they are used.
-DYNAMIC_LOSS_RANGES = {
-    "entropy_coef": (-1e3, 1e3),
-    "lambda_pos": (0.0, 1e3),
-    "lambda_neg": (0.0, 1e3),
-    "entropic_alpha": (-1.0, 1.0),
+@dataclass(frozen=True)
+class Knob:
+    """A ``LossConfig`` field a controller may drive, declared with the remedy that reads it."""
+
+    losses: tuple[str, ...]
+    """The losses that read it (empty: every loss, as the entropy bonus)."""
+    raises_entropy: bool
+    """True when a larger value raises entropy (the controller's sign follows from it)."""
+    low: float
+    high: float
+    """The values it may take (checked in checkpoints and a controller's bounds)."""
+
+
+# Every strength knob of a remedy, with the direction that raises entropy. A controller drives one
+# of them; the trainer, TRL and verl checkpoint all of them with the controller.
+KNOBS: dict[str, Knob] = {
+    "kl_cov_coef": Knob(("kl_cov",), True, 0.0, 1e3),  # β: a heavier penalty holds high-cov tokens back
+    "kl_cov_ratio": Knob(("kl_cov",), True, 0.0, 1.0),  # k: more tokens penalised
+    "clip_cov_ratio": Knob(("clip_cov",), True, 0.0, 1.0),  # more tokens detached
+    "lambda_pos": Knob(("pos_neg",), False, 0.0, 1e3),  # A > 0 updates drive the collapse
+    "lambda_neg": Knob(("pos_neg",), True, 0.0, 1e3),
+    "entropy_coef": Knob((), True, -1e3, 1e3),
+    "gppo_beta_low": Knob(("ce_gppo",), False, 0.0, 1e3),  # authors: a larger β₁ restricts exploration
+    "gppo_beta_high": Knob(("ce_gppo",), True, 0.0, 1e3),  # β₂ keeps low-probability A > 0 gradients
+    "entropic_alpha": Knob(("entropic",), False, -1.0, 1.0),  # α > 0 sharpens confident A > 0 tokens
 }
+# The LossConfig fields that controllers set during a run (checkpointed with the controller).
+DYNAMIC_LOSS_FIELDS = tuple(KNOBS)
+# Their ranges, for checking a checkpoint's values before they are used.
+DYNAMIC_LOSS_RANGES = {k: (v.low, v.high) for k, v in KNOBS.items()}
+
+
+def check_knob(field: str, loss: str | None = None) -> Knob:
+    """The declared knob ``field`` (read by ``loss`` when given), else a one-line ``ValueError``."""
+    knob = KNOBS.get(field)
+    if knob is None:
+        raise ValueError(f"{field!r} is not a remedy knob a controller can drive; knobs: {', '.join(KNOBS)}")
+    if loss is not None and knob.losses and loss not in knob.losses:
+        raise ValueError(f"{field!r} is read by {'/'.join(knob.losses)}, not by the loss {loss!r}")
+    return knob
 
 
 def checked_dynamic_state(values: object) -> dict[str, float]:

@@ -56,6 +56,7 @@ refused at construction with the replacement to use.
 from __future__ import annotations
 
 import inspect
+import logging
 import math
 import os
 import warnings
@@ -66,13 +67,21 @@ from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
-from entropy_rl.core.controllers import Controller
+from entropy_rl.core.controllers import Controller, controller_from_spec
 from entropy_rl.core.diagnostics import batch_diagnostics, probe_entropy_terms, readable_token, running_law
 from entropy_rl.core.dynamics import sums_by_token, token_drivers
 from entropy_rl.core.law import law_points
-from entropy_rl.core.losses import LossConfig, aggregate_loss, checked_dynamic_state, get_policy_loss, k3_kl
+from entropy_rl.core.losses import (
+    LossConfig,
+    aggregate_loss,
+    check_knob,
+    checked_dynamic_state,
+    get_policy_loss,
+    k3_kl,
+)
 from entropy_rl.files import CheckpointError, atomic_write_text, safe_load, save_torch, strict_json
 
+logger = logging.getLogger(__name__)
 PREFIX = "entropy_rl/"
 STATE_FILE = "entropy_rl_state.pt"
 DRIVERS_FILE = "token_drivers.json"
@@ -123,7 +132,10 @@ class EntropyGRPOTrainer(GRPOTrainer):
             Its ``generator`` (Clip-Cov's random choice) is seeded from ``args.seed`` and the
             process index when None.
         controller: an ``entropy_rl.core.controllers.Controller`` that sets ``loss_config`` fields
-            (e.g. ``lambda_pos`` for ``pos_neg``) from the measured entropy; None = fixed knobs.
+            (e.g. ``lambda_pos`` for ``pos_neg``) from the measured entropy, or its spec as a
+            mapping or JSON object (``{"name": "entropy_pi", "field": "kl_cov_coef", "target":
+            0.3}``, the arguments of ``algorithm.controller_args``); None = fixed knobs. Each step
+            logs the knob and the controller's target, band and whether the knob sits at a bound.
         law_metric: the TRL metric fitted against entropy by the running law (default
             ``"reward"``, the mean training reward).
         probe_size: sequences of the first training micro-batch kept as the probe batch on which
@@ -139,7 +151,7 @@ class EntropyGRPOTrainer(GRPOTrainer):
         *args,
         policy_loss: str = "ppo",
         loss_config: LossConfig | None = None,
-        controller: Controller | None = None,
+        controller: Controller | dict | str | None = None,
         law_metric: str = "reward",
         probe_size: int = 0,
         probe_max_tokens: int = 256,
@@ -163,6 +175,11 @@ class EntropyGRPOTrainer(GRPOTrainer):
             seed = self.args.seed + self.accelerator.process_index
             loss_config.generator = torch.Generator().manual_seed(seed)
         self.loss_config = loss_config
+        if controller is not None:
+            controller = controller_from_spec(controller)
+            field = getattr(controller, "field", None)
+            if field is not None:
+                check_knob(field, policy_loss)  # a knob this loss does not read would do nothing
         self.controller = controller
         if controller is not None:
             loss_config.update(controller.initial())
@@ -275,6 +292,11 @@ class EntropyGRPOTrainer(GRPOTrainer):
         self.loss_config.update(values)
         for k, v in values.items():
             self._metrics["train"][f"{PREFIX}ctrl_{k}"].append(float(v))
+        for k, v in self.controller.logged().items():  # target, band, knob value, at a bound
+            self._metrics["train"][PREFIX + k].append(float(v))
+        message = self.controller.warning()
+        if message and self.accelerator.is_main_process:
+            logger.warning(f"step {self.state.global_step}: {message}")
 
     # ------------------------------------------------------------------------- probe batch
 

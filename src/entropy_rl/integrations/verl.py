@@ -34,20 +34,40 @@ rollout engine's mismatch) multiply each token's loss before aggregation, after 
 token choice, as in verl's own losses. Refused with a clear error: verl's ``token-sum`` mode, and
 a non-zero ``entropy_coef`` in ``ENTROPY_RL_LOSS_CONFIG``, because verl adds its own
 entropy bonus (``actor.entropy_coeff``) outside the policy loss. ``high_entropy`` needs token
-entropies, which verl does not pass to policy losses, so it is not registered. Entropy
-controllers run in entropy-rl's and TRL's trainers, not in verl.
+entropies, which verl does not pass to policy losses, so it is not registered.
+
+Target-entropy control: ``ENTROPY_RL_CONTROLLER``, a JSON object ``{"name": "entropy_pi", "field":
+"kl_cov_coef", "target": 0.3, ...}`` (the controller's arguments, as ``algorithm.controller_args``
+in entropy-rl's config), drives one remedy knob from the measured entropy. It is stepped once per
+verl training step, before the update, in each actor worker (``TrainingWorker.train_mini_batch``,
+which this module wraps when the variable is set): the step's entropy is the token mean of
+−log π_old over the rollout's response tokens (an unbiased estimate of the policy's entropy at
+the rollout temperature, from the ``old_log_probs`` verl already has), summed over the
+data-parallel group with one all-reduce, so every rank applies the same strength. The knob
+overrides verl's config value (``entropy_coef`` sets ``actor.entropy_coeff``, which needs
+``actor.calculate_entropy=True``). Its state is saved beside each actor checkpoint
+(``entropy_rl_controller.json``) and restored with it, so a resumed run equals an uninterrupted
+one. Each step logs ``entropy_rl/entropy_target``, ``entropy_band``, ``controller_entropy``,
+``controller_value`` and ``controller_at_bound`` (−1, 0, +1), and a knob stuck at a bound with
+entropy outside the band logs a warning.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+import math
 import os
+from pathlib import Path
 
 import torch
 from verl.trainer.ppo.core_algos import register_adv_est, register_policy_loss
 
 from entropy_rl.core.advantages import get_advantage_estimator
-from entropy_rl.core.losses import LossConfig, get_policy_loss
+from entropy_rl.core.controllers import Controller, controller_from_spec
+from entropy_rl.core.losses import LossConfig, check_knob, get_policy_loss
+from entropy_rl.files import atomic_write_text, strict_json
 
 VERL_LOSSES = ("ppo", "clip_cov", "kl_cov", "pos_neg", "entropic", "cispo", "gspo", "reinforce", "ce_gppo")
 ENV_VAR = "ENTROPY_RL_LOSS_CONFIG"
@@ -56,6 +76,9 @@ _FROM_ENV = (
     "lambda_pos", "lambda_neg", "entropic_alpha", "entropic_prob_threshold", "gppo_beta_low", "gppo_beta_high",
 )
 ADV_ENV_VAR = "ENTROPY_RL_ADVANTAGE_ARGS"
+CONTROLLER_ENV_VAR = "ENTROPY_RL_CONTROLLER"
+CONTROLLER_FILE = "entropy_rl_controller.json"
+log = logging.getLogger(__name__)
 
 
 def _json_env(var: str, what: str) -> dict:
@@ -143,15 +166,136 @@ def make_verl_loss(name: str):
         if config is None:
             raise ValueError(f"entropy_rl_{name}: verl passes the actor config; got None")
         cfg = loss_config_from_verl(config, loss_agg_mode)
+        extra = {}
+        if STEPPER is not None:  # the knob the controller set for this step overrides verl's value
+            extra = STEPPER.apply(cfg, config, name)
         loss, metrics = loss_fn(
             log_prob, old_log_prob, advantages, response_mask, cfg, weights=rollout_is_weights
         )
         loss = loss * global_scale(response_mask, loss_agg_mode, config.get("global_batch_info", None) or {})
-        return loss, {PREFIX + k: v for k, v in metrics.items()}
+        return loss, {PREFIX + k: v for k, v in (metrics | extra).items()}
 
     verl_policy_loss.__name__ = f"entropy_rl_{name}"
     return verl_policy_loss
 
+
+class StepController:
+    """One controller per worker process, stepped once per training step with the entropy measured
+    over the whole data-parallel group, so every rank holds the same state and applies the same knob."""
+
+    def __init__(self, controller: Controller):
+        self.controller = controller
+        self.field: str = getattr(controller, "field", "")
+        self.values: dict[str, float] = controller.initial()
+        self.measured = math.nan
+        self.steps = 0
+
+    @classmethod
+    def from_env(cls) -> StepController | None:
+        raw = os.environ.get(CONTROLLER_ENV_VAR, "").strip()
+        if not raw:
+            return None
+        try:
+            return cls(controller_from_spec(raw))
+        except ValueError as e:
+            raise ValueError(f"{CONTROLLER_ENV_VAR}: {e}") from None
+
+    def step(self, old_log_probs: torch.Tensor, mask: torch.Tensor, group=None) -> None:
+        """Before a step's update: the token mean of −log π_old over the rank's response tokens,
+        summed over ``group`` (one all-reduce when torch.distributed is initialised), to the controller."""
+        lp = old_log_probs.values() if old_log_probs.is_nested else old_log_probs
+        m = (mask.values() if mask.is_nested else mask).to(torch.float64)
+        totals = torch.stack([(-lp.detach().to(torch.float64) * m).sum(), m.sum()])
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(totals, group=group)
+        if totals[1] <= 0:
+            raise ValueError("entropy_rl controller: this step has no response token on any rank")
+        self.measured = float(totals[0] / totals[1])
+        self.values = self.controller.update(self.measured)
+        self.steps += 1
+        message = self.controller.warning()
+        if message and (not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0):
+            log.warning("entropy-rl step %d: %s", self.steps, message)
+
+    def apply(self, cfg: LossConfig, verl_config, loss: str) -> dict[str, float]:
+        """Set this step's knob on the loss's config (``entropy_coef`` on verl's own
+        ``entropy_coeff``); returns the values to log beside the loss's metrics."""
+        values = dict(self.values)
+        if "entropy_coef" in values:
+            if not verl_config.get("calculate_entropy", True):
+                raise ValueError(
+                    "entropy_rl controller on entropy_coef: verl adds the bonus only with actor.calculate_entropy=True"
+                )
+            object.__setattr__(verl_config, "entropy_coeff", float(values.pop("entropy_coef")))
+        for field in values:
+            check_knob(field, loss)
+        cfg.update(values)
+        return {"controller_entropy": self.measured, **self.controller.logged(), **self.values}
+
+    def save(self, folder: str | os.PathLike) -> None:
+        state = {"steps": self.steps, "measured": self.measured, "values": self.values,
+                 "controller": self.controller.state_dict()}  # fmt: skip
+        atomic_write_text(Path(folder) / CONTROLLER_FILE, strict_json(state, indent=1))
+
+    def load(self, folder: str | os.PathLike) -> bool:
+        """Restore the state saved in ``folder`` (False when there is none); a malformed file is a
+        one-line error naming it."""
+        path = Path(folder) / CONTROLLER_FILE
+        if not path.is_file():
+            return False
+        try:
+            state = json.loads(path.read_text())
+            self.controller.load_state_dict(state["controller"])
+            self.values = {k: float(v) for k, v in state["values"].items()}
+            for k in self.values:
+                check_knob(k)
+            self.steps = int(state["steps"])
+            self.measured = math.nan if state["measured"] is None else float(state["measured"])
+        except (OSError, KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ValueError(f"{path}: not an entropy-rl controller state ({e})") from None
+        return True
+
+
+STEPPER: StepController | None = StepController.from_env()
+
+
+def _install_worker_hooks() -> None:
+    """Wrap verl's ``TrainingWorker``: step the controller before each ``train_mini_batch`` (one
+    call per training step on every rank), save and load its state with each checkpoint."""
+    from verl.utils import tensordict_utils as tu
+    from verl.workers.engine_workers import TrainingWorker
+
+    if getattr(TrainingWorker.train_mini_batch, "_entropy_rl", False):
+        return
+    train, save, load = TrainingWorker.train_mini_batch, TrainingWorker.save_checkpoint, TrainingWorker.load_checkpoint
+
+    @functools.wraps(train)
+    def train_mini_batch(self, data):
+        STEPPER.step(tu.get(data, "old_log_probs"), tu.get(data, "response_mask"), self.engine.get_data_parallel_group())
+        return train(self, data)
+
+    @functools.wraps(save)
+    def save_checkpoint(self, local_path, *args, **kwargs):
+        out = save(self, local_path, *args, **kwargs)
+        if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:
+            STEPPER.save(local_path)
+        return out
+
+    @functools.wraps(load)
+    def load_checkpoint(self, local_path, *args, **kwargs):
+        out = load(self, local_path, *args, **kwargs)
+        STEPPER.load(local_path)
+        return out
+
+    for fn in (train_mini_batch, save_checkpoint, load_checkpoint):
+        fn._entropy_rl = True
+    TrainingWorker.train_mini_batch = train_mini_batch
+    TrainingWorker.save_checkpoint = save_checkpoint
+    TrainingWorker.load_checkpoint = load_checkpoint
+
+
+if STEPPER is not None:
+    _install_worker_hooks()
 
 for _name in VERL_LOSSES:
     register_policy_loss(f"entropy_rl_{_name}")(make_verl_loss(_name))

@@ -396,6 +396,9 @@ def _step_controller(run: Run, row: dict) -> None:
         run.loss_cfg.update(values)
         row.update({f"ctrl_{k}": v for k, v in values.items()})
         row.update(run.controller.logged())
+        message = run.controller.warning()
+        if message:  # a remedy that cannot reach its target says so (also when quiet)
+            print(f"step {row['step']}: {message}", file=sys.stderr)
     row.update(run.loss_cfg.dynamic_state())
 
 
