@@ -1,7 +1,8 @@
 """Keep a run's per-step series in docs/results/, compactly, so that the forecast backtest (and any
 later check) runs on a clean checkout: for each run directory `<method>/seed<N>/`, the steps of
 its metrics.jsonl with the keys a forecast or a law fit reads (training entropy, training
-accuracy, held-out accuracy, pass@k and entropy), written to DEST/<method>/seed<N>/metrics.jsonl
+accuracy, held-out accuracy, pass@k and entropy) and, where a run has them, what a controller
+logged (target, band, knob, at a bound) and the tokens the remedy acted on, written to DEST/<method>/seed<N>/metrics.jsonl
 (a run directory `fit`, `report` and `backtest` read as ours).
 
     .venv/bin/python scripts/commit_series.py runs/demo docs/results/demo-cpu/series
@@ -15,7 +16,10 @@ from pathlib import Path
 
 from entropy_rl.files import read_metrics, strict_json
 
-KEYS = re.compile(r"step|entropy|accuracy|eval_accuracy|eval_entropy|eval_pass@\d+|covariance")
+KEYS = re.compile(
+    r"step|entropy|accuracy|eval_accuracy|eval_entropy|eval_pass@\d+|covariance"
+    r"|entropy_target|entropy_band|controller_value|controller_at_bound|remedy_token_share|remedy_tokens"
+)
 
 
 def main(src: str, dest: str) -> None:

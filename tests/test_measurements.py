@@ -88,8 +88,12 @@ def test_entropy_tracking_counts_from_the_first_step_in_the_band():
     assert t["entropy_tracking_error"] == pytest.approx(after.mean())
     assert t["entropy_in_band_share"] == pytest.approx(5 / 6)  # 0.40 is outside
     assert t["entropy_tracking_error_all"] == pytest.approx(np.abs(np.array(hs) - 0.3).mean())
+    assert t["entropy_in_band_share_all"] == pytest.approx(5 / 9)  # every step, the approach too
     never = [dict(r, entropy=0.6) for r in rows]
-    assert "entropy_tracking_error" not in entropy_tracking(Run(Path("y"), "m", never))
+    t_never = entropy_tracking(Run(Path("y"), "m", never))
+    assert "entropy_tracking_error" not in t_never
+    assert t_never["entropy_in_band_share_all"] == 0.0 == t_never["entropy_in_band_share_smoothed_all"]
+    assert "knob_at_bound_share" not in t  # a controller that does not say where its knob is
     assert entropy_tracking(Run(Path("z"), "grpo", [{"step": 0, "entropy": 0.3}])) == {}
 
 
@@ -121,3 +125,18 @@ def test_entropy_tracking_smoothed_over_ten_steps():
     assert t["entropy_in_band_share"] == pytest.approx(1 / 40)
     assert t["entropy_in_band_share_smoothed"] == 1.0
     assert t["entropy_tracking_error_smoothed"] < 0.05 < t["entropy_tracking_error"]
+
+
+def test_knob_saturation_is_counted_from_the_controllers_log():
+    from entropy_rl.analysis.runs import Run
+    from entropy_rl.analysis.stats import entropy_tracking
+
+    at = [0, 0, 1, 1, 1, -1, 0, 0]
+    rows = [
+        {"step": i, "entropy": 0.2, "entropy_target": 0.3, "entropy_band": 0.05, "controller_at_bound": float(b),
+         "controller_value": 0.1 * (i + 1)}
+        for i, b in enumerate(at)
+    ]  # fmt: skip
+    t = entropy_tracking(Run(Path("x/kl_cov_pi/seed0"), "kl_cov_pi", rows))
+    assert t["knob_at_bound_share"] == pytest.approx(4 / 8) and t["knob_at_upper_share"] == pytest.approx(3 / 8)
+    assert t["knob_mean"] == pytest.approx(0.45) and t["knob_final"] == pytest.approx(0.8)

@@ -393,7 +393,23 @@ def entropy_tracking(run: Run) -> dict[str, float]:
     band = np.array([r.get("entropy_band") or 0.0 for r in rows])
     inside = np.abs(err) <= band
     start = int(np.argmax(inside)) if inside.any() else len(err)
-    out = {"entropy_tracking_error_all": float(np.abs(err).mean())}
+    smooth_all = trailing_mean(err, TRACKING_WINDOW)
+    out = {
+        "entropy_tracking_error_all": float(np.abs(err).mean()),
+        # over every step, approach included: defined also for a run that never reaches the band
+        "entropy_in_band_share_all": float(inside.mean()),
+        "entropy_in_band_share_smoothed_all": float((np.abs(smooth_all) <= band).mean()),
+    }
+    at_bound = [r.get("controller_at_bound") for r in rows]
+    if any(b is not None for b in at_bound):  # a knob-driving controller: how often it saturated
+        at = np.array([abs(b or 0.0) > 0 for b in at_bound])
+        knob = np.array([r.get("controller_value", np.nan) for r in rows], dtype=float)
+        out.update(
+            knob_at_bound_share=float(at.mean()),
+            knob_at_upper_share=float(np.mean([(b or 0.0) > 0 for b in at_bound])),
+            knob_mean=float(np.nanmean(knob)),
+            knob_final=float(knob[-1]),
+        )
     if start < len(err):
         # one batch's entropy is a noisy measurement (std ~0.04 on 128 short answers), so also
         # the same over its trailing mean of TRACKING_WINDOW steps
