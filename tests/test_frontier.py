@@ -94,3 +94,13 @@ def test_the_sweep_command_runs_resumes_and_draws(tmp_path, tiny_cache):
     assert (out / "report" / "frontier.png").exists()  # the report draws the frontier of a sweep
     bad = runner.invoke(app, [*args, "--families", "nope"])
     assert bad.exit_code != 0 and "the config's families are ['ce_gppo', 'kl_cov', 'qae']" in bad.output
+
+
+def test_each_family_is_labelled_with_the_direction_that_raises_entropy():
+    from entropy_rl.analysis.frontier import family_label
+
+    assert family_label("kl_cov") == "kl_cov (larger raises entropy)"
+    assert family_label("entropy_bonus") == "entropy_bonus (larger raises entropy)"
+    assert family_label("pos_neg") == "pos_neg (larger lowers entropy)"  # λ_pos weights the collapse
+    assert family_label("ce_gppo") == "ce_gppo (larger lowers entropy)"  # the authors' README on β₁
+    assert family_label("qae") == "qae"  # no declared direction: none claimed

@@ -141,6 +141,23 @@ def frontier_findings(rows: list[dict], name: Callable[[str], str] = str) -> lis
     return out
 
 
+# Which knob a family's strength sets, for the plot's legend to say which way raises entropy (the
+# direction is the one declared with the remedy in ``core.losses.KNOBS``; DAPO's clip-higher raises
+# entropy with ε_high, Yu et al. 2025).
+FAMILY_KNOB = {"kl_cov": "kl_cov_ratio", "clip_cov": "clip_cov_ratio", "entropy_bonus": "entropy_coef",
+               "pos_neg": "lambda_pos", "ce_gppo": "gppo_beta_low"}  # fmt: skip
+
+
+def family_label(family: str) -> str:
+    """``kl_cov (larger raises entropy)``: the family and the direction of its strength."""
+    from entropy_rl.core.losses import KNOBS
+
+    knob = FAMILY_KNOB.get(family)
+    if knob is not None:
+        return f"{family} (larger {'raises' if KNOBS[knob].raises_entropy else 'lowers'} entropy)"
+    return f"{family} (larger raises entropy)" if family == "clip_higher" else family
+
+
 def plot_frontier(rows: list[dict], baseline: list[dict] | None, path: Path) -> Path | None:
     """Final held-out entropy against pass@1 (left) and pass@k (right): one line per family
     through its strengths (95 % intervals over seeds), GRPO, the initial policy's temperature curve."""
@@ -162,7 +179,7 @@ def plot_frontier(rows: list[dict], baseline: list[dict] | None, path: Path) -> 
             err = [[y - (r[key + "_ci"] or [y, y])[0] for r, y in zip(fr, ys, strict=True)],
                    [(r[key + "_ci"] or [y, y])[1] - y for r, y in zip(fr, ys, strict=True)]]  # fmt: skip
             c = colours[i % len(colours)]
-            ax.errorbar(xs, ys, yerr=err, color=c, marker="o", ms=4, lw=1, capsize=2, label=fam)
+            ax.errorbar(xs, ys, yerr=err, color=c, marker="o", ms=4, lw=1, capsize=2, label=family_label(fam))
             for r, x, y in zip(fr, xs, ys, strict=True):
                 if r["strength"] is not None:  # a method without a strength (a controller) is its own point
                     ax.annotate(f"{r['strength']:g}", (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
