@@ -126,7 +126,8 @@ def combine() -> dict:
         "statistic": "per seed, the rerun's final held-out pass@1 minus the initial policy's pass@1 interpolated "
         "(linearly in entropy) at the run's final held-out entropy; mean over the seeds re-matched "
         "[95 % Student-t interval]; a seed counts only if its rerun reproduced the committed run (every "
-        f"held-out outcome exactly, the final training entropy to {REPRODUCED_REL:g} relative); "
+        f"held-out outcome exactly, the final training entropy to {REPRODUCED_REL:g} relative; a rerun that "
+        "recorded too little to check this, reproduced null, does not count); "
         "all_reruns: every rerun matched within the sweep, reproduced or not",
         "machines": {str(seed): f["machine"] for seed, f in files.items()},
         "methods": methods,
