@@ -732,15 +732,19 @@ def test_ce_gppo_resweep_page_is_its_summary():
     assert not res["grpo_reproduction"]["identical"] or "Identical: yes." in (d / "README.md").read_text()
 
 
-def test_demo_series_page_is_its_committed_series():
-    """docs/results/demo-cpu/series/README.md's table: each method's final means recomputed from
-    the committed series (the rerun) beside the committed demo summary (another CPU kind)."""
+SERIES_PAGES = {"demo-cpu": 6, "showcase-cpu": 15}
+
+
+@pytest.mark.parametrize("study", sorted(SERIES_PAGES))
+def test_rerun_series_page_is_its_committed_series(study):
+    """docs/results/<study>/series/README.md's table: each method's final means recomputed from
+    the committed series (the rerun) beside the committed summary (another CPU kind)."""
     from entropy_rl.analysis.runs import load_run
     from entropy_rl.analysis.stats import aggregate_by_method, run_metrics
 
-    d = ROOT / "docs" / "results" / "demo-cpu"
+    d = ROOT / "docs" / "results" / study
     runs = [load_run(p.parent) for p in sorted((d / "series").glob("*/seed*/metrics.jsonl"))]
-    assert len(runs) == 6
+    assert len(runs) == SERIES_PAGES[study]
     here = aggregate_by_method(runs, run_metrics(runs))
     committed = json.loads((d / "summary.json").read_text())["methods"]
     page = (d / "series" / "README.md").read_text()
@@ -748,3 +752,13 @@ def test_demo_series_page_is_its_committed_series():
         cells = [f"{here[m][k]['mean']:.3f} / {committed[m][k]['mean']:.3f}"
                  for k in ("entropy_final", "eval_accuracy_final", "eval_pass@8_final")]  # fmt: skip
         assert f"| {m} | " + " | ".join(cells) + " |" in page, m
+    # the remedies against GRPO, paired by seed, here and in the committed runs
+    for m in ("clip_cov", "kl_cov"):
+        for key in ("eval_accuracy_final_minus_grpo", "eval_pass@8_minus_grpo", "entropy_final_vs_grpo"):
+            if key not in committed[m] or key not in here[m]:
+                continue
+            h, c = here[m][key], committed[m][key]
+            fmt = ".2f" if key == "entropy_final_vs_grpo" else "+.3f"
+            cell = (f"{h['mean']:{fmt}} [{h['mean'] - h['ci95']:{fmt}}, {h['mean'] + h['ci95']:{fmt}}] / "
+                    f"{c['mean']:{fmt}} [{c['mean'] - c['ci95']:{fmt}}, {c['mean'] + c['ci95']:{fmt}}]")  # fmt: skip
+            assert cell in page or study == "demo-cpu", (m, key, cell)

@@ -95,3 +95,27 @@ def test_ctrl_c_stops_watch_cleanly(tmp_path, monkeypatch):
     res = runner.invoke(app, ["watch", str(LOGS / "trl_console.log")])
     assert res.exit_code == 0 and res.output.splitlines()[-1] == "watch: stopped"
     assert res.output.startswith("step 20 (trl-console, 4 rows)")
+
+
+def test_the_naive_forecast_has_its_calibrated_interval_given_the_runs_length():
+    """With the run's length, watch prints the default (naive) forecast with the 90 % interval the
+    published backtest calibrated at the nearest cutoff; without it, the value alone."""
+    from entropy_rl.analysis.backtest import packaged_calibration
+    from entropy_rl.core.forecast import naive_value
+
+    log = read_log(LOGS / "verl_2024_console.log")
+    st = status_of(log)
+    assert st.naive_interval is None
+    last = log.rows[-1]["step"]
+    st = status_of(log, total_steps=4 * last)  # a quarter of the way: the 25 % calibration
+    assert st.naive_calibrated_at == "0.25"
+    lo, hi = st.naive_interval
+    key = log.performance_key
+    assert st.naive == naive_value([r[key] for r in log.rows if r.get(key) is not None])
+    assert lo <= st.naive <= hi
+    # wider than the raw interval by the published scale (or the whole range where it is unbounded)
+    scale = packaged_calibration()["scales"]["naive"]["0.25"]
+    assert scale > 1 and hi - lo > 0
+    from entropy_rl.cli.analyze import status_lines
+
+    assert any("90 % interval [" in line and "calibrated at the 25% cutoff" in line for line in status_lines(st))

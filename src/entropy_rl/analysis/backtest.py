@@ -284,6 +284,21 @@ def packaged_calibration() -> dict | None:
     return read_json(CALIBRATION_FILE) if CALIBRATION_FILE.exists() else None
 
 
+def calibrated_prediction(name: str, prefix, fraction: float, cal: dict | None = None) -> dict:
+    """Forecaster ``name`` on ``prefix``, its interval scaled by the published backtest's calibration
+    at the cutoff nearest ``fraction`` (the whole score range where that scale is unbounded; no
+    interval without a calibration). What ``fit``, ``watch`` and the report print."""
+    cal = packaged_calibration() or {} if cal is None else cal
+    pred = predict(name, prefix)
+    per = cal.get("scales", {}).get(name, {})
+    near = min(per, key=lambda f: abs(float(f) - fraction), default=None)
+    scale = per.get(near) if near is not None else None
+    iv = None
+    if pred.value is not None and pred.interval is not None and near is not None:
+        iv = scaled_interval(pred.value, pred.interval, math.inf if scale is None else scale, prefix.bounds)
+    return {"value": pred.value, "interval": iv, "calibrated_at": near, "reason": pred.reason}
+
+
 def run_forecasts(run: Run, fraction: float = DEFAULT_FRACTION, metric: str | None = None) -> dict:
     """Every forecaster on ``run`` from its first ``fraction``, at its last score, each interval
     scaled by the published backtest's calibration for the nearest cutoff (the whole score range
@@ -295,17 +310,7 @@ def run_forecasts(run: Run, fraction: float = DEFAULT_FRACTION, metric: str | No
     cutoff = s.h_steps[0] + fraction * (s.h_steps[-1] - s.h_steps[0])
     prefix = make_prefix(s.h_steps, s.entropy, s.p_steps, s.p_entropy, s.scores, cutoff, float(s.p_steps[-1]))
     cal = packaged_calibration() or {}
-    scales = cal.get("scales", {})
-    out = {}
-    for name in FORECASTERS:
-        pred = predict(name, prefix)
-        per = scales.get(name, {})
-        near = min(per, key=lambda f: abs(float(f) - fraction), default=None)
-        scale = per.get(near) if near is not None else None
-        iv = None
-        if pred.value is not None and pred.interval is not None and near is not None:
-            iv = scaled_interval(pred.value, pred.interval, math.inf if scale is None else scale, prefix.bounds)
-        out[name] = {"value": pred.value, "interval": iv, "calibrated_at": near, "reason": pred.reason}
+    out = {name: calibrated_prediction(name, prefix, fraction, cal) for name in FORECASTERS}
     unlike = None
     if prefix.scores.size < 4:
         unlike = f"{prefix.scores.size} scores before the cutoff: the backtest's forecasts need 4 or more"

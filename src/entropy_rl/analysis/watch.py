@@ -38,6 +38,10 @@ class Status:
     naive: float | None = None
     """The naive forecast (the mean of the last 3 scores): the backtest's default, which no other
     forecaster beat (docs/results/forecast-backtest/)."""
+    naive_interval: list[float] | None = None
+    """Its 90 % interval, calibrated in the published backtest at the nearest cutoff fraction
+    (needs the run's length: ``total_steps``)."""
+    naive_calibrated_at: str | None = None
     horizon: str = ""
     waiting: str | None = None  # why there is nothing (yet) to show
 
@@ -56,6 +60,8 @@ def status_of(log: Log, perf_key: str | None = None, total_steps: int | None = N
     perf = [r[key] for r in rows if r.get(key) is not None]
     st.perf_now = float(perf[-1]) if perf else None
     st.naive = naive_value(perf) if perf else None
+    if perf and total_steps and h.size:
+        _calibrated_naive(st, rows, key, hs, h, total_steps)
     pts = [(r["step"], r["entropy"], r[key]) for r in rows if r.get("entropy") is not None and r.get(key) is not None]
     if len(pts) < 2 or h.size < 3:
         st.waiting = f"{len(pts)} steps with both entropy and {key}, {h.size} with entropy"
@@ -70,6 +76,22 @@ def status_of(log: Log, perf_key: str | None = None, total_steps: int | None = N
     st.horizon = f"step {total_steps}" if total_steps else "the entropy's fitted floor"
     st.forecast = forecast(hs, h, ps, ph, pr, cutoff=hs[-1], horizon=max(horizon, hs[-1]), n_boot=200)
     return st
+
+
+def _calibrated_naive(st: Status, rows, key: str, hs, h, total_steps: int) -> None:
+    """The naive forecast's calibrated interval at this point of a run of ``total_steps`` steps."""
+    from entropy_rl.analysis.backtest import calibrated_prediction
+    from entropy_rl.core.forecast import make_prefix
+
+    pts = [(r["step"], r.get("entropy"), r[key]) for r in rows if r.get(key) is not None]
+    p_steps = np.array([p[0] for p in pts], dtype=float)
+    p_entropy = np.array([np.nan if p[1] is None else p[1] for p in pts], dtype=float)
+    scores = np.array([p[2] for p in pts], dtype=float)
+    step0, last = float(hs[0]), float(rows[-1]["step"])
+    fraction = (last - step0) / max(float(total_steps) - step0, 1.0)
+    prefix = make_prefix(hs, h, p_steps, p_entropy, scores, cutoff=last, horizon=float(total_steps))
+    out = calibrated_prediction("naive", prefix, min(max(fraction, 0.0), 1.0))
+    st.naive_interval, st.naive_calibrated_at = out["interval"], out["calibrated_at"]
 
 
 @dataclass

@@ -291,7 +291,9 @@ def status_lines(st) -> list[str]:
     perf = f"{st.perf_key} {_f(st.perf_now)}" if st.perf_now is not None else f"{st.perf_key}: none yet"
     lines = [f"step {st.step} ({st.source}, {st.rows} rows) | {ent} | {perf}"]
     if st.naive is not None:
-        lines.append(f"naive forecast (the backtest's default): {_f(st.naive)}, the mean of the last 3 scores")
+        iv = (f", 90 % interval [{_f(st.naive_interval[0])}, {_f(st.naive_interval[1])}] (calibrated at the "
+              f"{float(st.naive_calibrated_at):.0%} cutoff)") if st.naive_interval else ""  # fmt: skip
+        lines.append(f"naive forecast (the backtest's default): {_f(st.naive)}, the mean of the last 3 scores{iv}")
     if st.waiting:
         lines.append(f"law: waiting ({st.waiting})")
         return lines
