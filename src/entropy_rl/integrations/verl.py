@@ -67,7 +67,7 @@ from verl.trainer.ppo.core_algos import register_adv_est, register_policy_loss
 from entropy_rl.core.advantages import get_advantage_estimator
 from entropy_rl.core.controllers import Controller, controller_from_spec
 from entropy_rl.core.losses import LossConfig, check_knob, get_policy_loss
-from entropy_rl.files import atomic_write_text, strict_json
+from entropy_rl.files import CheckpointError, atomic_write_text, read_json, strict_json
 
 VERL_LOSSES = ("ppo", "clip_cov", "kl_cov", "pos_neg", "entropic", "cispo", "gspo", "reinforce", "ce_gppo")
 ENV_VAR = "ENTROPY_RL_LOSS_CONFIG"
@@ -241,18 +241,20 @@ class StepController:
         """Restore the state saved in ``folder`` (False when there is none); a malformed file is a
         one-line error naming it."""
         path = Path(folder) / CONTROLLER_FILE
-        if not path.is_file():
+        if not path.exists():
             return False
         try:
-            state = json.loads(path.read_text())
+            state = read_json(path)  # a regular, bounded file: never through a planted link
             self.controller.load_state_dict(state["controller"])
             self.values = {k: float(v) for k, v in state["values"].items()}
             for k in self.values:
                 check_knob(k)
             self.steps = int(state["steps"])
             self.measured = math.nan if state["measured"] is None else float(state["measured"])
-        except (OSError, KeyError, TypeError, ValueError, AttributeError) as e:
-            raise ValueError(f"{path}: not an entropy-rl controller state ({e})") from None
+            if not all(math.isfinite(v) for v in self.values.values()):
+                raise ValueError("a knob value is not finite")
+        except (OSError, CheckpointError, KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ValueError(f"{path}: not an entropy-rl controller state ({str(e)[:200]})") from None
         return True
 
 
