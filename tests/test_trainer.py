@@ -532,6 +532,6 @@ def test_target_entropy_control_is_logged_and_saturation_is_said(tiny_config, tm
     for row in rows:
         assert row["entropy_target"] == 50.0 and row["entropy_band"] == 0.1
         assert row["controller_value"] == row["kl_cov_coef"] == row["ctrl_kl_cov_coef"] == 1.2
-        assert row["controller_at_bound"] == 1.0
+        assert row["controller_at_bound"] == 1.0 and row["controller_entropy"] == row["entropy"]
     err = capsys.readouterr().err
     assert err.count("kl_cov_coef has sat at its upper bound 1.2 for 3 steps") == 1 and "step 2:" in err

@@ -205,6 +205,8 @@ class EntropyPI(Controller):
     """Consecutive updates at a bound, entropy outside the band, before ``warning()`` speaks."""
     integral: float = 0.0
     started: bool = False
+    measured: float = math.nan
+    """The entropy the last update saw (logged: in verl it is the controller's own estimate)."""
     value: float = math.nan
     """The knob's value after the last update (logged; NaN before the first)."""
     at_bound: int = 0
@@ -269,6 +271,7 @@ class EntropyPI(Controller):
                 self.target = self.target_fraction * measured_entropy
                 if self.band_fraction > 0:
                     self.band = self.band_fraction * self.target
+        self.measured = measured_entropy
         error = measured_entropy - self.target
         self.integral = self._integrate(error)
         u = self._output(error, self.integral)
@@ -291,6 +294,7 @@ class EntropyPI(Controller):
         return {
             "entropy_target": self.target,
             "entropy_band": self.band,
+            "controller_entropy": self.measured,
             "controller_value": self.value,
             "controller_at_bound": float(self.at_bound),
         }

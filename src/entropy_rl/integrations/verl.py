@@ -230,7 +230,7 @@ class StepController:
         for field in values:
             check_knob(field, loss)
         cfg.update(values)
-        return {"controller_entropy": self.measured, **self.controller.logged(), **self.values}
+        return {"controller_entropy": self.measured} | self.controller.logged() | self.values
 
     def save(self, folder: str | os.PathLike) -> None:
         state = {"steps": self.steps, "measured": self.measured, "values": self.values,
