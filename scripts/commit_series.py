@@ -22,9 +22,12 @@ KEYS = re.compile(
 )
 
 
-def main(src: str, dest: str) -> None:
+def main(src: str, dest: str, methods: set[str] | None = None) -> None:
+    """Every ``<method>/seed<N>`` run of ``src`` (only ``methods`` when given) into ``dest``."""
     out = Path(dest)
     for run in sorted(Path(src).glob("*/seed*/metrics.jsonl")):
+        if methods is not None and run.parent.parent.name not in methods:
+            continue
         rows = [{k: v for k, v in r.items() if KEYS.fullmatch(k) and v is not None} for r in read_metrics(run.parent)]
         target = out / run.parent.parent.name / run.parent.name / "metrics.jsonl"
         target.parent.mkdir(parents=True, exist_ok=True)

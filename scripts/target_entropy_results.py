@@ -38,6 +38,7 @@ COMMANDS = {
     "results": "python scripts/target_entropy_results.py runs/target-entropy "
     "runs/target-entropy-probe,runs/target-entropy-probe2,runs/target-entropy-probe3 LOGS",
 }
+SHOWCASE_METHODS = ("grpo", "clip_cov", "kl_cov")
 PROBE_KEYS = ("entropy_in_band_share_all", "entropy_in_band_share_smoothed_all", "knob_at_bound_share", "knob_at_upper_share",
               "knob_final", "entropy_final", "remedy_token_share")  # fmt: skip
 
@@ -81,7 +82,8 @@ def main(out: str, probe: str, *logs: str) -> None:
     study = write_target(sweep_run_dirs(Path(out)), DEST)
     rounds = [{"round": i + 1, "dir": d, "methods": probe_figures(Path(d))} for i, d in enumerate(probe.split(","))]
     (DEST / "probe.json").write_text(strict_json({"seed": 1000, "rounds": rounds}, indent=1) + "\n")
-    commit_series(out, str(DEST / "series"))
+    # GRPO, Clip-Cov and KL-Cov are the showcase's own runs: their series are in showcase-cpu/series
+    commit_series(out, str(DEST / "series"), methods={m for m in study["methods"] if m not in SHOWCASE_METHODS})
     timing = {
         "commands": COMMANDS,
         "logs": wall_times(*logs),
@@ -109,7 +111,8 @@ def main(out: str, probe: str, *logs: str) -> None:
 {stages}
 - Files: `target.json` (every figure below, with the per-seed values), `target.md`, `target.png`,
   `probe.json`, `series/` (each run's per-step entropy, controller log, remedy tokens and held-out
-  metrics; `tests/test_results.py` recomputes `target.json` from them), `timing.json`.
+  metrics; GRPO's, Clip-Cov's and KL-Cov's are in [`../showcase-cpu/series/`](../showcase-cpu/series/README.md);
+  `tests/test_results.py` recomputes `target.json` from them), `timing.json`.
 
 ## The design, fixed before the 5-seed runs
 

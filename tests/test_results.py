@@ -762,3 +762,42 @@ def test_rerun_series_page_is_its_committed_series(study):
             cell = (f"{h['mean']:{fmt}} [{h['mean'] - h['ci95']:{fmt}}, {h['mean'] + h['ci95']:{fmt}}] / "
                     f"{c['mean']:{fmt}} [{c['mean'] - c['ci95']:{fmt}}, {c['mean'] + c['ci95']:{fmt}}]")  # fmt: skip
             assert cell in page or study == "demo-cpu", (m, key, cell)
+
+
+def test_target_entropy_study_is_recomputed_from_its_series():
+    """docs/results/target-entropy/: target.json recomputed from the committed per-step series (the
+    controllers' and the fixed bonus's there; GRPO's, Clip-Cov's and KL-Cov's in the showcase's), and
+    the page's table and findings generated from it."""
+    from entropy_rl.analysis.runs import load_run
+    from entropy_rl.analysis.target import target_findings, target_study, target_table
+
+    d = ROOT / "docs" / "results" / "target-entropy"
+    dirs = sorted(p.parent for p in (d / "series").glob("*/seed*/metrics.jsonl"))
+    dirs += sorted(p.parent for m in ("grpo", "clip_cov", "kl_cov")
+                   for p in (ROOT / "docs" / "results" / "showcase-cpu" / "series" / m).glob("seed*/metrics.jsonl"))  # fmt: skip
+    study = json.loads(json.dumps(target_study([load_run(p) for p in dirs])))
+    committed = json.loads((d / "target.json").read_text())
+    assert set(study["methods"]) == set(committed["methods"]) and len(study["methods"]) == 10
+
+    def close(a, b):
+        if isinstance(a, dict):
+            return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+        if isinstance(a, list):
+            return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
+        if isinstance(a, float) and isinstance(b, float):
+            return a == pytest.approx(b, rel=1e-9, abs=1e-12)
+        return a == b
+
+    assert close(study, committed)
+    assert all(len(m["seeds"]) == 5 for m in study["methods"].values())
+    page = (d / "README.md").read_text()
+    assert target_table(committed) in page
+    for finding in target_findings(committed):
+        assert finding in page
+    # the controllers' targets: 1.5x and 3x GRPO's final training entropy in the showcase rerun
+    grpo = [load_run(p) for p in dirs if p.parent.name == "grpo"]
+    h = np.mean([np.mean(r.series("entropy")[1][-20:]) for r in grpo])
+    assert f"is {h:.3f} (the showcase rerun on this machine, 5 seeds" in " ".join(page.split())
+    for name, m in committed["methods"].items():
+        if m["controller"]:
+            assert abs(m["target"] - (1.5 if "1.5x" in name else 3.0) * h) < 0.005, name

@@ -97,25 +97,28 @@ def test_ctrl_c_stops_watch_cleanly(tmp_path, monkeypatch):
     assert res.output.startswith("step 20 (trl-console, 4 rows)")
 
 
-def test_the_naive_forecast_has_its_calibrated_interval_given_the_runs_length():
-    """With the run's length, watch prints the default (naive) forecast with the 90 % interval the
-    published backtest calibrated at the nearest cutoff; without it, the value alone."""
+def test_the_default_forecast_has_its_calibrated_interval_given_the_runs_length():
+    """With the run's length, watch prints the backtest's default forecaster at the run's end with
+    the 90 % interval the published backtest calibrated at the nearest cutoff (and the naive value
+    beside it when the default is another); without it, the naive value alone."""
     from entropy_rl.analysis.backtest import packaged_calibration
+    from entropy_rl.cli.analyze import status_lines
     from entropy_rl.core.forecast import naive_value
 
     log = read_log(LOGS / "verl_2024_console.log")
     st = status_of(log)
-    assert st.naive_interval is None
+    assert st.default is None and any(line.startswith("naive forecast: ") for line in status_lines(st))
     last = log.rows[-1]["step"]
     st = status_of(log, total_steps=4 * last)  # a quarter of the way: the 25 % calibration
-    assert st.naive_calibrated_at == "0.25"
-    lo, hi = st.naive_interval
+    cal = packaged_calibration()
+    d = st.default
+    assert d["name"] == cal["default"]["forecaster"] and d["calibrated_at"] == "0.25" and d["at"] == 4 * last
     key = log.performance_key
     assert st.naive == naive_value([r[key] for r in log.rows if r.get(key) is not None])
-    assert lo <= st.naive <= hi
-    # wider than the raw interval by the published scale (or the whole range where it is unbounded)
-    scale = packaged_calibration()["scales"]["naive"]["0.25"]
-    assert scale > 1 and hi - lo > 0
-    from entropy_rl.cli.analyze import status_lines
-
-    assert any("90 % interval [" in line and "calibrated at the 25% cutoff" in line for line in status_lines(st))
+    lines = status_lines(st)
+    if d["value"] is not None:
+        lo, hi = d["interval"]
+        assert lo <= d["value"] <= hi
+        assert any(f"forecast at step {4 * last} ({d['name']}, the backtest's default)" in line
+                   and "calibrated at the 25% cutoff" in line for line in lines)  # fmt: skip
+    assert any(line.startswith("naive forecast: ") for line in lines) == (d["name"] != "naive")

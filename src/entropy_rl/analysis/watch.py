@@ -36,12 +36,11 @@ class Status:
     law: EntropyLaw | None = None
     forecast: Forecast | None = None
     naive: float | None = None
-    """The naive forecast (the mean of the last 3 scores): the backtest's default, which no other
-    forecaster beat (docs/results/forecast-backtest/)."""
-    naive_interval: list[float] | None = None
-    """Its 90 % interval, calibrated in the published backtest at the nearest cutoff fraction
-    (needs the run's length: ``total_steps``)."""
-    naive_calibrated_at: str | None = None
+    """The naive forecast (the mean of the last 3 scores), the baseline every forecaster is judged by."""
+    default: dict | None = None
+    """The backtest's default forecaster at the run's end (``analysis.backtest.calibrated_prediction``:
+    value, 90 % interval calibrated at the nearest cutoff, ``calibrated_at``) and its ``name``;
+    needs the run's length (``total_steps``)."""
     horizon: str = ""
     waiting: str | None = None  # why there is nothing (yet) to show
 
@@ -61,7 +60,7 @@ def status_of(log: Log, perf_key: str | None = None, total_steps: int | None = N
     st.perf_now = float(perf[-1]) if perf else None
     st.naive = naive_value(perf) if perf else None
     if perf and total_steps and h.size:
-        _calibrated_naive(st, rows, key, hs, h, total_steps)
+        st.default = _default_forecast(rows, key, hs, h, total_steps)
     pts = [(r["step"], r["entropy"], r[key]) for r in rows if r.get("entropy") is not None and r.get(key) is not None]
     if len(pts) < 2 or h.size < 3:
         st.waiting = f"{len(pts)} steps with both entropy and {key}, {h.size} with entropy"
@@ -78,9 +77,10 @@ def status_of(log: Log, perf_key: str | None = None, total_steps: int | None = N
     return st
 
 
-def _calibrated_naive(st: Status, rows, key: str, hs, h, total_steps: int) -> None:
-    """The naive forecast's calibrated interval at this point of a run of ``total_steps`` steps."""
-    from entropy_rl.analysis.backtest import calibrated_prediction
+def _default_forecast(rows, key: str, hs, h, total_steps: int) -> dict:
+    """The backtest's default forecaster at step ``total_steps``, from the run so far, with its
+    interval calibrated at the nearest cutoff fraction."""
+    from entropy_rl.analysis.backtest import calibrated_prediction, packaged_calibration
     from entropy_rl.core.forecast import make_prefix
 
     pts = [(r["step"], r.get("entropy"), r[key]) for r in rows if r.get(key) is not None]
@@ -88,10 +88,11 @@ def _calibrated_naive(st: Status, rows, key: str, hs, h, total_steps: int) -> No
     p_entropy = np.array([np.nan if p[1] is None else p[1] for p in pts], dtype=float)
     scores = np.array([p[2] for p in pts], dtype=float)
     step0, last = float(hs[0]), float(rows[-1]["step"])
-    fraction = (last - step0) / max(float(total_steps) - step0, 1.0)
+    fraction = min(max((last - step0) / max(float(total_steps) - step0, 1.0), 0.0), 1.0)
     prefix = make_prefix(hs, h, p_steps, p_entropy, scores, cutoff=last, horizon=float(total_steps))
-    out = calibrated_prediction("naive", prefix, min(max(fraction, 0.0), 1.0))
-    st.naive_interval, st.naive_calibrated_at = out["interval"], out["calibrated_at"]
+    cal = packaged_calibration() or {}
+    name = (cal.get("default") or {}).get("forecaster", "naive")
+    return {"name": name, "at": int(total_steps), **calibrated_prediction(name, prefix, fraction, cal)}
 
 
 @dataclass

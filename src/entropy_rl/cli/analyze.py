@@ -290,10 +290,15 @@ def status_lines(st) -> list[str]:
     )
     perf = f"{st.perf_key} {_f(st.perf_now)}" if st.perf_now is not None else f"{st.perf_key}: none yet"
     lines = [f"step {st.step} ({st.source}, {st.rows} rows) | {ent} | {perf}"]
-    if st.naive is not None:
-        iv = (f", 90 % interval [{_f(st.naive_interval[0])}, {_f(st.naive_interval[1])}] (calibrated at the "
-              f"{float(st.naive_calibrated_at):.0%} cutoff)") if st.naive_interval else ""  # fmt: skip
-        lines.append(f"naive forecast (the backtest's default): {_f(st.naive)}, the mean of the last 3 scores{iv}")
+    d = st.default
+    if d is not None and d["value"] is not None:
+        iv = (f", 90 % interval [{_f(d['interval'][0])}, {_f(d['interval'][1])}] (calibrated at the "
+              f"{float(d['calibrated_at']):.0%} cutoff)") if d["interval"] else ""  # fmt: skip
+        lines.append(f"forecast at step {d['at']} ({d['name']}, the backtest's default): {_f(d['value'])}{iv}")
+    elif d is not None:
+        lines.append(f"forecast ({d['name']}, the backtest's default): none ({d['reason']})")
+    if st.naive is not None and (d is None or d["name"] != "naive"):
+        lines.append(f"naive forecast: {_f(st.naive)}, the mean of the last 3 scores")
     if st.waiting:
         lines.append(f"law: waiting ({st.waiting})")
         return lines
