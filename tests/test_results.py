@@ -221,22 +221,46 @@ def test_readme_showcase_claims_hold():
     )
 
 
-def test_readme_controller_claims_hold():
-    c = json.loads((SHOWCASE.parent / "controller" / "summary.json").read_text())["methods"]["entropy_pi"]
-    thirds = json.loads((SHOWCASE.parent / "controller" / "entropy_by_thirds.json").read_text())
+def test_readme_target_entropy_claims_hold():
+    """README's paragraph on holding a target entropy, from docs/results/target-entropy/target.json."""
+    t = json.loads((ROOT / "docs" / "results" / "target-entropy" / "target.json").read_text())
+    m = t["methods"]
     readme = " ".join((ROOT / "README.md").read_text().split())
-    assert c["entropy_final"]["n"] == 3 and len(thirds) == 3
-    means = [sum(v["entropy"][i] for v in thirds.values()) / 3 for i in range(3)]
-    assert "mean entropy " + ", ".join(f"{m:.2f}" for m in means) + " over the three thirds" in readme
-    share, smooth = c["entropy_in_band_share"], c["entropy_in_band_share_smoothed"]
-    assert (
-        f"inside the band {share['mean'] * 100:.0f} % of the time (mean absolute error {c['entropy_tracking_error']['mean']:.3f})"
-        in readme
-    )
-    assert (
-        f"inside {smooth['mean'] * 100:.0f} % (error {c['entropy_tracking_error_smoothed']['mean']:.3f})"
-        in readme
-    )
+
+    def ci(stat, fmt, unit=""):
+        lo, hi = stat["mean"] - stat["ci95"], stat["mean"] + stat["ci95"]
+        return f"{stat['mean']:{fmt}}{unit} [{lo:{fmt}}, {hi:{fmt}}]".replace("-", "−")
+
+    def pct(stat):
+        return f"{100 * stat['mean']:.0f} %"
+
+    kl, bonus, clip = m["kl_cov_pi@1.5x"], m["bonus_pi@1.5x"], m["clip_cov_pi@1.5x"]
+    assert (f"KL-Cov's k and the bonus ended at {ci(kl['entropy_final_vs_grpo'], '.2f', '×')} and "
+            f"{ci(bonus['entropy_final_vs_grpo'], '.2f', '×')}, their 10-step mean in the band on "
+            f"{pct(kl['entropy_in_band_share_smoothed_all'])} and {pct(bonus['entropy_in_band_share_smoothed_all'])} of steps") in readme  # fmt: skip
+    assert (f"Clip-Cov, acting on {100 * clip['remedy_token_share']['mean']:.1f} % of tokens, fell to "
+            f"{clip['entropy_final_vs_grpo']['mean']:.2f}×") in readme  # fmt: skip
+    k3, c3, b3 = m["kl_cov_pi@3x"], m["clip_cov_pi@3x"], m["bonus_pi@3x"]
+    assert round(100 * k3["knob_at_bound_share"]["mean"]) == round(100 * c3["knob_at_bound_share"]["mean"])
+    assert f"Clip-Cov sat at their bound on {pct(k3['knob_at_bound_share'])} of steps" in readme
+    assert max(k3["entropy_final_vs_grpo"]["values"] + c3["entropy_final_vs_grpo"]["values"]) < 2.5  # "only the bonus got there"
+    assert min(b3["entropy_final_vs_grpo"]["values"]) > 2.5
+    assert (f"only the bonus got there ({ci(b3['entropy_final_vs_grpo'], '.2f', '×')}), at pass@1 "
+            f"{ci(b3['eval_accuracy_final_minus_grpo'], '+.3f')}") in readme  # fmt: skip
+    fam = t["families"]["controllers"]
+    assert len(fam) == 12 and not any(r["p_holm"] < 0.05 for r in fam)
+    assert "None of the 12 pass@k comparisons with GRPO survives Holm" in readme
+    # the results page's summary of the same study
+    page = " ".join((ROOT / "docs" / "results.md").read_text().split())
+    x = {k: f"{v['entropy_final_vs_grpo']['mean']:.2f}x" for k, v in m.items() if v["controller"]}
+    assert f"{x['kl_cov_pi@1.5x']} and {x['bonus_pi@1.5x']} GRPO's entropy, the 10-step mean in the band on " \
+           f"{pct(kl['entropy_in_band_share_smoothed_all'])} and {pct(bonus['entropy_in_band_share_smoothed_all'])}" in page
+    assert f"Clip-Cov ended at {x['clip_cov_pi@1.5x']}" in page
+    assert f"{pct(k3['knob_at_bound_share'])} of steps, ended at {x['kl_cov_pi@3x']} and {x['clip_cov_pi@3x']}" in page
+    assert f"The bonus reached {x['bonus_pi@3x']}, at pass@1 {ci(b3['eval_accuracy_final_minus_grpo'], '+.3f')}" in page
+    assert (f"{ci(b3['eval_pass@8_minus_grpo'], '+.3f')} and {ci(k3['eval_pass@8_minus_grpo'], '+.3f')}") in page
+    assert b3["eval_pass@8_minus_grpo"]["mean"] - b3["eval_pass@8_minus_grpo"]["ci95"] > 0  # "raised pass@8"
+    assert k3["eval_pass@8_minus_grpo"]["mean"] - k3["eval_pass@8_minus_grpo"]["ci95"] > 0
 
 
 SMOLLM2 = ROOT / "docs" / "results" / "smollm2-cpu" / "summary.json"
