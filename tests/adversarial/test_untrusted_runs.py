@@ -251,7 +251,9 @@ def test_a_checkpoint_step_that_is_not_its_folders_is_refused_and_the_log_kept(r
     ("values", "match"),
     [
         ({"clip_ratio_c": 0.5}, "not one a controller sets"),
-        ({"clip_cov_ratio": -3}, "not one a controller sets"),
+        ({"clip_ratio_low": 0.3}, "not one a controller sets"),
+        ({"clip_cov_ratio": -3}, r"clip_cov_ratio = -3 is not a number in \[0, 1\]"),
+        ({"kl_cov_coef": float("inf")}, "kl_cov_coef"),
         ({"lambda_pos": float("nan")}, "lambda_pos"),
         ({"lambda_pos": -1.0}, "lambda_pos"),
         ({"entropic_alpha": 5.0}, "entropic_alpha"),
