@@ -158,7 +158,8 @@ def test_the_published_backtest_is_recomputed_from_the_committed_series():
     assert pub["command"].startswith("python scripts/forecast_backtest.py") and pub["machine"]["cpu"] and pub["date"]
     res = pub["results"]
     names = [n for n, r in res["runs"].items() if r["ours"]]
-    assert len(names) == 12  # 6 TRL runs, 6 demo reruns
+    # 6 TRL runs; reruns of the demo (6), the showcase (15) and the quickstart (8); the target-entropy study (35)
+    assert len(names) == 70
     series = []
     for name in names:
         s = run_series(load_run(ROOT / name))
@@ -205,3 +206,15 @@ def _rounded(obj):
     if isinstance(obj, list):
         return [_rounded(v) for v in obj]
     return obj
+
+
+def test_the_readme_opening_follows_the_backtest():
+    """README's first paragraph: the law against naive on ours and on the real logs at 25 %, the run
+    count and the default, from the published backtest.json."""
+    res = _published()["results"]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    ours, theirs = (res["by_source"][k]["0.25"]["law"] for k in ("True", "False"))
+    assert f"the law beat the mean of the last scores seen on {ours['beats_naive']} of {ours['runs']} of our runs" in readme
+    assert f"but on {theirs['beats_naive']} of {theirs['runs']} real logs of other people's runs" in readme
+    assert f"over {len(res['runs'])} runs a curve of score against step did best" in readme
+    assert res["default"]["forecaster"] == "step_curve"

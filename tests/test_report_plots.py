@@ -71,8 +71,12 @@ def test_the_report_of_two_logs_says_what_they_do_not_log_and_gives_each_its_ver
     # each list is about its own run: the first log collapses, the second's entropy rises
     first, second = html.split("<ul class='run-verdicts'>")[1:3]
     assert "collapsed" in first and "did not collapse" in second
-    assert "No forecast of the last score from the first quarter: no score before the cutoff" in first
-    assert "naive (the backtest&#x27;s default)" in second
+    from entropy_rl.analysis.backtest import packaged_calibration
+
+    default = packaged_calibration()["default"]["forecaster"]
+    assert f"No forecast of the last score from the first quarter ({default}):" in first
+    assert f"first quarter ({default})" in second or f"first quarter: {default} (the backtest" in second
+    assert "naive 0." in second  # the naive value beside the default, or alone where the default has none
 
 
 def test_one_experiment_keeps_one_verdict_list(tmp_path):

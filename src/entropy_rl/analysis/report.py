@@ -141,17 +141,21 @@ def run_verdicts(runs: list) -> dict[str, list[str]] | None:
     for r in runs:
         lines = verdicts({"methods": aggregate_by_method([r], run_metrics([r]))})
         fs = run_forecasts(r)
-        law, naive = fs["forecasts"].get("law", {}), fs["forecasts"].get("naive", {})
-        if naive.get("value") is not None:
-            beside = (f"the law {law['value']:.3f}" if law.get("value") is not None
-                      else f"no law forecast ({law.get('reason') or 'no score'})")  # fmt: skip
+        name = fs["default"] or "naive"
+        chosen, law, naive = (fs["forecasts"].get(k, {}) for k in (name, "law", "naive"))
+        if chosen.get("value") is not None:
+            beside = [f"the law {law['value']:.3f}" if law.get("value") is not None
+                      else f"no law forecast ({law.get('reason') or 'no score'})"]  # fmt: skip
+            if name != "naive" and naive.get("value") is not None:
+                beside.append(f"naive {naive['value']:.3f}")
             reached = r.series(r.performance_key)[1]
             lines.append(
-                f"Forecast of the last score from the first quarter: naive (the backtest's default) "
-                f"{naive['value']:.3f}, {beside}; the run reached {reached[-1]:.3f}."
+                f"Forecast of the last score from the first quarter: {name} (the backtest's default) "
+                f"{chosen['value']:.3f}, {', '.join(beside)}; the run reached {reached[-1]:.3f}."
             )
         else:
-            why = naive.get("reason") or fs.get("unlike_backtest") or "no score"
-            lines.append(f"No forecast of the last score from the first quarter: {why}.")
+            why = chosen.get("reason") or fs.get("unlike_backtest") or "no score"
+            alone = f"; naive {naive['value']:.3f}" if name != "naive" and naive.get("value") is not None else ""
+            lines.append(f"No forecast of the last score from the first quarter ({name}): {why}{alone}.")
         out[str(r.path)] = lines
     return out

@@ -223,9 +223,10 @@ def forecaster_lines(fs: dict, fraction: float) -> list[str]:
         return [f"forecasters: {fs.get('unlike_backtest')}"] if fs.get("unlike_backtest") else []
     default, figs = fs["default"], fs["backtest"]["figures"]
     out = []
-    for name in dict.fromkeys([default, "law"]):
+    for name in dict.fromkeys([default, "law", "naive"]):
         f = fs["forecasts"].get(name, {})
-        head = f"{'default forecast' if name == default else 'the law, beside it'} ({name}, from the first {fraction:.0%})"
+        what = "default forecast" if name == default else "the law, beside it" if name == "law" else "naive, beside it"
+        head = f"{what} ({name}, from the first {fraction:.0%})"
         if name == default and fs.get("unlike_backtest"):  # unlike the runs it was checked on: no number
             out.append(f"{head}: none: {fs['unlike_backtest']}")
             continue
