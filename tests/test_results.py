@@ -2,6 +2,7 @@
 under docs/results/, must appear in the README exactly as printed."""
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -826,3 +827,44 @@ def test_target_entropy_study_is_recomputed_from_its_series():
     for name, m in committed["methods"].items():
         if m["controller"]:
             assert abs(m["target"] - (1.5 if "1.5x" in name else 3.0) * h) < 0.005, name
+
+
+def _summaries_with_runs() -> list[Path]:
+    out = []
+    for p in sorted((ROOT / "docs" / "results").rglob("summary.json")):
+        s = json.loads(p.read_text())
+        if isinstance(s, dict) and isinstance(s.get("runs"), dict) and isinstance(s.get("methods"), dict) and s["runs"]:
+            out.append(p)
+    return out
+
+
+@pytest.mark.parametrize("path", _summaries_with_runs(), ids=lambda p: str(p.relative_to(ROOT / "docs" / "results")))
+def test_every_summarys_method_statistics_are_its_per_run_records(path):
+    """Each committed summary.json's per-method statistics (what the pages' tables quote: mean,
+    sample std, min, max, n, the t half-width) recomputed from its own per-run records, so that a
+    headline table rests on the runs' values and not on an aggregate written once."""
+    from entropy_rl.analysis.runs import method_of
+    from entropy_rl.analysis.stats import aggregate
+
+    s = json.loads(path.read_text())
+    names = list(s["runs"])
+    per_run = [{k: (math.nan if v is None else v) for k, v in s["runs"][n].items() if isinstance(v, int | float | type(None))
+                and not isinstance(v, bool)} for n in names]  # fmt: skip
+    fresh = aggregate([method_of(n) for n in names], per_run)
+    checked = 0
+    for method, stats in s["methods"].items():
+        if method not in fresh:
+            continue
+        for key, committed in stats.items():
+            if not isinstance(committed, dict) or "mean" not in committed or key not in fresh[method]:
+                continue
+            f = fresh[method][key]
+            for field in ("mean", "std", "min", "max", "ci95"):
+                c, v = committed.get(field), f[field]
+                if c is None:
+                    assert not math.isfinite(v), (method, key, field)
+                else:
+                    assert v == pytest.approx(c, rel=1e-9, abs=1e-12), (method, key, field)
+            assert f["n"] == committed["n"], (method, key)
+            checked += 1
+    assert checked > 0
