@@ -204,7 +204,6 @@ class EntropyPI(Controller):
     saturation_steps: int = 10
     """Consecutive updates at a bound, entropy outside the band, before ``warning()`` speaks."""
     integral: float = 0.0
-    started: bool = False
     measured: float = math.nan
     """The entropy the last update saw (logged: in verl it is the controller's own estimate)."""
     value: float = math.nan
@@ -265,8 +264,7 @@ class EntropyPI(Controller):
     def update(self, measured_entropy: float) -> dict[str, float]:
         if not math.isfinite(measured_entropy):
             raise ValueError(f"entropy_pi: the measured entropy is {measured_entropy}")
-        if not self.started:
-            self.started = True
+        if math.isnan(self.measured):  # the first measurement: the run's start
             if self.target_fraction > 0:
                 self.target = self.target_fraction * measured_entropy
                 if self.band_fraction > 0:

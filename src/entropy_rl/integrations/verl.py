@@ -185,7 +185,6 @@ class StepController:
 
     def __init__(self, controller: Controller):
         self.controller = controller
-        self.field: str = getattr(controller, "field", "")
         self.values: dict[str, float] = controller.initial()
         self.measured = math.nan
         self.steps = 0
