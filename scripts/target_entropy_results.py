@@ -156,7 +156,7 @@ The fixed-strength baselines' 6 comparisons are a second family.
 
 {target_table(study)}
 
-"Training entropy × GRPO's" is the final training entropy (mean of the last 20 steps) divided by
+"Training entropy × GRPO's" is the final training entropy (mean of the last 5 steps) divided by
 GRPO's of the same seed. "Tokens acted on" is the share of updated tokens that the remedy detached
 or penalised; the bonus acts on all of them.
 

@@ -827,6 +827,14 @@ def test_target_entropy_study_is_recomputed_from_its_series():
     for name, m in committed["methods"].items():
         if m["controller"]:
             assert abs(m["target"] - (1.5 if "1.5x" in name else 3.0) * h) < 0.005, name
+    # the column "training entropy × GRPO's" is the ratio of last-5-step means, as the page says
+    assert "final training entropy (mean of the last 5 steps) divided by GRPO's of the same seed" in " ".join(page.split())
+    by_seed = {p.name: load_run(p) for p in dirs if p.parent.name == "grpo"}
+    for p in dirs:
+        if p.parent.name != "grpo":
+            ratio = np.mean(load_run(p).series("entropy")[1][-5:]) / np.mean(by_seed[p.name].series("entropy")[1][-5:])
+            values = committed["methods"][p.parent.name]["entropy_final_vs_grpo"]["values"]
+            assert ratio == pytest.approx(values[committed["methods"][p.parent.name]["seeds"].index(p.name)], rel=1e-9)
 
 
 def _summaries_with_runs() -> list[Path]:
