@@ -837,6 +837,102 @@ def test_target_entropy_study_is_recomputed_from_its_series():
             assert ratio == pytest.approx(values[committed["methods"][p.parent.name]["seeds"].index(p.name)], rel=1e-9)
 
 
+def _close(a, b) -> bool:
+    """Equal JSON trees, floats up to float noise."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-9, abs=1e-12)
+    return a == b
+
+
+SMOLLM2_TARGET = ROOT / "docs" / "results" / "target-entropy-smollm2"
+SMOLLM2_GRPO_SERIES = ROOT / "docs" / "results" / "smollm2-cpu" / "series"
+
+
+def test_smollm2_target_study_is_recomputed_from_its_series():
+    """docs/results/target-entropy-smollm2/: target.json recomputed from the controller's committed
+    series and GRPO's rerun beside it; the page's table, findings and probe table generated from
+    them; the target is 3x the committed GRPO runs' final training entropy, as the config says."""
+    from entropy_rl.analysis.runs import load_run
+    from entropy_rl.analysis.target import target_findings, target_study, target_table
+
+    d = SMOLLM2_TARGET
+    dirs = sorted(p.parent for p in (d / "series").glob("*/seed*/metrics.jsonl"))
+    dirs += sorted(p.parent for p in (SMOLLM2_GRPO_SERIES / "grpo").glob("seed*/metrics.jsonl"))
+    study = json.loads(json.dumps(target_study([load_run(p) for p in dirs])))
+    committed = json.loads((d / "target.json").read_text())
+    assert set(committed["methods"]) == {"grpo", "kl_cov_pi@3x"} and _close(study, committed)
+    assert all(m["seeds"] == ["seed0", "seed1", "seed2"] for m in committed["methods"].values())
+    page = (d / "README.md").read_text()
+    assert target_table(committed) in page
+    assert all(f in page for f in target_findings(committed))
+    # the target: 3x GRPO's final training entropy (last 5 steps) over the committed seeds 0, 1, 2
+    records = [json.loads(p.read_text())["runs"] for p in SMOLLM2_SEEDS]
+    grpo = [next(v for k, v in r.items() if "/grpo/" in k)["entropy_final"] for r in records]
+    m = committed["methods"]["kl_cov_pi@3x"]
+    assert m["controller"] and m["target"] == pytest.approx(3 * np.mean(grpo), abs=0.001) and m["band"] == 0.02
+    flat = " ".join(page.split())
+    assert f"over seeds 0, 1 and 2: {np.mean(grpo):.3f}, so 0.12" in flat
+    here = np.mean([np.mean(load_run(p).series("entropy")[1][-5:]) for p in dirs if p.parent.name == "grpo"])
+    assert f"GRPO's final training entropy here is {here:.3f} (mean over the 3 seeds)" in flat
+    # the probe table: each round's figures from its record
+    probe = json.loads((d / "probe.json").read_text())
+    assert probe["seed"] == 1000 and [r["loss"] for r in probe["rounds"]].count("kl_cov") == 1
+    for r in probe["rounds"]:
+        share = f"| {100 * r['entropy_in_band_share_all']:.0f}% | {100 * r['entropy_in_band_share_smoothed_all']:.0f}% |"
+        assert f"| {r['round']} | " in page and share in page and f"{r['entropy_final']:.3f} |" in page
+    # "What it shows": the bound shares and the warning, from the controller's own series
+    ups, warned = [], []
+    for p in sorted((d / "series" / "kl_cov_pi@3x").glob("seed*")):
+        run, streak = load_run(p), 0
+        ups.append(float(np.mean(run.series("controller_at_bound")[1] == 1)))
+        for r in run.rows:
+            streak = streak + 1 if r.get("controller_at_bound") == 1 and r["entropy"] < r["entropy_target"] - r["entropy_band"] else 0
+            if streak == 10:
+                warned.append(p.name)
+    assert f"k sat at its upper bound 1 on {', '.join(f'{100 * v:.0f} %' for v in ups)}" in flat
+    assert f"{len(warned)} of 3 runs ({', '.join(sorted(warned))}) printed the saturation warning" in flat
+    ratio = m["entropy_final_vs_grpo"]
+    assert ratio["mean"] + ratio["ci95"] < 3 and "**It did not hold the target**" in flat  # the interval lies below 3x
+    # the final method's gains are the config's, fixed before the runs
+    from entropy_rl.config import load_config
+
+    args = load_config(ROOT / "configs" / "smollm2-cpu.yaml").for_method("kl_cov_pi@3x").algorithm.controller_args
+    kl_probe = next(r for r in probe["rounds"] if r["loss"] == "kl_cov")
+    assert kl_probe["controller_args"] == dict(args)
+
+
+def test_smollm2_grpo_rerun_series_page():
+    """docs/results/smollm2-cpu/series/README.md: each seed's rerun beside the committed run's
+    per-run record, recomputed from the committed series."""
+    from entropy_rl.analysis.runs import load_run
+    from entropy_rl.analysis.stats import run_metrics
+
+    page = (SMOLLM2_GRPO_SERIES / "README.md").read_text()
+    records = [json.loads(p.read_text())["runs"] for p in SMOLLM2_SEEDS]
+    keys = ("entropy_final", "eval_accuracy_final", "eval_pass@8_final")
+    here_all, then_all = [], []
+    for seed, r in enumerate(records):
+        then = next(v for k, v in r.items() if "/grpo/" in k)
+        here = run_metrics([load_run(SMOLLM2_GRPO_SERIES / "grpo" / f"seed{seed}")])[0]
+        here_all.append(here)
+        then_all.append(then)
+        assert f"| seed{seed} | " + " | ".join(f"{here[k]:.3f} / {then[k]:.3f}" for k in keys) + " |" in page
+    means = [f"{np.mean([h[k] for h in here_all]):.3f} / {np.mean([t[k] for t in then_all]):.3f}" for k in keys]
+    assert "| mean | " + " | ".join(means) + " |" in page
+    # "reproduce" only where every held-out figure is equal and the final entropy within 1e-3
+    rel = max(abs(h["entropy_final"] / t["entropy_final"] - 1) for h, t in zip(here_all, then_all, strict=True))
+    same = all(h[k] == t[k] for h, t in zip(here_all, then_all, strict=True) for k in keys[1:])
+    flat = " ".join(page.split())
+    if same and rel < 1e-3:
+        assert f"These reruns reproduce them: every held-out pass@1 and pass@8 is equal, and the final training entropy differs by at most {rel:.1e} (relative)" in flat
+    else:
+        assert "These reruns do not reproduce them exactly" in flat and f"{rel:.1e} (relative)" in flat
+
+
 def _summaries_with_runs() -> list[Path]:
     out = []
     for p in sorted((ROOT / "docs" / "results").rglob("summary.json")):

@@ -114,7 +114,7 @@ def target_table(study: dict) -> str:
             _fmt(m["entropy_in_band_share_smoothed_all"], ".0f", pct=True),
             _fmt(m["knob_at_bound_share"], ".0f", pct=True),
             _fmt(m["knob_mean"], ".3g"),
-            _fmt(m["remedy_token_share"], ".1f", pct=True) or ("n/a" if name != "grpo" else ""),
+            "" if name == "grpo" else _fmt(m["remedy_token_share"], ".1f", pct=True) or "n/a",
             _fmt(m["entropy_final_vs_grpo"], ".2f") if name != "grpo" else "1.00",
             _fmt(m["eval_accuracy_final_minus_grpo"], "+.3f") if name != "grpo" else "",
         ]  # fmt: skip
@@ -130,6 +130,8 @@ def target_findings(study: dict) -> list[str]:
     out = []
     label = {"eval_accuracy_final_minus_grpo": "pass@1"}
     for family, rows in study["families"].items():
+        if not rows:  # a study without fixed-strength baselines
+            continue
         kept = [r for r in rows if np.isfinite(r["p_holm"]) and r["p_holm"] < 0.05]
         out.append(
             f"{family}: {len(rows)} paired comparisons with GRPO (pass@1 and pass@{study['pass_k']}); "
