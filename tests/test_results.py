@@ -905,6 +905,26 @@ def test_smollm2_target_study_is_recomputed_from_its_series():
     assert kl_probe["controller_args"] == dict(args)
 
 
+def test_readme_smollm2_target_sentence_is_the_study():
+    """README's and results.md's sentences on SmolLM2's target-entropy runs, from target.json."""
+    m = json.loads((SMOLLM2_TARGET / "target.json").read_text())["methods"]["kl_cov_pi@3x"]
+
+    def ci(stat, fmt, scale=1.0):
+        mean, half = scale * stat["mean"], scale * stat["ci95"]
+        return f"{mean:{fmt}} [{mean - half:{fmt}}, {mean + half:{fmt}}]"
+
+    tokens, ratio = ci(m["remedy_token_share"], ".1f", 100), ci(m["entropy_final_vs_grpo"], ".2f")
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"acted on {tokens.replace(' [', ' % [', 1)} of tokens yet entropy ended at {ratio.replace(' [', '× [', 1)} GRPO's" in readme
+    assert "pass@k not resolved" in readme and all(
+        m[k]["mean"] - m[k]["ci95"] < 0 < m[k]["mean"] + m[k]["ci95"]
+        for k in ("eval_accuracy_final_minus_grpo", "eval_pass@8_minus_grpo")
+    )
+    page = " ".join((ROOT / "docs" / "results.md").read_text().split())
+    assert f"penalised {tokens.replace(' [', ' % [', 1)} of the tokens updated" in page
+    assert f"ended at {ratio.replace(' [', '× [', 1)} GRPO's training entropy" in page
+
+
 def test_smollm2_grpo_rerun_series_page():
     """docs/results/smollm2-cpu/series/README.md: each seed's rerun beside the committed run's
     per-run record, recomputed from the committed series."""
