@@ -805,16 +805,7 @@ def test_target_entropy_study_is_recomputed_from_its_series():
     committed = json.loads((d / "target.json").read_text())
     assert set(study["methods"]) == set(committed["methods"]) and len(study["methods"]) == 10
 
-    def close(a, b):
-        if isinstance(a, dict):
-            return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
-        if isinstance(a, list):
-            return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
-        if isinstance(a, float) and isinstance(b, float):
-            return a == pytest.approx(b, rel=1e-9, abs=1e-12)
-        return a == b
-
-    assert close(study, committed)
+    assert _close(study, committed)
     assert all(len(m["seeds"]) == 5 for m in study["methods"].values())
     page = (d / "README.md").read_text()
     assert target_table(committed) in page
