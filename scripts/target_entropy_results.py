@@ -101,6 +101,9 @@ def main(out: str, probe: str, *logs: str) -> None:
     stages = "\n".join(f"  - `{t['log']}`: {t['wall_s'] / 60:.0f} min, {t['start']} to {t['end']}" for t in timing["logs"])
     readme = f"""# Target-entropy control on the showcase task
 
+The SmolLM2 part of this study (3 seeds at 3x GRPO's final entropy) is in
+[`../target-entropy-smollm2/`](../target-entropy-smollm2/README.md), with its own series.
+
 - Config: `configs/target-entropy.yaml` (the showcase's task, model and trainer; 240 steps,
   held-out pass@1 and pass@8 on 128 problems every 15 steps). Machine: {timing['machine']};
   torch 2.13.0 CPU, one thread per run, two runs at a time. Date: {timing['date']}.
