@@ -126,17 +126,15 @@ def shows(study: dict, rounds: list[dict], warned: list[str]) -> list[str]:
         unit = " %" if pct else ""
         return f"{k * stat['mean']:{fmt}}{unit} [{lo:{fmt}}, {hi:{fmt}}]"
 
-    bounds = {side: [] for side in (1, -1)}
-    for d in sorted((DEST / "series" / "kl_cov_pi@3x").glob("seed*")):
-        at = load_run(d).series("controller_at_bound")[1]
-        for side in bounds:
-            bounds[side].append(float(np.mean(at == side)))
+    per_seed = run_metrics([load_run(d) for d in sorted((DEST / "series" / "kl_cov_pi@3x").glob("seed*"))])
+    upper = [v["knob_at_upper_share"] for v in per_seed]
+    floor = [v["knob_at_bound_share"] - v["knob_at_upper_share"] for v in per_seed]
     bonus = max((r for r in rounds if r["loss"] != "kl_cov"), key=lambda r: r["round"])
     return [
         f"**The controller found strengths that act on many tokens**: KL-Cov penalised {ci(m['remedy_token_share'], '.1f', pct=True)} "
         f"of the tokens updated (the fixed k = 0.02 acted on 2.3 %). k sat at its upper bound 1 on "
-        f"{', '.join(f'{100 * v:.0f} %' for v in bounds[1])} of steps (seeds 0, 1, 2), and at its floor on "
-        f"{', '.join(f'{100 * v:.0f} %' for v in bounds[-1])} (mostly the first steps, entropy still above the target).",
+        f"{', '.join(f'{100 * v:.0f} %' for v in upper)} of steps (seeds 0, 1, 2), and at its floor on "
+        f"{', '.join(f'{100 * v:.0f} %' for v in floor)} (mostly the first steps, entropy still above the target).",
         f"**It did not hold the target**: training entropy ended at {ci(m['entropy_final_vs_grpo'], '.2f')}× GRPO's "
         f"(the target is 3×), in the band on {100 * m['entropy_in_band_share_all']['mean']:.0f} % of steps. "
         f"{len(warned)} of 3 runs ({', '.join(warned) or 'none'}) printed the saturation warning: k at 1, every token "

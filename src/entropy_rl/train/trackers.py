@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -64,8 +63,8 @@ class MetricsLogger:
             # finish() can return before W&B's service has flushed the run file's last block (seen
             # under load: no history at all); tearing the service down waits for it, unless the
             # caller has a run of its own open in this process
-            wandb = sys.modules.get("wandb")
-            if wandb is not None and wandb.run is None:
+            wandb = importlib.import_module("wandb")  # imported already, by _wandb_run
+            if wandb.run is None:
                 wandb.teardown()
 
     def __enter__(self) -> MetricsLogger:
